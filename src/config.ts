@@ -1,0 +1,96 @@
+/**
+ * The whole environment contract, parsed once at start-up. Each process takes the slice it needs
+ * (`loadWebhookConfig`, `loadWorkerConfig`, ...) so a receiver does not demand CRM credentials.
+ * Nothing else in the code reads `process.env`. `.env.example` documents every variable here.
+ */
+import { z } from 'zod';
+
+const csvSecrets = (name: string) =>
+  z
+    .string({ error: `${name} is required (comma-separated list of active secrets)` })
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .refine((list) => list.length > 0, `${name} must contain at least one secret`)
+    .refine((list) => list.every((s) => s.length >= 8), `${name}: every secret must be at least 8 characters`);
+
+const required = (name: string) => z.string({ error: `${name} is required` }).min(1, `${name} is required`);
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const url = (name: string) =>
+  z
+    .string({ error: `${name} is required` })
+    .url(`${name} must be an absolute URL`)
+    .transform((u) => u.replace(/\/+$/, ''));
+
+const temporalSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('enrollments'),
+});
+
+const loggingSchema = z.object({
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+const webhookSchema = temporalSchema.merge(loggingSchema).extend({
+  WEBHOOK_HOST: z.string().default('127.0.0.1'),
+  WEBHOOK_PORT: port(3000),
+  RAZORPAY_WEBHOOK_SECRETS: csvSecrets('RAZORPAY_WEBHOOK_SECRETS'),
+  STRIPE_WEBHOOK_SECRETS: csvSecrets('STRIPE_WEBHOOK_SECRETS').refine(
+    (list) => list.every((s) => s.startsWith('whsec_')),
+    'STRIPE_WEBHOOK_SECRETS: Stripe endpoint secrets start with whsec_',
+  ),
+  STRIPE_TOLERANCE_SECONDS: z.coerce.number().int().positive().default(300),
+  /** Deadline for durably starting a workflow; well under Razorpay's 5 s delivery timeout. */
+  WEBHOOK_START_TIMEOUT_MS: z.coerce.number().int().min(100).max(4000).default(2500),
+});
+
+const workerSchema = temporalSchema.merge(loggingSchema).extend({
+  LMS_BASE_URL: url('LMS_BASE_URL'),
+  LMS_API_KEY: required('LMS_API_KEY'),
+  WHATSAPP_GRAPH_URL: url('WHATSAPP_GRAPH_URL').default('https://graph.facebook.com'),
+  WHATSAPP_API_VERSION: z
+    .string()
+    .regex(/^v\d+\.\d+$/, 'WHATSAPP_API_VERSION looks like v21.0')
+    .default('v21.0'),
+  WHATSAPP_PHONE_NUMBER_ID: required('WHATSAPP_PHONE_NUMBER_ID'),
+  WHATSAPP_ACCESS_TOKEN: required('WHATSAPP_ACCESS_TOKEN'),
+  WHATSAPP_TEMPLATE_NAME: z.string().min(1).default('course_welcome'),
+  WHATSAPP_TEMPLATE_LANGUAGE: z.string().min(2).default('en_US'),
+  HUBSPOT_BASE_URL: url('HUBSPOT_BASE_URL').default('https://api.hubapi.com'),
+  HUBSPOT_CLIENT_ID: required('HUBSPOT_CLIENT_ID'),
+  HUBSPOT_CLIENT_SECRET: required('HUBSPOT_CLIENT_SECRET'),
+  HUBSPOT_REFRESH_TOKEN: required('HUBSPOT_REFRESH_TOKEN'),
+  /** Refresh the cached access token this long before HubSpot says it expires. */
+  HUBSPOT_TOKEN_REFRESH_MARGIN_SECONDS: z.coerce.number().int().min(0).default(120),
+  /** Per-request timeout of every downstream HTTP call; below the activities' startToCloseTimeout. */
+  HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+});
+
+export type WebhookConfig = z.output<typeof webhookSchema>;
+export type WorkerConfig = z.output<typeof workerSchema>;
+export type TemporalConfig = z.output<typeof temporalSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function parse<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv, what: string): z.output<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  // Name the variable and the rule, never the value: a value may be a secret.
+  const lines = result.error.issues.map((i) => `  - ${i.path.join('.') || '(env)'}: ${i.message}`);
+  throw new ConfigError(
+    `Invalid ${what} configuration:\n${lines.join('\n')}\nSee .env.example for every variable.`,
+  );
+}
+
+export const loadWebhookConfig = (env: NodeJS.ProcessEnv = process.env): WebhookConfig =>
+  parse(webhookSchema, env, 'webhook receiver');
+export const loadWorkerConfig = (env: NodeJS.ProcessEnv = process.env): WorkerConfig =>
+  parse(workerSchema, env, 'worker');
+export const loadTemporalConfig = (env: NodeJS.ProcessEnv = process.env): TemporalConfig =>
+  parse(temporalSchema, env, 'Temporal client');

@@ -1,0 +1,118 @@
+/**
+ * Everything a client needs to talk to an enrollment workflow: signal, query and search attribute
+ * definitions plus the shapes they carry. Imported by the workflow itself, the webhook receiver, the
+ * tests and the ops tooling, so it must stay free of Node built-ins and I/O.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { PaymentEvent } from '../shared/payment-event';
+
+export const TASK_QUEUE_DEFAULT = 'enrollments';
+
+export const paymentIdSearchAttribute = defineSearchAttributeKey('PaymentId', SearchAttributeType.KEYWORD);
+export const paymentProviderSearchAttribute = defineSearchAttributeKey(
+  'PaymentProvider',
+  SearchAttributeType.KEYWORD,
+);
+export const enrollmentStateSearchAttribute = defineSearchAttributeKey(
+  'EnrollmentState',
+  SearchAttributeType.KEYWORD,
+);
+/** Registered on the dev server at start (`temporal server start-dev --search-attribute`). */
+export const searchAttributeRegistrations = {
+  PaymentId: 'Keyword',
+  PaymentProvider: 'Keyword',
+  EnrollmentState: 'Keyword',
+} as const;
+
+export const enrollmentStates = [
+  'validating',
+  'enrolling',
+  'messaging',
+  'crm',
+  'needs_review',
+  'completed',
+  'aborted',
+] as const;
+export type EnrollmentState = (typeof enrollmentStates)[number];
+
+export type StepName = 'details' | 'enroll' | 'welcome' | 'crm';
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+
+export interface StepState {
+  status: StepStatus;
+  /** Activity attempts across every round (a review's "retry" starts a new round). */
+  attempts: number;
+  lastError?: string;
+  /** What the downstream gave back (enrollment id, WhatsApp message id, CRM contact id). */
+  result?: Record<string, string | boolean>;
+  /** Why the step was skipped, when it was. */
+  skippedBecause?: string;
+}
+
+export const reviewActions = ['retry', 'skip', 'abort'] as const;
+export type ReviewAction = (typeof reviewActions)[number];
+
+/** Corrections an operator may supply when resolving a review over bad or missing student data. */
+export interface StudentDataPatch {
+  email?: string;
+  name?: string;
+  phone?: string;
+  courseId?: string;
+}
+
+export interface ResolveReviewInput {
+  action: ReviewAction;
+  reviewer: string;
+  note?: string;
+  patch?: StudentDataPatch;
+}
+
+export interface ReviewRecord {
+  step: StepName;
+  reason: string;
+  openedAt: string;
+  resolution?: { action: ReviewAction | 'auto'; reviewer: string; note?: string; resolvedAt: string };
+}
+
+export interface EnrollmentStatus {
+  workflowId: string;
+  provider: PaymentEvent['provider'];
+  paymentId: string;
+  state: EnrollmentState;
+  steps: Record<StepName, StepState>;
+  openReview?: ReviewRecord;
+  reviews: ReviewRecord[];
+  /** Signals that arrived but could not be applied (e.g. a resolve while nothing was in review). */
+  ignoredSignals: string[];
+  student: { email?: string; name?: string; phone?: string };
+  courseId?: string;
+}
+
+export type EnrollmentOutcome = 'completed' | 'completed_with_skips' | 'aborted';
+
+export interface EnrollmentSummary {
+  outcome: EnrollmentOutcome;
+  workflowId: string;
+  provider: PaymentEvent['provider'];
+  paymentId: string;
+  enrollmentId?: string;
+  messageId?: string;
+  contactId?: string;
+  steps: Record<StepName, StepStatus>;
+  reviews: number;
+  abortedBy?: string;
+}
+
+export interface EnrollmentWorkflowInput {
+  payment: PaymentEvent;
+}
+
+export const resolveReviewSignal = defineSignal<[ResolveReviewInput]>('resolveReview');
+/**
+ * Sent by the receiver when a redelivery of an already-started payment carries student data (e.g.
+ * Stripe's `checkout.session.completed` after a bare `payment_intent.succeeded`): a workflow waiting
+ * in review for that data picks it up and resumes by itself.
+ */
+export const paymentDetailsSignal = defineSignal<[PaymentEvent]>('paymentDetails');
+export const statusQuery = defineQuery<EnrollmentStatus>('status');
