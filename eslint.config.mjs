@@ -20,11 +20,15 @@ export default tseslint.config(
     // would break replay, so they are forbidden at lint time rather than discovered at run time.
     files: ['src/workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           paths: [...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
-          patterns: ['../activities/*', '../webhook/*', '../sandbox/*'],
+          // Activities run outside the sandbox; the workflow may only know their types.
+          patterns: [
+            { group: ['../activities', '../activities/*'], allowTypeImports: true },
+            { group: ['../webhook/*', '../sandbox/*', '../tools/*', '../config'] },
+          ],
         },
       ],
     },

@@ -1,0 +1,109 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Connection } from '@temporalio/client';
+import { searchAttributeRegistrations } from '../workflows/messages';
+import { freePort } from './free-port';
+
+const run = promisify(execFile);
+
+/**
+ * How long closed workflows are kept, and so how long workflow-ID uniqueness rejects a redelivered
+ * payment. Providers redeliver for 24 h (Razorpay, automatic) and 3 days (Stripe, automatic), and a
+ * merchant can replay a Razorpay event by hand for up to 15 days: 30 days covers all of them with margin.
+ */
+export const NAMESPACE_RETENTION = '720h';
+
+export interface DevServerOptions {
+  cliPath: string;
+  /** SQLite file; omitted = in-memory (tests that do not restart the server). */
+  dbFile?: string;
+  port?: number;
+  uiPort?: number;
+  headless?: boolean;
+  namespace?: string;
+  /** Where the server's own log goes (it is verbose); default: discarded. */
+  logFile?: string;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl?: string;
+  namespace: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `temporal server start-dev` on loopback with our search attributes registered and the
+ * namespace retention set, and resolves once the frontend answers.
+ */
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const port = options.port ?? (await freePort());
+  const uiPort = options.headless ? undefined : (options.uiPort ?? (await freePort()));
+  const namespace = options.namespace ?? 'default';
+  const address = `127.0.0.1:${port}`;
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
+  args.push('--http-port', String(await freePort()), '--metrics-port', String(await freePort()));
+  if (uiPort) args.push('--ui-port', String(uiPort), '--ui-disable-news-fetch');
+  else args.push('--headless');
+  if (options.dbFile) {
+    fs.mkdirSync(path.dirname(options.dbFile), { recursive: true });
+    args.push('--db-filename', options.dbFile);
+  }
+  if (namespace !== 'default') args.push('--namespace', namespace);
+  for (const [name, type] of Object.entries(searchAttributeRegistrations)) {
+    args.push('--search-attribute', `${name}=${type}`);
+  }
+
+  const log = options.logFile ? fs.openSync(options.logFile, 'a') : 'ignore';
+  const child = spawn(options.cliPath, args, { stdio: ['ignore', log, log] });
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => (exited = `exited with ${code ?? signal}`));
+
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await gone;
+    clearTimeout(timer);
+  };
+
+  try {
+    await waitUntilServing(address, () => exited);
+    await run(options.cliPath, [
+      'operator', 'namespace', 'update', '--address', address, '--namespace', namespace,
+      '--retention', NAMESPACE_RETENTION,
+    ]);
+  } catch (err) {
+    await stop();
+    throw err;
+  } finally {
+    if (typeof log === 'number') fs.closeSync(log);
+  }
+  return { address, uiUrl: uiPort ? `http://127.0.0.1:${uiPort}` : undefined, namespace, process: child, stop };
+}
+
+async function waitUntilServing(address: string, exited: () => string | undefined, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    const why = exited();
+    if (why) throw new Error(`temporal dev server ${why} before serving (is port ${address} taken?)`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.withDeadline(Date.now() + 1000, () => connection.workflowService.getSystemInfo({}));
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  throw new Error(`temporal dev server at ${address} not serving after ${timeoutMs} ms: ${String(lastError)}`);
+}

@@ -1,0 +1,125 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { z } from 'zod';
+import { paymentEventSchema } from '../../shared/payment-event';
+import {
+  type Interpretation,
+  type ProviderAdapter,
+  SignatureError,
+  singleHeader,
+  unixSecondsToIso,
+} from './adapter';
+
+const SIGNATURE_HEADER = 'x-razorpay-signature';
+const EVENT_ID_HEADER = 'x-razorpay-event-id';
+const PAID_EVENTS = new Set(['payment.captured', 'order.paid']);
+const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
+
+/**
+ * Hand-written rather than the `razorpay` package's `validateWebhookSignature`: that helper takes the
+ * body as a string (so it would re-encode what we received) and compares with `===`, which is not
+ * constant-time. This is the documented scheme: hex HMAC-SHA256 of the raw bytes with the webhook
+ * secret, checked against every active secret (rotation: old events keep the old secret's signature).
+ */
+export function verifyRazorpaySignature(rawBody: Buffer, signature: string | undefined, secrets: string[]): void {
+  if (!signature) throw new SignatureError('missing X-Razorpay-Signature');
+  if (!HEX_SHA256.test(signature)) throw new SignatureError('X-Razorpay-Signature is not a hex SHA-256');
+  const received = Buffer.from(signature, 'hex');
+  // Check every secret, even after a match, so timing does not reveal which secret is active.
+  let matched = false;
+  for (const secret of secrets) {
+    const expected = createHmac('sha256', secret).update(rawBody).digest();
+    if (timingSafeEqual(expected, received)) matched = true;
+  }
+  if (!matched) throw new SignatureError('no active secret produced this signature');
+}
+
+// Razorpay sends `notes: []` when a payment or order has no notes, and an object otherwise.
+const notesSchema = z
+  .union([z.array(z.unknown()).max(0), z.record(z.string(), z.unknown())])
+  .transform((n): Record<string, unknown> => (Array.isArray(n) ? {} : n))
+  .optional();
+
+const paymentEntitySchema = z.object({
+  id: z.string().min(1),
+  amount: z.number(),
+  currency: z.string(),
+  status: z.string(),
+  order_id: z.string().nullish(),
+  email: z.string().nullish(),
+  contact: z.string().nullish(),
+  notes: notesSchema,
+  created_at: z.number().int().nonnegative(),
+});
+
+const orderEntitySchema = z.object({
+  id: z.string().min(1),
+  amount: z.number(),
+  currency: z.string(),
+  notes: notesSchema,
+});
+
+const envelopeSchema = z.object({
+  entity: z.literal('event'),
+  event: z.string().min(1),
+  account_id: z.string().optional(),
+  created_at: z.number().optional(),
+  payload: z.record(z.string(), z.unknown()),
+});
+
+const paidPayloadSchema = z.object({
+  payment: z.object({ entity: paymentEntitySchema }),
+  order: z.object({ entity: orderEntitySchema }).optional(),
+});
+
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
+
+export function interpretRazorpayEvent(body: Record<string, unknown>, headers: IncomingHttpHeaders): Interpretation {
+  const envelope = envelopeSchema.safeParse(body);
+  if (!envelope.success) return { kind: 'invalid', reason: 'not a Razorpay event envelope' };
+  const eventType = envelope.data.event;
+  if (!PAID_EVENTS.has(eventType)) return { kind: 'ignored', eventType, reason: 'not a paid event' };
+
+  const paid = paidPayloadSchema.safeParse(envelope.data.payload);
+  if (!paid.success) return { kind: 'invalid', eventType, reason: 'payment entity missing or malformed' };
+  const payment = paid.data.payment.entity;
+  const order = paid.data.order?.entity;
+  if (payment.status !== 'captured') {
+    return { kind: 'ignored', eventType, reason: `payment status is ${payment.status}, not captured` };
+  }
+  if (order && order.currency.toUpperCase() !== payment.currency.toUpperCase()) {
+    return { kind: 'invalid', eventType, reason: 'order and payment currencies differ' };
+  }
+  // Merchants put business data on the order, the payment or both; the payment's own notes win.
+  const notes = { ...(order?.notes ?? {}), ...(payment.notes ?? {}) };
+
+  const event = paymentEventSchema.safeParse({
+    provider: 'razorpay',
+    paymentId: payment.id,
+    eventId: singleHeader(headers, EVENT_ID_HEADER),
+    eventType,
+    amountMinor: payment.amount,
+    currency: payment.currency,
+    student: {
+      email: text(payment.email) ?? text(notes.student_email) ?? text(notes.email),
+      name: text(notes.student_name) ?? text(notes.name),
+      phone: text(payment.contact) ?? text(notes.student_phone),
+    },
+    courseId: text(notes.course_id),
+    paidAt: unixSecondsToIso(payment.created_at),
+  });
+  if (!event.success) return { kind: 'invalid', eventType, reason: describeIssues(event.error) };
+  return { kind: 'paid', event: event.data };
+}
+
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+}
+
+export function razorpayAdapter(secrets: string[]): ProviderAdapter {
+  return {
+    provider: 'razorpay',
+    verify: (rawBody, headers) => verifyRazorpaySignature(rawBody, singleHeader(headers, SIGNATURE_HEADER), secrets),
+    interpret: interpretRazorpayEvent,
+  };
+}

@@ -1,0 +1,169 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import Stripe from 'stripe';
+import { z } from 'zod';
+import { paymentEventSchema } from '../../shared/payment-event';
+import {
+  type Interpretation,
+  type ProviderAdapter,
+  SignatureError,
+  singleHeader,
+  unixSecondsToIso,
+} from './adapter';
+import { describeIssues } from './razorpay';
+
+const SIGNATURE_HEADER = 'stripe-signature';
+
+const stripeSignature =
+  Stripe.webhooks.signature ??
+  ((): never => {
+    throw new Error('this stripe SDK version has no webhooks.signature');
+  })();
+
+/**
+ * Verification is the official SDK's (`Stripe.webhooks.signature.verifyHeader`): it parses
+ * `t=...,v1=...`, accepts any matching v1 (Stripe sends several while a secret rolls), ignores other
+ * schemes and enforces the timestamp tolerance. We add what it lacks: several active endpoint
+ * secrets at once, for our own rotation.
+ */
+export function verifyStripeSignature(
+  rawBody: Buffer,
+  header: string | undefined,
+  secrets: string[],
+  toleranceSeconds: number,
+  nowMs: number,
+): void {
+  if (!header) throw new SignatureError('missing Stripe-Signature');
+  let lastReason = 'no secrets configured';
+  for (const secret of secrets) {
+    try {
+      stripeSignature.verifyHeader(rawBody, header, secret, toleranceSeconds, undefined, nowMs);
+      return;
+    } catch (err) {
+      lastReason = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+    }
+  }
+  throw new SignatureError(lastReason);
+}
+
+const envelopeSchema = z.object({
+  id: z.string().min(1),
+  object: z.literal('event'),
+  type: z.string().min(1),
+  created: z.number().int().nonnegative(),
+  livemode: z.boolean().optional(),
+  data: z.object({ object: z.record(z.string(), z.unknown()) }),
+});
+
+const metadataSchema = z.record(z.string(), z.unknown()).nullish();
+// `payment_intent` is an id, or an object when the merchant's endpoint expands it.
+const expandableId = z
+  .union([z.string(), z.object({ id: z.string() })])
+  .nullish()
+  .transform((v) => (typeof v === 'string' ? v : v?.id));
+
+const checkoutSessionSchema = z.object({
+  id: z.string(),
+  payment_intent: expandableId,
+  payment_status: z.string(),
+  amount_total: z.number().nullish(),
+  currency: z.string().nullish(),
+  client_reference_id: z.string().nullish(),
+  metadata: metadataSchema,
+  customer_details: z
+    .object({ email: z.string().nullish(), name: z.string().nullish(), phone: z.string().nullish() })
+    .nullish(),
+});
+
+const paymentIntentSchema = z.object({
+  id: z.string(),
+  amount: z.number(),
+  amount_received: z.number().nullish(),
+  currency: z.string(),
+  receipt_email: z.string().nullish(),
+  metadata: metadataSchema,
+});
+
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
+
+type Fields = Omit<z.input<typeof paymentEventSchema>, 'provider' | 'eventId' | 'eventType' | 'paidAt'>;
+
+function fromCheckoutSession(object: unknown): Fields | string {
+  const session = checkoutSessionSchema.safeParse(object);
+  if (!session.success) return `checkout session malformed: ${describeIssues(session.error)}`;
+  const s = session.data;
+  const meta = s.metadata ?? {};
+  return {
+    paymentId: s.payment_intent ?? '',
+    amountMinor: s.amount_total ?? 0,
+    currency: s.currency ?? '',
+    student: {
+      email: text(s.customer_details?.email) ?? text(meta.student_email),
+      name: text(s.customer_details?.name) ?? text(meta.student_name),
+      phone: text(s.customer_details?.phone) ?? text(meta.student_phone),
+    },
+    courseId: text(meta.course_id) ?? text(s.client_reference_id),
+  };
+}
+
+function fromPaymentIntent(object: unknown): Fields | string {
+  const intent = paymentIntentSchema.safeParse(object);
+  if (!intent.success) return `payment intent malformed: ${describeIssues(intent.error)}`;
+  const pi = intent.data;
+  const meta = pi.metadata ?? {};
+  return {
+    paymentId: pi.id,
+    amountMinor: pi.amount_received ?? pi.amount,
+    currency: pi.currency,
+    student: {
+      email: text(meta.student_email) ?? text(pi.receipt_email),
+      name: text(meta.student_name),
+      phone: text(meta.student_phone),
+    },
+    courseId: text(meta.course_id),
+  };
+}
+
+export function interpretStripeEvent(body: Record<string, unknown>): Interpretation {
+  const envelope = envelopeSchema.safeParse(body);
+  if (!envelope.success) return { kind: 'invalid', reason: 'not a Stripe event envelope' };
+  const { type: eventType, data } = envelope.data;
+
+  let fields: Fields | string;
+  switch (eventType) {
+    case 'checkout.session.completed':
+    case 'checkout.session.async_payment_succeeded': {
+      // For delayed methods a completed session is still `unpaid`; async_payment_succeeded follows.
+      const status = data.object.payment_status;
+      if (status !== 'paid') return { kind: 'ignored', eventType, reason: `payment_status is ${String(status)}` };
+      fields = fromCheckoutSession(data.object);
+      break;
+    }
+    case 'payment_intent.succeeded':
+      fields = fromPaymentIntent(data.object);
+      break;
+    default:
+      return { kind: 'ignored', eventType, reason: 'not a paid event' };
+  }
+  if (typeof fields === 'string') return { kind: 'invalid', eventType, reason: fields };
+  if (!fields.paymentId) return { kind: 'invalid', eventType, reason: 'no payment intent id' };
+
+  const event = paymentEventSchema.safeParse({
+    ...fields,
+    provider: 'stripe',
+    eventId: envelope.data.id,
+    eventType,
+    paidAt: unixSecondsToIso(envelope.data.created),
+    livemode: envelope.data.livemode,
+  });
+  if (!event.success) return { kind: 'invalid', eventType, reason: describeIssues(event.error) };
+  return { kind: 'paid', event: event.data };
+}
+
+export function stripeAdapter(secrets: string[], toleranceSeconds: number): ProviderAdapter {
+  return {
+    provider: 'stripe',
+    verify: (rawBody: Buffer, headers: IncomingHttpHeaders, nowMs: number) =>
+      verifyStripeSignature(rawBody, singleHeader(headers, SIGNATURE_HEADER), secrets, toleranceSeconds, nowMs),
+    interpret: (body) => interpretStripeEvent(body),
+  };
+}

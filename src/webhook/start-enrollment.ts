@@ -1,0 +1,104 @@
+import {
+  type Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+} from '@temporalio/client';
+import type { PaymentEvent } from '../shared/payment-event';
+import { enrollmentWorkflowId } from '../shared/workflow-id';
+import type { Logger } from '../shared/logger';
+import {
+  enrollmentStateSearchAttribute,
+  paymentDetailsSignal,
+  paymentIdSearchAttribute,
+  paymentProviderSearchAttribute,
+} from '../workflows/messages';
+import type { enrollmentWorkflow } from '../workflows';
+
+export type StartOutcome = { status: 'started' | 'duplicate'; workflowId: string };
+
+/** Temporal did not durably accept the start in time: answer 503 so the provider redelivers. */
+export class TemporalUnavailableError extends Error {
+  override name = 'TemporalUnavailableError';
+}
+
+export interface EnrollmentStarter {
+  start(event: PaymentEvent): Promise<StartOutcome>;
+  ready(): Promise<boolean>;
+}
+
+export interface StarterOptions {
+  client: Client;
+  taskQueue: string;
+  startTimeoutMs: number;
+  logger: Logger;
+}
+
+/**
+ * Workflow-ID policies, chosen deliberately:
+ * - Conflict FAIL: while the payment's workflow runs, a second start fails with
+ *   WorkflowExecutionAlreadyStartedError, which we answer 200 "duplicate". (USE_EXISTING would hide
+ *   whether this delivery started anything, and TERMINATE_EXISTING would be a disaster.)
+ * - Reuse REJECT_DUPLICATE: once the workflow has closed, in ANY state (completed, aborted, failed,
+ *   terminated by an operator), a redelivery is still a duplicate. A payment is processed once; a
+ *   re-run is an operator's decision (`temporal workflow reset`), never a webhook's. This holds for as
+ *   long as the namespace retains closed workflows, which is why retention must outlast the
+ *   providers' redelivery horizon (see scripts and README).
+ */
+export function createEnrollmentStarter({ client, taskQueue, startTimeoutMs, logger }: StarterOptions): EnrollmentStarter {
+  const withDeadline = <T>(ms: number, fn: () => Promise<T>) => client.connection.withDeadline(Date.now() + ms, fn);
+
+  async function forwardDetails(workflowId: string, event: PaymentEvent, remainingMs: number): Promise<void> {
+    // Only a delivery that carries enrollment data can help a workflow waiting for it. Best effort:
+    // the payment is already durable, so a failure here must not turn the ack into a 503.
+    if (!event.courseId || !event.student.email || remainingMs < 100) return;
+    try {
+      await withDeadline(remainingMs, () =>
+        client.workflow.getHandle(workflowId).signal(paymentDetailsSignal, event),
+      );
+    } catch (err) {
+      logger.debug({ workflowId, err: (err as Error).message }, 'details not forwarded to existing workflow');
+    }
+  }
+
+  return {
+    async start(event) {
+      const workflowId = enrollmentWorkflowId(event.provider, event.paymentId);
+      const startedAt = Date.now();
+      try {
+        await withDeadline(startTimeoutMs, () =>
+          client.workflow.start<typeof enrollmentWorkflow>('enrollmentWorkflow', {
+            taskQueue,
+            workflowId,
+            args: [{ payment: event }],
+            workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+            workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+            typedSearchAttributes: [
+              { key: paymentIdSearchAttribute, value: event.paymentId },
+              { key: paymentProviderSearchAttribute, value: event.provider },
+              { key: enrollmentStateSearchAttribute, value: 'validating' },
+            ],
+          }),
+        );
+        return { status: 'started', workflowId };
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) {
+          await forwardDetails(workflowId, event, startTimeoutMs - (Date.now() - startedAt));
+          return { status: 'duplicate', workflowId };
+        }
+        throw new TemporalUnavailableError(`could not start ${workflowId}: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+    },
+
+    async ready() {
+      try {
+        await withDeadline(1000, () => client.workflowService.getSystemInfo({}));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}

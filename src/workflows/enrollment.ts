@@ -1,0 +1,330 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  TimeoutFailure,
+  condition,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { EnrollmentActivities } from '../activities';
+import { NON_RETRYABLE_ERROR_TYPES } from '../shared/activity-errors';
+import {
+  type EnrollmentState,
+  type EnrollmentStatus,
+  type EnrollmentSummary,
+  type EnrollmentWorkflowInput,
+  type ResolveReviewInput,
+  type ReviewRecord,
+  type StepName,
+  type StepState,
+  enrollmentStateSearchAttribute,
+  paymentDetailsSignal,
+  resolveReviewSignal,
+  reviewActions,
+  statusQuery,
+} from './messages';
+import {
+  type StudentData,
+  applyPatch,
+  displayName,
+  enrollmentProblems,
+  isValidEmail,
+  mergeStudentData,
+  normalisePhone,
+  studentDataOf,
+} from './student-data';
+
+// One proxy per downstream: each has its own failure profile, so its own declarative retry policy.
+// startToCloseTimeout sits above the HTTP client's own timeout (HTTP_TIMEOUT_MS, 10 s by default) so
+// the activity classifies a slow downstream itself; the Temporal timeout only catches a lost worker.
+// Attempts are bounded: when a step is still failing after them, a person looks (manual review).
+
+/** The LMS is idempotent by key (201 or 409), so retrying it is always safe: ~23 min of backoff. */
+const lms = proxyActivities<EnrollmentActivities>({
+  startToCloseTimeout: '30s',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '5m',
+    maximumAttempts: 12,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+  },
+});
+
+/**
+ * WhatsApp is NOT idempotent. The activity only raises a retryable failure when Meta certainly did not
+ * accept the message (an error code, a refused connection); an unknown outcome is non-retryable. A
+ * slower start and longer ceiling respect Meta's pair-rate limit (131056). ~30 min of backoff.
+ */
+const whatsapp = proxyActivities<EnrollmentActivities>({
+  startToCloseTimeout: '30s',
+  retry: {
+    initialInterval: '5s',
+    backoffCoefficient: 2,
+    maximumInterval: '10m',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+  },
+});
+
+/** HubSpot upsert-by-email is idempotent; its rate limits are per account, hence the long ceiling. */
+const crm = proxyActivities<EnrollmentActivities>({
+  startToCloseTimeout: '30s',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '5m',
+    maximumAttempts: 12,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+  },
+});
+
+type Decision = ResolveReviewInput | 'auto';
+type StepOutcome = 'succeeded' | 'skipped' | 'aborted';
+
+const STATE_OF_STEP: Record<StepName, EnrollmentState> = {
+  details: 'validating',
+  enroll: 'enrolling',
+  welcome: 'messaging',
+  crm: 'crm',
+};
+
+const newStep = (): StepState => ({ status: 'pending', attempts: 0 });
+
+/**
+ * One payment, start to finish: check the student data, enroll in the LMS, send the WhatsApp welcome,
+ * record the contact in the CRM. A step that fails for good waits in manual review for an operator's
+ * `resolveReview` signal (retry / skip / abort). The welcome is never sent to a student who was not
+ * enrolled, and never twice: its message id is recorded once the step succeeds.
+ */
+export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): Promise<EnrollmentSummary> {
+  const { workflowId } = workflowInfo();
+  const ref = { provider: payment.provider, paymentId: payment.paymentId };
+  let data: StudentData = studentDataOf(payment);
+  let decision: Decision | undefined;
+
+  const status: EnrollmentStatus = {
+    workflowId,
+    provider: payment.provider,
+    paymentId: payment.paymentId,
+    state: 'validating',
+    steps: { details: newStep(), enroll: newStep(), welcome: newStep(), crm: newStep() },
+    reviews: [],
+    ignoredSignals: [],
+    student: {},
+    courseId: undefined,
+  };
+  const syncStudent = () => {
+    status.student = { email: data.email, name: data.name, phone: data.phone };
+    status.courseId = data.courseId;
+  };
+  syncStudent();
+
+  const setState = (state: EnrollmentState) => {
+    if (status.state === state) return;
+    status.state = state;
+    upsertSearchAttributes([{ key: enrollmentStateSearchAttribute, value: state }]);
+  };
+
+  setHandler(statusQuery, () => status);
+
+  setHandler(resolveReviewSignal, (input) => {
+    const review = status.openReview;
+    if (!review || decision !== undefined) {
+      status.ignoredSignals.push(`resolveReview(${String(input?.action)}) while no review was open`);
+      return;
+    }
+    // Signals cannot answer back, so a malformed one is recorded where the status query shows it.
+    if (!input || !reviewActions.includes(input.action) || !input.reviewer?.trim()) {
+      status.ignoredSignals.push(`resolveReview rejected: needs action retry|skip|abort and a reviewer`);
+      return;
+    }
+    data = applyPatch(data, input.patch);
+    syncStudent();
+    decision = input;
+  });
+
+  setHandler(paymentDetailsSignal, (event) => {
+    if (event?.provider !== payment.provider || event.paymentId !== payment.paymentId) {
+      status.ignoredSignals.push('paymentDetails for another payment');
+      return;
+    }
+    data = mergeStudentData(data, studentDataOf(event));
+    syncStudent();
+    if (status.openReview?.step === 'details' && decision === undefined && enrollmentProblems(data).length === 0) {
+      decision = 'auto';
+      status.openReview.reason += ` (resolved by ${event.eventType} ${event.eventId ?? ''})`.trimEnd();
+    }
+  });
+
+  /** Opens a review and waits, without a timeout: money was taken, only a person closes this. */
+  async function review(step: StepName, reason: string): Promise<Decision> {
+    const record: ReviewRecord = { step, reason, openedAt: new Date().toISOString() };
+    status.reviews.push(record);
+    status.openReview = record;
+    decision = undefined;
+    setState('needs_review');
+    log.warn('payment needs review', { step, reason });
+    await condition(() => decision !== undefined);
+    const made = decision!;
+    record.resolution =
+      made === 'auto'
+        ? { action: 'auto', reviewer: 'enrollflow', note: 'student data arrived', resolvedAt: now() }
+        : { action: made.action, reviewer: made.reviewer, note: made.note, resolvedAt: now() };
+    status.openReview = undefined;
+    decision = undefined;
+    log.info('review resolved', { step, action: record.resolution.action, reviewer: record.resolution.reviewer });
+    return made;
+  }
+
+  function skip(step: StepName, because: string) {
+    status.steps[step].status = 'skipped';
+    status.steps[step].skippedBecause = because;
+  }
+
+  /** Runs one downstream step; on a failure that Temporal has stopped retrying, asks a person. */
+  async function runStep(
+    step: StepName,
+    call: () => Promise<{ attempt: number } & Record<string, unknown>>,
+    keep: (result: Record<string, unknown>) => Record<string, string | boolean>,
+  ): Promise<StepOutcome> {
+    const state = status.steps[step];
+    for (;;) {
+      setState(STATE_OF_STEP[step]);
+      state.status = 'running';
+      try {
+        const result = await call();
+        state.attempts += result.attempt;
+        state.status = 'succeeded';
+        state.result = keep(result);
+        return 'succeeded';
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        const failure = describeFailure(err);
+        state.attempts += failure.attempts;
+        state.status = 'failed';
+        state.lastError = failure.message;
+        const made = await review(step, failure.message);
+        if (made === 'auto' || made.action === 'retry') continue;
+        if (made.action === 'skip') {
+          skip(step, `skipped by ${made.reviewer}`);
+          return 'skipped';
+        }
+        return 'aborted';
+      }
+    }
+  }
+
+  const finish = (abortedBy?: string): EnrollmentSummary => {
+    setState(abortedBy ? 'aborted' : 'completed');
+    const steps = Object.fromEntries(
+      Object.entries(status.steps).map(([name, s]) => [name, s.status]),
+    ) as EnrollmentSummary['steps'];
+    const anySkipped = Object.values(steps).includes('skipped');
+    return {
+      outcome: abortedBy ? 'aborted' : anySkipped ? 'completed_with_skips' : 'completed',
+      workflowId,
+      provider: payment.provider,
+      paymentId: payment.paymentId,
+      enrollmentId: status.steps.enroll.result?.enrollmentId as string | undefined,
+      messageId: status.steps.welcome.result?.messageId as string | undefined,
+      contactId: status.steps.crm.result?.contactId as string | undefined,
+      steps,
+      reviews: status.reviews.length,
+      abortedBy,
+    };
+  };
+  const lastReviewer = () => status.reviews.at(-1)?.resolution?.reviewer ?? 'unknown';
+
+  // 1. Student data. Bad data is not a reason to drop a paid event: it waits for a correction, either
+  //    from a later delivery of the same payment (paymentDetails) or from an operator's patch.
+  let enrollable = true;
+  for (;;) {
+    const problems = enrollmentProblems(data);
+    if (problems.length === 0) {
+      status.steps.details.status = 'succeeded';
+      break;
+    }
+    status.steps.details.status = 'failed';
+    status.steps.details.lastError = problems.join('; ');
+    const made = await review('details', `cannot enroll: ${problems.join('; ')}`);
+    if (made === 'auto' || made.action === 'retry') continue;
+    if (made.action === 'abort') return finish(lastReviewer());
+    skip('details', `skipped by ${made.reviewer}`);
+    enrollable = false;
+    break;
+  }
+
+  // 2. Enrollment.
+  if (enrollable) {
+    const enrolled = await runStep(
+      'enroll',
+      () =>
+        lms.enrollStudent({
+          payment: ref,
+          email: data.email!,
+          name: displayName(data),
+          courseId: data.courseId!,
+        }),
+      (r) => ({ enrollmentId: String(r.enrollmentId), alreadyEnrolled: Boolean(r.alreadyEnrolled) }),
+    );
+    if (enrolled === 'aborted') return finish(lastReviewer());
+  } else {
+    skip('enroll', 'student data was not usable');
+  }
+
+  // 3. Welcome message: only for an enrolled student with a phone number WhatsApp can reach.
+  const phone = normalisePhone(data.phone);
+  if (status.steps.enroll.status !== 'succeeded') {
+    skip('welcome', 'student was not enrolled');
+  } else if (!phone) {
+    skip('welcome', data.phone ? 'phone number is not E.164' : 'no phone number');
+  } else {
+    const sent = await runStep(
+      'welcome',
+      () => whatsapp.sendWelcomeMessage({ payment: ref, phone, name: displayName(data), courseId: data.courseId! }),
+      (r) => ({ messageId: String(r.messageId) }),
+    );
+    if (sent === 'aborted') return finish(lastReviewer());
+  }
+
+  // 4. CRM contact: recorded even when enrollment was skipped, so sales can follow up.
+  if (!isValidEmail(data.email)) {
+    skip('crm', 'no valid email to key the contact on');
+  } else {
+    const recorded = await runStep(
+      'crm',
+      () =>
+        crm.upsertCrmContact({
+          payment: ref,
+          email: data.email!,
+          name: data.name,
+          phone,
+          courseId: data.courseId,
+          enrolled: status.steps.enroll.status === 'succeeded',
+          amountMinor: payment.amountMinor,
+          currency: payment.currency,
+        }),
+      (r) => ({ contactId: String(r.contactId), created: Boolean(r.created) }),
+    );
+    if (recorded === 'aborted') return finish(lastReviewer());
+  }
+
+  return finish();
+}
+
+const now = () => new Date().toISOString();
+
+/** Turns an activity failure into words for the status query and the review reason. */
+function describeFailure(err: ActivityFailure): { message: string; attempts: number } {
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure) {
+    const detail = cause.details?.[0] as { attempt?: number } | undefined;
+    return { message: `${cause.type ?? 'Error'}: ${cause.message}`, attempts: detail?.attempt ?? 1 };
+  }
+  if (cause instanceof TimeoutFailure) return { message: `activity timed out (${cause.timeoutType})`, attempts: 1 };
+  return { message: cause?.message ?? err.message, attempts: 1 };
+}

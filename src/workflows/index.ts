@@ -1,0 +1,2 @@
+// Every export here becomes a workflow type the worker registers; helpers live in other modules.
+export { enrollmentWorkflow } from './enrollment';
