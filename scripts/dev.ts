@@ -64,7 +64,7 @@ function startChild(name: string, script: string, env: NodeJS.ProcessEnv): Child
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   for (const stream of [child.stdout, child.stderr]) {
-    readline.createInterface({ input: stream! }).on('line', (line) => console.log(`[${name}] ${line}`));
+    readline.createInterface({ input: stream }).on('line', (line) => console.log(`[${name}] ${line}`));
   }
   return child;
 }
@@ -79,7 +79,9 @@ async function main() {
   const cli = requireTemporalCli();
   const [host, port] = env.TEMPORAL_ADDRESS!.split(':');
   if (host !== '127.0.0.1' && host !== 'localhost') {
-    throw new Error(`npm run dev runs its own Temporal dev server; TEMPORAL_ADDRESS must be local, got ${host}`);
+    throw new Error(
+      `npm run dev runs its own Temporal dev server; TEMPORAL_ADDRESS must be local, got ${host}`,
+    );
   }
   console.log('starting Temporal dev server ...');
   const temporal = await startDevServer({

@@ -128,11 +128,19 @@ export function createWebhookApp({ adapters, starter, logger, now = Date.now }: 
       },
       'webhook delivery',
     );
-    res.status(outcome.status).set('x-request-id', res.locals.requestId as string).json(outcome.body);
+    res
+      .status(outcome.status)
+      .set('x-request-id', res.locals.requestId as string)
+      .json(outcome.body);
   }
 
   // Body-reading failures (413, 415 encodings, aborted uploads) and anything unexpected.
-  const onError: ErrorRequestHandler = (err: { status?: number; type?: string; message?: string }, req, res, _next) => {
+  const onError: ErrorRequestHandler = (
+    err: { status?: number; type?: string; message?: string },
+    req,
+    res,
+    _next,
+  ) => {
     res.locals.startedAt ??= performance.now();
     let outcome: Outcome;
     if (err.type === 'entity.too.large') {

@@ -34,7 +34,9 @@ export async function startWebhookReceiver(config: WebhookConfig, logger: Logger
     logger,
   });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.WEBHOOK_PORT, config.WEBHOOK_HOST, (err?: Error) => (err ? reject(err) : resolve(s)));
+    const s = app.listen(config.WEBHOOK_PORT, config.WEBHOOK_HOST, (err?: Error) =>
+      err ? reject(err) : resolve(s),
+    );
   });
   // Slow-loris: a request must arrive in full within this time.
   server.requestTimeout = 15_000;

@@ -45,8 +45,14 @@ export interface StarterOptions {
  *   long as the namespace retains closed workflows, which is why retention must outlast the
  *   providers' redelivery horizon (see scripts and README).
  */
-export function createEnrollmentStarter({ client, taskQueue, startTimeoutMs, logger }: StarterOptions): EnrollmentStarter {
-  const withDeadline = <T>(ms: number, fn: () => Promise<T>) => client.connection.withDeadline(Date.now() + ms, fn);
+export function createEnrollmentStarter({
+  client,
+  taskQueue,
+  startTimeoutMs,
+  logger,
+}: StarterOptions): EnrollmentStarter {
+  const withDeadline = <T>(ms: number, fn: () => Promise<T>) =>
+    client.connection.withDeadline(Date.now() + ms, fn);
 
   async function forwardDetails(workflowId: string, event: PaymentEvent, remainingMs: number): Promise<void> {
     // Only a delivery that carries enrollment data can help a workflow waiting for it. Best effort:

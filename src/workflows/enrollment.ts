@@ -154,7 +154,11 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
     }
     data = mergeStudentData(data, studentDataOf(event));
     syncStudent();
-    if (status.openReview?.step === 'details' && decision === undefined && enrollmentProblems(data).length === 0) {
+    if (
+      status.openReview?.step === 'details' &&
+      decision === undefined &&
+      enrollmentProblems(data).length === 0
+    ) {
       decision = 'auto';
       status.openReview.reason += ` (resolved by ${event.eventType} ${event.eventId ?? ''})`.trimEnd();
     }
@@ -176,7 +180,11 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
         : { action: made.action, reviewer: made.reviewer, note: made.note, resolvedAt: now() };
     status.openReview = undefined;
     decision = undefined;
-    log.info('review resolved', { step, action: record.resolution.action, reviewer: record.resolution.reviewer });
+    log.info('review resolved', {
+      step,
+      action: record.resolution.action,
+      reviewer: record.resolution.reviewer,
+    });
     return made;
   }
 
@@ -285,7 +293,13 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
   } else {
     const sent = await runStep(
       'welcome',
-      () => whatsapp.sendWelcomeMessage({ payment: ref, phone, name: displayName(data), courseId: data.courseId! }),
+      () =>
+        whatsapp.sendWelcomeMessage({
+          payment: ref,
+          phone,
+          name: displayName(data),
+          courseId: data.courseId!,
+        }),
       (r) => ({ messageId: String(r.messageId) }),
     );
     if (sent === 'aborted') return finish(lastReviewer());
@@ -325,6 +339,7 @@ function describeFailure(err: ActivityFailure): { message: string; attempts: num
     const detail = cause.details?.[0] as { attempt?: number } | undefined;
     return { message: `${cause.type ?? 'Error'}: ${cause.message}`, attempts: detail?.attempt ?? 1 };
   }
-  if (cause instanceof TimeoutFailure) return { message: `activity timed out (${cause.timeoutType})`, attempts: 1 };
+  if (cause instanceof TimeoutFailure)
+    return { message: `activity timed out (${cause.timeoutType})`, attempts: 1 };
   return { message: cause?.message ?? err.message, attempts: 1 };
 }

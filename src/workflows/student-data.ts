@@ -33,7 +33,9 @@ export function mergeStudentData(current: StudentData, incoming: StudentData): S
 /** An operator's correction wins over what the provider sent. */
 export function applyPatch(current: StudentData, patch: StudentDataPatch | undefined): StudentData {
   if (!patch) return current;
-  const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => typeof v === 'string' && v !== ''));
+  const defined = Object.fromEntries(
+    Object.entries(patch).filter(([, v]) => typeof v === 'string' && v !== ''),
+  );
   return { ...current, ...defined };
 }
 

@@ -39,7 +39,10 @@ describe('Razorpay payloads', () => {
     // Merchant put the business data on the order only.
     (body.payload as any).payment.entity.notes = [];
     const result = interpretRazorpayEvent(body, {});
-    expect(result).toMatchObject({ kind: 'paid', event: { paymentId: 'pay_29QQoUBi66xm2f', courseId: 'course-ml-101' } });
+    expect(result).toMatchObject({
+      kind: 'paid',
+      event: { paymentId: 'pay_29QQoUBi66xm2f', courseId: 'course-ml-101' },
+    });
   });
 
   it('accepts notes: [] and yields a paid event without a course (the workflow sends it to review)', () => {
@@ -51,8 +54,12 @@ describe('Razorpay payloads', () => {
   });
 
   it('ignores events that do not mean paid', () => {
-    expect(interpretRazorpayEvent(asBody(razorpayEvent('payment.failed')), {})).toMatchObject({ kind: 'ignored' });
-    expect(interpretRazorpayEvent(asBody(razorpayEvent('refund.processed')), {})).toMatchObject({ kind: 'ignored' });
+    expect(interpretRazorpayEvent(asBody(razorpayEvent('payment.failed')), {})).toMatchObject({
+      kind: 'ignored',
+    });
+    expect(interpretRazorpayEvent(asBody(razorpayEvent('refund.processed')), {})).toMatchObject({
+      kind: 'ignored',
+    });
   });
 
   it.each([
@@ -116,11 +123,15 @@ describe('Stripe payloads', () => {
   });
 
   it('ignores a completed session that is not paid yet, and accepts its async_payment_succeeded', () => {
-    expect(interpretStripeEvent(asBody(stripeEvent('checkout.session.completed', { paymentStatus: 'unpaid' })))).toMatchObject({
+    expect(
+      interpretStripeEvent(asBody(stripeEvent('checkout.session.completed', { paymentStatus: 'unpaid' }))),
+    ).toMatchObject({
       kind: 'ignored',
       reason: 'payment_status is unpaid',
     });
-    expect(interpretStripeEvent(asBody(stripeEvent('checkout.session.async_payment_succeeded'))).kind).toBe('paid');
+    expect(interpretStripeEvent(asBody(stripeEvent('checkout.session.async_payment_succeeded'))).kind).toBe(
+      'paid',
+    );
   });
 
   it('ignores failures and refunds', () => {

@@ -6,7 +6,8 @@ import { verifyStripeSignature } from '../../src/webhook/providers/stripe';
 
 // Signatures here are produced independently of the code under test: Razorpay's with node:crypto
 // right in the test, Stripe's with the official SDK's own test helper.
-const razorpayHmac = (body: string | Buffer, secret: string) => createHmac('sha256', secret).update(body).digest('hex');
+const razorpayHmac = (body: string | Buffer, secret: string) =>
+  createHmac('sha256', secret).update(body).digest('hex');
 const stripeHeader = (payload: string, secret: string, timestamp?: number) =>
   Stripe.webhooks.generateTestHeaderString({ payload, secret, timestamp });
 
@@ -20,18 +21,24 @@ describe('Razorpay signature', () => {
   });
 
   it('accepts an upper-case hex encoding of the same MAC', () => {
-    expect(() => verifyRazorpaySignature(body, razorpayHmac(body, secret).toUpperCase(), [secret])).not.toThrow();
+    expect(() =>
+      verifyRazorpaySignature(body, razorpayHmac(body, secret).toUpperCase(), [secret]),
+    ).not.toThrow();
   });
 
   it('rejects a body re-serialised after parsing (escaped slash and unicode change the bytes)', () => {
     const reserialised = Buffer.from(JSON.stringify(JSON.parse(body.toString('utf8'))));
     expect(reserialised.equals(body)).toBe(false);
-    expect(() => verifyRazorpaySignature(reserialised, razorpayHmac(body, secret), [secret])).toThrow(SignatureError);
+    expect(() => verifyRazorpaySignature(reserialised, razorpayHmac(body, secret), [secret])).toThrow(
+      SignatureError,
+    );
   });
 
   it('rejects a tampered body', () => {
     const tampered = Buffer.from(body.toString('utf8').replace('49900', '49901'));
-    expect(() => verifyRazorpaySignature(tampered, razorpayHmac(body, secret), [secret])).toThrow(SignatureError);
+    expect(() => verifyRazorpaySignature(tampered, razorpayHmac(body, secret), [secret])).toThrow(
+      SignatureError,
+    );
   });
 
   it('rejects a signature made with a wrong secret', () => {
@@ -60,7 +67,8 @@ describe('Razorpay signature', () => {
 
 describe('Stripe signature', () => {
   const secret = 'whsec_test_current_0123456789';
-  const payload = '{"id":"evt_1","object":"event","type":"payment_intent.succeeded","url":"https:\\/\\/x","n":"Zoë"}';
+  const payload =
+    '{"id":"evt_1","object":"event","type":"payment_intent.succeeded","url":"https:\\/\\/x","n":"Zoë"}';
   const body = Buffer.from(payload);
   const nowMs = 1_790_000_000_000;
   const now = nowMs / 1000;
@@ -79,7 +87,9 @@ describe('Stripe signature', () => {
   });
 
   it('rejects a timestamp older than the 300 s tolerance, even when correctly signed', () => {
-    expect(() => verify(stripeHeader(payload, secret, now - 301))).toThrow('Timestamp outside the tolerance zone');
+    expect(() => verify(stripeHeader(payload, secret, now - 301))).toThrow(
+      'Timestamp outside the tolerance zone',
+    );
     expect(() => verify(stripeHeader(payload, secret, now - 299))).not.toThrow();
   });
 
@@ -89,9 +99,9 @@ describe('Stripe signature', () => {
 
   it('rejects a tampered body and a wrong secret', () => {
     const header = stripeHeader(payload, secret, now);
-    expect(() => verifyStripeSignature(Buffer.from(payload.replace('Zo', 'Xo')), header, [secret], 300, nowMs)).toThrow(
-      SignatureError,
-    );
+    expect(() =>
+      verifyStripeSignature(Buffer.from(payload.replace('Zo', 'Xo')), header, [secret], 300, nowMs),
+    ).toThrow(SignatureError);
     expect(() => verify(stripeHeader(payload, 'whsec_wrong_secret_99', now))).toThrow(SignatureError);
   });
 

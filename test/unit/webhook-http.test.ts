@@ -26,7 +26,10 @@ const starter: EnrollmentStarter = {
   async start(event) {
     if (starterMode === 'down') throw new TemporalUnavailableError('deadline exceeded');
     started.push(event);
-    return { status: starterMode === 'duplicate' ? 'duplicate' : 'started', workflowId: `payment-${event.provider}-${event.paymentId}` };
+    return {
+      status: starterMode === 'duplicate' ? 'duplicate' : 'started',
+      workflowId: `payment-${event.provider}-${event.paymentId}`,
+    };
   },
   ready: async () => starterMode !== 'down',
 };
@@ -53,12 +56,20 @@ const post = (provider: string, body: string | Buffer, headers: Record<string, s
 
 function razorpay(body: string, headers: Record<string, string> = {}) {
   const signature = createHmac('sha256', RZP_SECRET).update(body).digest('hex');
-  return post('razorpay', body, { 'content-type': 'application/json', 'x-razorpay-signature': signature, ...headers });
+  return post('razorpay', body, {
+    'content-type': 'application/json',
+    'x-razorpay-signature': signature,
+    ...headers,
+  });
 }
 
 function stripe(body: string, headers: Record<string, string> = {}) {
   const signature = Stripe.webhooks.generateTestHeaderString({ payload: body, secret: STRIPE_SECRET });
-  return post('stripe', body, { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': signature, ...headers });
+  return post('stripe', body, {
+    'content-type': 'application/json; charset=utf-8',
+    'stripe-signature': signature,
+    ...headers,
+  });
 }
 
 describe('webhook receiver', () => {
@@ -66,20 +77,28 @@ describe('webhook receiver', () => {
     const body = JSON.stringify(razorpayEvent('payment.captured', { paymentId: 'pay_29QQoUBi66xm2f' }));
     const res = await razorpay(body);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'started', workflowId: 'payment-razorpay-pay_29QQoUBi66xm2f' });
+    expect(await res.json()).toEqual({
+      status: 'started',
+      workflowId: 'payment-razorpay-pay_29QQoUBi66xm2f',
+    });
     expect(started.map((e) => e.paymentId)).toEqual(['pay_29QQoUBi66xm2f']);
   });
 
   it('answers a redelivery 200 with a body that says it was a duplicate', async () => {
     starterMode = 'duplicate';
-    const res = await stripe(JSON.stringify(stripeEvent('payment_intent.succeeded', { paymentId: 'pi_3Qdup' })));
+    const res = await stripe(
+      JSON.stringify(stripeEvent('payment_intent.succeeded', { paymentId: 'pi_3Qdup' })),
+    );
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'duplicate', workflowId: 'payment-stripe-pi_3Qdup' });
   });
 
   it('answers 401 to a bad signature, says nothing about why, and starts nothing', async () => {
     const body = JSON.stringify(razorpayEvent('payment.captured'));
-    const res = await post('razorpay', body, { 'content-type': 'application/json', 'x-razorpay-signature': 'f'.repeat(64) });
+    const res = await post('razorpay', body, {
+      'content-type': 'application/json',
+      'x-razorpay-signature': 'f'.repeat(64),
+    });
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual({ error: 'invalid_signature' });
     const missing = await post('stripe', body, { 'content-type': 'application/json' });
@@ -98,7 +117,11 @@ describe('webhook receiver', () => {
     ['malformed JSON', '{"entity":"event",', 'malformed_json'],
     ['a JSON array', '[1,2,3]', 'not_an_event_object'],
     ['JSON null', 'null', 'not_an_event_object'],
-    ['an event with no payment id', JSON.stringify({ entity: 'event', event: 'payment.captured', payload: {} }), 'invalid_event'],
+    [
+      'an event with no payment id',
+      JSON.stringify({ entity: 'event', event: 'payment.captured', payload: {} }),
+      'invalid_event',
+    ],
   ])('answers 400 to a signed body that is %s', async (_case, body, error) => {
     const res = await razorpay(body);
     expect(res.status).toBe(400);
@@ -108,7 +131,10 @@ describe('webhook receiver', () => {
 
   it('answers 413 to a body over 1 MiB without starting anything', async () => {
     const body = Buffer.alloc(MAX_BODY_BYTES + 1, 0x20);
-    const res = await post('razorpay', body, { 'content-type': 'application/json', 'x-razorpay-signature': 'a'.repeat(64) });
+    const res = await post('razorpay', body, {
+      'content-type': 'application/json',
+      'x-razorpay-signature': 'a'.repeat(64),
+    });
     expect(res.status).toBe(413);
   });
 

@@ -42,10 +42,16 @@ beforeAll(async () => {
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
     searchAttributes: Object.fromEntries(
-      Object.keys(searchAttributeRegistrations).map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+      Object.keys(searchAttributeRegistrations).map((name) => [
+        name,
+        temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      ]),
     ),
   });
-  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: new DefaultLogger('WARN') });
+  bundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../src/workflows'),
+    logger: new DefaultLogger('WARN'),
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -102,7 +108,10 @@ const inReview = (handle: Awaited<ReturnType<typeof start>>) =>
   });
 
 const permanentLmsFailure = () => {
-  throw ApplicationFailure.nonRetryable('course is closed for enrollment', 'LmsRejected', { attempt: 1, status: 422 });
+  throw ApplicationFailure.nonRetryable('course is closed for enrollment', 'LmsRejected', {
+    attempt: 1,
+    status: 422,
+  });
 };
 
 describe('enrollmentWorkflow', () => {
@@ -114,7 +123,11 @@ describe('enrollmentWorkflow', () => {
       const result = await handle.result();
       expect((await stateOf(handle)).steps).toEqual({
         details: { status: 'succeeded', attempts: 0 },
-        enroll: { status: 'succeeded', attempts: 1, result: { enrollmentId: 'enr_1', alreadyEnrolled: false } },
+        enroll: {
+          status: 'succeeded',
+          attempts: 1,
+          result: { enrollmentId: 'enr_1', alreadyEnrolled: false },
+        },
         welcome: { status: 'succeeded', attempts: 1, result: { messageId: 'wamid.1' } },
         crm: { status: 'succeeded', attempts: 1, result: { contactId: '101', created: true } },
       });
@@ -136,19 +149,31 @@ describe('enrollmentWorkflow', () => {
       },
     ]);
     expect(calls.welcome).toEqual([
-      { payment: { provider: 'razorpay', paymentId: payment.paymentId }, phone: '+919876543210', name: 'Asha Verma', courseId: 'course-ml-101' },
+      {
+        payment: { provider: 'razorpay', paymentId: payment.paymentId },
+        phone: '+919876543210',
+        name: 'Asha Verma',
+        courseId: 'course-ml-101',
+      },
     ]);
     expect(calls.crm).toHaveLength(1);
-    expect(calls.crm[0]).toMatchObject({ email: 'asha.verma@example.com', enrolled: true, amountMinor: 49900, currency: 'INR' });
+    expect(calls.crm[0]).toMatchObject({
+      email: 'asha.verma@example.com',
+      enrolled: true,
+      amountMinor: 49900,
+      currency: 'INR',
+    });
   });
 
   it('rides out retryable downstream failures through the retry policy and counts the attempts', async () => {
     const { activities, calls } = scriptedActivities({
       enroll: (attempt) => {
-        if (attempt < 3) throw ApplicationFailure.retryable('LMS answered 503', 'DownstreamUnavailable', { attempt });
+        if (attempt < 3)
+          throw ApplicationFailure.retryable('LMS answered 503', 'DownstreamUnavailable', { attempt });
       },
       crm: (attempt) => {
-        if (attempt < 2) throw ApplicationFailure.create({ message: '429', type: 'RateLimited', nextRetryDelay: '30s' });
+        if (attempt < 2)
+          throw ApplicationFailure.create({ message: '429', type: 'RateLimited', nextRetryDelay: '30s' });
       },
     });
     const summary = await withWorker(activities, async () => {
@@ -167,23 +192,40 @@ describe('enrollmentWorkflow', () => {
 
   it('puts a permanent LMS failure into review, sends no welcome, and retries on the signal', async () => {
     let lmsFixed = false;
-    const { activities, calls } = scriptedActivities({ enroll: () => (lmsFixed ? undefined : permanentLmsFailure()) });
+    const { activities, calls } = scriptedActivities({
+      enroll: () => (lmsFixed ? undefined : permanentLmsFailure()),
+    });
     const summary = await withWorker(activities, async () => {
       const handle = await start(paymentEvent());
       const review = await inReview(handle);
-      expect(review.openReview).toMatchObject({ step: 'enroll', reason: 'LmsRejected: course is closed for enrollment' });
-      expect(review.steps.enroll).toMatchObject({ status: 'failed', attempts: 1, lastError: 'LmsRejected: course is closed for enrollment' });
+      expect(review.openReview).toMatchObject({
+        step: 'enroll',
+        reason: 'LmsRejected: course is closed for enrollment',
+      });
+      expect(review.steps.enroll).toMatchObject({
+        status: 'failed',
+        attempts: 1,
+        lastError: 'LmsRejected: course is closed for enrollment',
+      });
       expect(calls.welcome).toHaveLength(0);
       expect(calls.crm).toHaveLength(0);
 
       lmsFixed = true;
-      await handle.signal(resolveReviewSignal, { action: 'retry', reviewer: 'priya@ops', note: 'course reopened' });
+      await handle.signal(resolveReviewSignal, {
+        action: 'retry',
+        reviewer: 'priya@ops',
+        note: 'course reopened',
+      });
       const result = await handle.result();
       const status = await stateOf(handle);
       expect(status.reviews).toEqual([
         expect.objectContaining({
           step: 'enroll',
-          resolution: expect.objectContaining({ action: 'retry', reviewer: 'priya@ops', note: 'course reopened' }),
+          resolution: expect.objectContaining({
+            action: 'retry',
+            reviewer: 'priya@ops',
+            note: 'course reopened',
+          }),
         }),
       ]);
       expect(status.steps.enroll).toMatchObject({ status: 'succeeded', attempts: 2 });
@@ -199,11 +241,20 @@ describe('enrollmentWorkflow', () => {
     const summary = await withWorker(activities, async () => {
       const handle = await start(paymentEvent());
       await inReview(handle);
-      await handle.signal(resolveReviewSignal, { action: 'skip', reviewer: 'priya@ops', note: 'enrolled by hand' });
+      await handle.signal(resolveReviewSignal, {
+        action: 'skip',
+        reviewer: 'priya@ops',
+        note: 'enrolled by hand',
+      });
       return handle.result();
     });
     expect(summary.outcome).toBe('completed_with_skips');
-    expect(summary.steps).toEqual({ details: 'succeeded', enroll: 'skipped', welcome: 'skipped', crm: 'succeeded' });
+    expect(summary.steps).toEqual({
+      details: 'succeeded',
+      enroll: 'skipped',
+      welcome: 'skipped',
+      crm: 'succeeded',
+    });
     expect(calls.welcome).toHaveLength(0);
     expect(calls.crm[0]).toMatchObject({ enrolled: false });
   });
@@ -217,7 +268,12 @@ describe('enrollmentWorkflow', () => {
       return handle.result();
     });
     expect(summary).toMatchObject({ outcome: 'aborted', abortedBy: 'lead@ops' });
-    expect(summary.steps).toEqual({ details: 'succeeded', enroll: 'failed', welcome: 'pending', crm: 'pending' });
+    expect(summary.steps).toEqual({
+      details: 'succeeded',
+      enroll: 'failed',
+      welcome: 'pending',
+      crm: 'pending',
+    });
     expect(calls.welcome).toHaveLength(0);
     expect(calls.crm).toHaveLength(0);
   });
@@ -230,7 +286,11 @@ describe('enrollmentWorkflow', () => {
       const review = await inReview(handle);
       expect(review.openReview).toMatchObject({ step: 'details', reason: 'cannot enroll: no course id' });
       expect(calls.enroll).toHaveLength(0);
-      await handle.signal(paymentDetailsSignal, { ...bare, eventType: 'checkout.session.completed', courseId: 'course-ml-101' });
+      await handle.signal(paymentDetailsSignal, {
+        ...bare,
+        eventType: 'checkout.session.completed',
+        courseId: 'course-ml-101',
+      });
       return handle.result();
     });
     expect(summary.outcome).toBe('completed');
@@ -243,11 +303,20 @@ describe('enrollmentWorkflow', () => {
       const handle = await start(paymentEvent({ student: { email: 'asha at example', name: 'Asha' } }));
       const review = await inReview(handle);
       expect(review.openReview?.reason).toBe('cannot enroll: student email is not valid');
-      await handle.signal(resolveReviewSignal, { action: 'retry', reviewer: 'priya@ops', patch: { email: 'asha@example.com' } });
+      await handle.signal(resolveReviewSignal, {
+        action: 'retry',
+        reviewer: 'priya@ops',
+        patch: { email: 'asha@example.com' },
+      });
       return handle.result();
     });
     // No phone: the welcome is skipped with a reason, not attempted.
-    expect(summary.steps).toEqual({ details: 'succeeded', enroll: 'succeeded', welcome: 'skipped', crm: 'succeeded' });
+    expect(summary.steps).toEqual({
+      details: 'succeeded',
+      enroll: 'succeeded',
+      welcome: 'skipped',
+      crm: 'succeeded',
+    });
     expect(calls.enroll[0]).toMatchObject({ email: 'asha@example.com' });
     expect(calls.welcome).toHaveLength(0);
   });

@@ -21,7 +21,11 @@ const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
  * constant-time. This is the documented scheme: hex HMAC-SHA256 of the raw bytes with the webhook
  * secret, checked against every active secret (rotation: old events keep the old secret's signature).
  */
-export function verifyRazorpaySignature(rawBody: Buffer, signature: string | undefined, secrets: string[]): void {
+export function verifyRazorpaySignature(
+  rawBody: Buffer,
+  signature: string | undefined,
+  secrets: string[],
+): void {
   if (!signature) throw new SignatureError('missing X-Razorpay-Signature');
   if (!HEX_SHA256.test(signature)) throw new SignatureError('X-Razorpay-Signature is not a hex SHA-256');
   const received = Buffer.from(signature, 'hex');
@@ -74,7 +78,10 @@ const paidPayloadSchema = z.object({
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
 
-export function interpretRazorpayEvent(body: Record<string, unknown>, headers: IncomingHttpHeaders): Interpretation {
+export function interpretRazorpayEvent(
+  body: Record<string, unknown>,
+  headers: IncomingHttpHeaders,
+): Interpretation {
   const envelope = envelopeSchema.safeParse(body);
   if (!envelope.success) return { kind: 'invalid', reason: 'not a Razorpay event envelope' };
   const eventType = envelope.data.event;
@@ -119,7 +126,8 @@ export function describeIssues(error: z.ZodError): string {
 export function razorpayAdapter(secrets: string[]): ProviderAdapter {
   return {
     provider: 'razorpay',
-    verify: (rawBody, headers) => verifyRazorpaySignature(rawBody, singleHeader(headers, SIGNATURE_HEADER), secrets),
+    verify: (rawBody, headers) =>
+      verifyRazorpaySignature(rawBody, singleHeader(headers, SIGNATURE_HEADER), secrets),
     interpret: interpretRazorpayEvent,
   };
 }

@@ -134,7 +134,8 @@ export function interpretStripeEvent(body: Record<string, unknown>): Interpretat
     case 'checkout.session.async_payment_succeeded': {
       // For delayed methods a completed session is still `unpaid`; async_payment_succeeded follows.
       const status = data.object.payment_status;
-      if (status !== 'paid') return { kind: 'ignored', eventType, reason: `payment_status is ${String(status)}` };
+      if (status !== 'paid')
+        return { kind: 'ignored', eventType, reason: `payment_status is ${String(status)}` };
       fields = fromCheckoutSession(data.object);
       break;
     }
@@ -163,7 +164,13 @@ export function stripeAdapter(secrets: string[], toleranceSeconds: number): Prov
   return {
     provider: 'stripe',
     verify: (rawBody: Buffer, headers: IncomingHttpHeaders, nowMs: number) =>
-      verifyStripeSignature(rawBody, singleHeader(headers, SIGNATURE_HEADER), secrets, toleranceSeconds, nowMs),
+      verifyStripeSignature(
+        rawBody,
+        singleHeader(headers, SIGNATURE_HEADER),
+        secrets,
+        toleranceSeconds,
+        nowMs,
+      ),
     interpret: (body) => interpretStripeEvent(body),
   };
 }

@@ -1,0 +1,27 @@
+import { Context, type Info } from '@temporalio/activity';
+
+/**
+ * The current activity's info, or undefined when called outside an activity (unit tests, scripts).
+ * `Context.current()` throws outside an activity; that is the only error swallowed here.
+ */
+export function currentActivityInfo(): Info | undefined {
+  try {
+    return Context.current().info;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Temporal's attempt number (1-based), 1 outside an activity. */
+export function currentAttempt(): number {
+  return currentActivityInfo()?.attempt ?? 1;
+}
+
+/** Fires when Temporal cancels the activity (only delivered to heartbeating activities). */
+export function currentCancellationSignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,162 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Stripe from 'stripe';
+import { runSend } from '../../src/tools/send';
+import { startRecordingServer, type RecordingServer } from './recording-server';
+
+const RAZORPAY_SECRET = 'rzp_webhook_secret_9f8e7d';
+const STRIPE_SECRET = 'whsec_test_4eC39HqLyjWDarjtT1zdp7dc';
+const NO_DEV_ENV = path.join(tmpdir(), 'enrollflow-send-test-missing', 'dev.env');
+const env = {
+  RAZORPAY_WEBHOOK_SECRETS: `${RAZORPAY_SECRET},older_secret_123`,
+  STRIPE_WEBHOOK_SECRETS: STRIPE_SECRET,
+};
+
+function capture() {
+  const io = { out: '', err: '' };
+  return {
+    io,
+    cli: { stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t) },
+  };
+}
+
+describe('send CLI', () => {
+  let server: RecordingServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it('delivers a signed Razorpay payment and exits 0 when it is acknowledged', async () => {
+    server = await startRecordingServer(() => ({ status: 200, body: '{"status":"accepted"}' }));
+    const { io, cli } = capture();
+    const code = await runSend(
+      [
+        'razorpay',
+        '--url',
+        server.url,
+        '--payment-id',
+        'pay_Kx7Qm2Lp9Zr4Tb',
+        '--course',
+        'course_go301',
+        '--amount',
+        '99900',
+      ],
+      env,
+      cli,
+      NO_DEV_ENV,
+    );
+
+    expect(code).toBe(0);
+    const [req] = server.requests;
+    const entity = JSON.parse(req!.body).payload.payment.entity;
+    expect(entity).toMatchObject({
+      id: 'pay_Kx7Qm2Lp9Zr4Tb',
+      amount: 99_900,
+      notes: { course_id: 'course_go301' },
+    });
+    const lines = io.out.trimEnd().split('\n');
+    expect(lines[0]).toBe(`POST ${server.url}/webhooks/razorpay  payment pay_Kx7Qm2Lp9Zr4Tb`);
+    expect(lines[1]).toMatch(
+      new RegExp(
+        `^#1 payment.captured  ${String(req!.headers['x-razorpay-event-id'])}  \\d+ ms  200 \\{"status":"accepted"\\}$`,
+      ),
+    );
+    expect(lines[2]).toBe('OK: 1/1 deliveries answered 2xx');
+  });
+
+  it('exits 1 and names the failing deliveries when a response is not 2xx', async () => {
+    server = await startRecordingServer((_req, all) =>
+      all.length === 2 ? { status: 500, body: '{"error":"boom"}' } : { status: 200, body: '{}' },
+    );
+    const { io, cli } = capture();
+    const code = await runSend(['stripe', '--url', server.url, '--duplicates', '3'], env, cli, NO_DEV_ENV);
+    expect(code).toBe(1);
+    expect(server.requests).toHaveLength(3);
+    expect(io.out).toContain('FAIL: 2/3 deliveries answered 2xx (#');
+    expect(io.out).toMatch(/ 500\)\n$/);
+  });
+
+  it('exits 0 for --tamper when every delivery is refused with 401', async () => {
+    server = await startRecordingServer(() => ({ status: 401, body: '{"error":"invalid signature"}' }));
+    const { io, cli } = capture();
+    const code = await runSend(['stripe', '--url', server.url, '--tamper', '-n', '2'], env, cli, NO_DEV_ENV);
+    expect(code).toBe(0);
+    expect(io.out).toContain('OK: 2/2 deliveries were refused with 401\n');
+  });
+
+  it('exits 1 for --wrong-secret when the receiver accepts the delivery', async () => {
+    server = await startRecordingServer(() => ({ status: 200, body: '{}' }));
+    const { cli } = capture();
+    expect(await runSend(['razorpay', '--url', server.url, '--wrong-secret'], {}, cli, NO_DEV_ENV)).toBe(1);
+  });
+
+  it('prints machine-readable results with --json', async () => {
+    server = await startRecordingServer(() => ({ status: 200, body: '{"status":"accepted"}' }));
+    const { io, cli } = capture();
+    const code = await runSend(
+      ['stripe', '--url', server.url, '--mix', '--payment-id', 'pi_3QabcDEF456ghiJKL789mnoP', '--json'],
+      env,
+      cli,
+      NO_DEV_ENV,
+    );
+    expect(code).toBe(0);
+    const out = JSON.parse(io.out) as { results: Array<{ eventType: string; status: number }> };
+    expect(out).toMatchObject({
+      provider: 'stripe',
+      url: `${server.url}/webhooks/stripe`,
+      paymentId: 'pi_3QabcDEF456ghiJKL789mnoP',
+      expected: '2xx',
+      ok: true,
+    });
+    expect(out.results.map((r) => [r.eventType, r.status])).toEqual([
+      ['checkout.session.completed', 200],
+      ['payment_intent.succeeded', 200],
+    ]);
+  });
+
+  it('omits the course with --no-course and leaves notes as [] with --no-name too', async () => {
+    server = await startRecordingServer();
+    const { cli } = capture();
+    await runSend(['razorpay', '--url', server.url, '--no-course', '--no-name'], env, cli, NO_DEV_ENV);
+    expect(JSON.parse(server.requests[0]!.body).payload.payment.entity.notes).toEqual([]);
+  });
+
+  it("reads the secret and port from the dev runner's .data/dev.env when the environment has none", async () => {
+    server = await startRecordingServer();
+    const devEnv = path.join(mkdtempSync(path.join(tmpdir(), 'enrollflow-send-')), 'dev.env');
+    const port = new URL(server.url).port;
+    writeFileSync(
+      devEnv,
+      `# written by the dev runner\nWEBHOOK_PORT=${port}\nSTRIPE_WEBHOOK_SECRETS=${STRIPE_SECRET},whsec_old_rotated_secret\n`,
+    );
+    const { cli } = capture();
+
+    expect(await runSend(['stripe'], {}, cli, devEnv)).toBe(0);
+    const [req] = server.requests;
+    expect(() =>
+      Stripe.webhooks.constructEvent(req!.body, String(req!.headers['stripe-signature']), STRIPE_SECRET),
+    ).not.toThrow();
+  });
+
+  it('explains where secrets come from when none can be found', async () => {
+    const { cli } = capture();
+    await expect(runSend(['razorpay', '--url', 'http://127.0.0.1:9'], {}, cli, NO_DEV_ENV)).rejects.toThrow(
+      `No razorpay webhook secret: set RAZORPAY_WEBHOOK_SECRETS, pass --secret <secret>, or start the dev runner (it writes ${NO_DEV_ENV})`,
+    );
+  });
+
+  it('rejects an unknown provider with a usage error', async () => {
+    const { io, cli } = capture();
+    expect(await runSend(['paypal'], env, cli, NO_DEV_ENV)).toBe(1);
+    expect(io.err).toContain(`error: command-argument value 'paypal' is invalid for argument 'provider'.`);
+  });
+
+  it('prints help and exits 0', async () => {
+    const { io, cli } = capture();
+    expect(await runSend(['--help'], env, cli, NO_DEV_ENV)).toBe(0);
+    expect(io.out.startsWith('Usage: send razorpay|stripe [options]\n')).toBe(true);
+    expect(io.out).toContain('(default: "http://127.0.0.1:3000")');
+  });
+});
