@@ -15,7 +15,10 @@ const csvSecrets = (name: string) =>
         .filter(Boolean),
     )
     .refine((list) => list.length > 0, `${name} must contain at least one secret`)
-    .refine((list) => list.every((s) => s.length >= 8), `${name}: every secret must be at least 8 characters`);
+    .refine(
+      (list) => list.every((s) => s.length >= 8),
+      `${name}: every secret must be at least 8 characters`,
+    );
 
 const required = (name: string) => z.string({ error: `${name} is required` }).min(1, `${name} is required`);
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);

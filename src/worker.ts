@@ -3,7 +3,14 @@
  * One long-lived connection and one set of activity dependencies (HTTP agents, the CRM token cache)
  * per process.
  */
-import { type LogLevel, type LogMetadata, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  type LogLevel,
+  type LogMetadata,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { createActivities } from './activities';
 import { loadWorkerConfig, type WorkerConfig } from './config';
 import { createLogger, type Logger } from './shared/logger';
@@ -35,7 +42,16 @@ export function createEnrollmentWorker(options: EnrollmentWorkerOptions): Promis
 export function installTemporalLogging(logger: Logger): void {
   const sdk = logger.child({ component: 'temporal' });
   const at = (level: LogLevel) => (message: string, meta?: LogMetadata) => {
-    const method = level === 'TRACE' ? 'trace' : level === 'DEBUG' ? 'debug' : level === 'WARN' ? 'warn' : level === 'ERROR' ? 'error' : 'info';
+    const method =
+      level === 'TRACE'
+        ? 'trace'
+        : level === 'DEBUG'
+          ? 'debug'
+          : level === 'WARN'
+            ? 'warn'
+            : level === 'ERROR'
+              ? 'error'
+              : 'info';
     sdk[method](meta ?? {}, message);
   };
   Runtime.install({
@@ -58,7 +74,11 @@ async function main() {
   try {
     const worker = await createEnrollmentWorker({ config, connection, logger });
     logger.info(
-      { address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE },
+      {
+        address: config.TEMPORAL_ADDRESS,
+        namespace: config.TEMPORAL_NAMESPACE,
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+      },
       'worker polling',
     );
     // Runtime handles SIGINT/SIGTERM: the worker stops polling and drains within shutdownGraceTime.

@@ -74,8 +74,15 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   try {
     await waitUntilServing(address, () => exited);
     await run(options.cliPath, [
-      'operator', 'namespace', 'update', '--address', address, '--namespace', namespace,
-      '--retention', NAMESPACE_RETENTION,
+      'operator',
+      'namespace',
+      'update',
+      '--address',
+      address,
+      '--namespace',
+      namespace,
+      '--retention',
+      NAMESPACE_RETENTION,
     ]);
   } catch (err) {
     await stop();
@@ -83,7 +90,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   } finally {
     if (typeof log === 'number') fs.closeSync(log);
   }
-  return { address, uiUrl: uiPort ? `http://127.0.0.1:${uiPort}` : undefined, namespace, process: child, stop };
+  return {
+    address,
+    uiUrl: uiPort ? `http://127.0.0.1:${uiPort}` : undefined,
+    namespace,
+    process: child,
+    stop,
+  };
 }
 
 async function waitUntilServing(address: string, exited: () => string | undefined, timeoutMs = 60_000) {
@@ -105,5 +118,7 @@ async function waitUntilServing(address: string, exited: () => string | undefine
       await new Promise((r) => setTimeout(r, 250));
     }
   }
-  throw new Error(`temporal dev server at ${address} not serving after ${timeoutMs} ms: ${String(lastError)}`);
+  throw new Error(
+    `temporal dev server at ${address} not serving after ${timeoutMs} ms: ${String(lastError)}`,
+  );
 }
