@@ -79,13 +79,13 @@ describe('status classification', () => {
 
 describe('error types', () => {
   it('publishes the non-retryable types the workflow puts in nonRetryableErrorTypes', () => {
-    expect(NON_RETRYABLE_ERROR_TYPES).toEqual([
-      'InvalidActivityInput',
-      'LmsRejected',
-      'WhatsAppRejected',
-      'WhatsAppOutcomeUnknown',
+    expect([...NON_RETRYABLE_ERROR_TYPES].sort()).toEqual([
       'CrmRejected',
       'HubSpotAuthFailed',
+      'InvalidActivityInput',
+      'LmsRejected',
+      'WhatsAppOutcomeUnknown',
+      'WhatsAppRejected',
     ]);
     expect(RETRYABLE_ERROR_TYPES).toEqual([
       'DownstreamUnavailable',

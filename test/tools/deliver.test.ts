@@ -33,7 +33,6 @@ function verifyingReceiver(req: RecordedRequest): { status: number; body: string
     : { status: 401, body: '{"error":"bad signature"}' };
 }
 
- 
 const parsed = (req: RecordedRequest): any => JSON.parse(req.body);
 
 describe('sendDeliveries', () => {

@@ -1,0 +1,146 @@
+import { call, enroll, FakeClock, jsonPost, lmsHeaders, student, useSandbox } from './harness';
+
+const clock = new FakeClock();
+const sb = useSandbox({ now: clock.now });
+
+describe('sandbox LMS', () => {
+  it('enrolls a new student in a course with 201 and records it in the ledger', async () => {
+    const res = await enroll(sb, student, 'key-1');
+
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual({
+      id: 'enr_1',
+      email: student.email,
+      course_id: student.course_id,
+      external_ref: student.external_ref,
+      status: 'active',
+      created_at: '2026-03-01T10:00:00.000Z',
+    });
+    const ledger = await sb.ledger();
+    expect(ledger.enrollments).toEqual([{ ...res.body, name: student.name, idempotencyKey: 'key-1' }]);
+  });
+
+  it('answers 409 with the existing enrollment for an enrolled pair, without recording another', async () => {
+    const first = await enroll(sb, student, 'key-1');
+    const again = await enroll(
+      sb,
+      { ...student, email: student.email.toUpperCase(), external_ref: 'other' },
+      'key-2',
+    );
+
+    expect(again.status).toBe(409);
+    expect(again.body).toEqual({ error: 'already_enrolled', enrollment: first.body });
+    expect((await sb.ledger()).enrollments).toHaveLength(1);
+  });
+
+  it('enrolls the same student in a different course', async () => {
+    await enroll(sb, student, 'key-1');
+    const other = await enroll(sb, { ...student, course_id: 'course_go_201' }, 'key-2');
+
+    expect(other.status).toBe(201);
+    expect(other.body.id).toBe('enr_2');
+  });
+
+  it('replays the original response for the same key and body, with no new side effect', async () => {
+    const first = await enroll(sb, student, 'key-1');
+    // Same content, different key order and whitespace: still the same request.
+    const reordered = JSON.stringify({
+      external_ref: student.external_ref,
+      course_id: student.course_id,
+      name: student.name,
+      email: student.email,
+    });
+    const replay = await enroll(sb, reordered, 'key-1');
+
+    expect(replay.status).toBe(201);
+    expect(replay.body).toEqual(first.body);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    expect((await sb.ledger()).enrollments).toHaveLength(1);
+  });
+
+  it('replays a 409 as a 409 for the key that got it', async () => {
+    await enroll(sb, student, 'key-1');
+    const conflict = await enroll(sb, student, 'key-2');
+    const replay = await enroll(sb, student, 'key-2');
+
+    expect(conflict.status).toBe(409);
+    expect(replay.status).toBe(409);
+    expect(replay.body).toEqual(conflict.body);
+  });
+
+  it('refuses a reused key with a different body with 422 idempotency_key_reused', async () => {
+    await enroll(sb, student, 'key-1');
+    const reused = await enroll(sb, { ...student, course_id: 'course_go_201' }, 'key-1');
+
+    expect(reused.status).toBe(422);
+    expect(reused.body).toEqual({
+      error: 'idempotency_key_reused',
+      message: 'This Idempotency-Key was already used with a different request body',
+    });
+    expect((await sb.ledger()).enrollments).toHaveLength(1);
+  });
+
+  it('answers 401 without the right API key and records nothing', async () => {
+    const missing = await jsonPost(`${sb.url}/lms/api/enrollments`, student, { 'idempotency-key': 'k' });
+    const wrong = await jsonPost(`${sb.url}/lms/api/enrollments`, student, lmsHeaders('k', 'nope'));
+
+    expect(missing.status).toBe(401);
+    expect(missing.body).toEqual({ error: 'unauthorized' });
+    expect(wrong.status).toBe(401);
+    expect((await sb.ledger()).enrollments).toEqual([]);
+  });
+
+  it('answers 400 when the Idempotency-Key header is missing', async () => {
+    const res = await enroll(sb, student);
+
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('idempotency_key_required');
+    expect((await sb.ledger()).enrollments).toEqual([]);
+  });
+
+  it('answers 422 invalid_request with per-field details for a bad body', async () => {
+    const res = await enroll(sb, { email: 'not-an-email', name: 'Asha', external_ref: 'x' }, 'key-1');
+
+    expect(res.status).toBe(422);
+    expect(res.body.error).toBe('invalid_request');
+    expect((res.body.details as Array<{ field: string }>).map((d) => d.field).sort()).toEqual([
+      'course_id',
+      'email',
+    ]);
+  });
+
+  it('lets a corrected retry with the same key succeed after a validation error', async () => {
+    await enroll(sb, { ...student, email: 'broken' }, 'key-1');
+    const fixed = await enroll(sb, student, 'key-1');
+
+    expect(fixed.status).toBe(201);
+  });
+
+  it('answers 400 invalid_request for malformed JSON', async () => {
+    const res = await enroll(sb, '{"email":', 'key-1');
+
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: 'invalid_request', message: 'Request body is not valid JSON' });
+  });
+
+  it('lists enrollments by external_ref for check-then-create', async () => {
+    await enroll(sb, student, 'key-1');
+    await enroll(sb, { ...student, email: 'ravi@example.com', external_ref: 'stripe:pi_1' }, 'key-2');
+
+    const found = await call(
+      `${sb.url}/lms/api/enrollments?external_ref=${encodeURIComponent(student.external_ref)}`,
+      {
+        headers: lmsHeaders(),
+      },
+    );
+    const none = await call(`${sb.url}/lms/api/enrollments?external_ref=unknown`, { headers: lmsHeaders() });
+    const unauthorized = await call(`${sb.url}/lms/api/enrollments?external_ref=x`);
+
+    expect(found.status).toBe(200);
+    expect(found.body.data).toHaveLength(1);
+    expect(found.body.data[0]).toMatchObject({ id: 'enr_1', external_ref: student.external_ref });
+    expect(none.body).toEqual({ data: [] });
+    expect(unauthorized.status).toBe(401);
+  });
+});
