@@ -1,6 +1,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  type RetryPolicy,
   TimeoutFailure,
   condition,
   log,
@@ -42,45 +43,25 @@ import {
 // the activity classifies a slow downstream itself; the Temporal timeout only catches a lost worker.
 // Attempts are bounded: when a step is still failing after them, a person looks (manual review).
 
+/** What every downstream shares: a bounded activity timeout and the same permanent failure types. */
+const downstream = (retry: Pick<RetryPolicy, 'initialInterval' | 'maximumInterval' | 'maximumAttempts'>) =>
+  proxyActivities<EnrollmentActivities>({
+    startToCloseTimeout: '30s',
+    retry: { ...retry, backoffCoefficient: 2, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
+  });
+
 /** The LMS is idempotent by key (201 or 409), so retrying it is always safe: ~23 min of backoff. */
-const lms = proxyActivities<EnrollmentActivities>({
-  startToCloseTimeout: '30s',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '5m',
-    maximumAttempts: 12,
-    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-  },
-});
+const lms = downstream({ initialInterval: '2s', maximumInterval: '5m', maximumAttempts: 12 });
 
 /**
  * WhatsApp is NOT idempotent. The activity only raises a retryable failure when Meta certainly did not
  * accept the message (an error code, a refused connection); an unknown outcome is non-retryable. A
  * slower start and longer ceiling respect Meta's pair-rate limit (131056). ~30 min of backoff.
  */
-const whatsapp = proxyActivities<EnrollmentActivities>({
-  startToCloseTimeout: '30s',
-  retry: {
-    initialInterval: '5s',
-    backoffCoefficient: 2,
-    maximumInterval: '10m',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-  },
-});
+const whatsapp = downstream({ initialInterval: '5s', maximumInterval: '10m', maximumAttempts: 10 });
 
 /** HubSpot upsert-by-email is idempotent; its rate limits are per account, hence the long ceiling. */
-const crm = proxyActivities<EnrollmentActivities>({
-  startToCloseTimeout: '30s',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '5m',
-    maximumAttempts: 12,
-    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-  },
-});
+const crm = downstream({ initialInterval: '2s', maximumInterval: '5m', maximumAttempts: 12 });
 
 type Decision = ResolveReviewInput | 'auto';
 type StepOutcome = 'succeeded' | 'skipped' | 'aborted';
