@@ -69,8 +69,19 @@ const workerSchema = temporalSchema.merge(loggingSchema).extend({
   HUBSPOT_REFRESH_TOKEN: required('HUBSPOT_REFRESH_TOKEN'),
   /** Refresh the cached access token this long before HubSpot says it expires. */
   HUBSPOT_TOKEN_REFRESH_MARGIN_SECONDS: z.coerce.number().int().min(0).default(120),
-  /** Per-request timeout of every downstream HTTP call; below the activities' startToCloseTimeout. */
-  HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  /**
+   * How long after a payment a provider may still deliver its event: Stripe retries for 3 days and a
+   * Razorpay event can be replayed by hand for 15 days. The worker refuses to start if the namespace's
+   * retention is shorter, since workflow-ID uniqueness would then no longer catch the redelivery.
+   */
+  REDELIVERY_HORIZON_HOURS: z.coerce.number().positive().default(360),
+  /** A prebuilt workflow bundle (`npm run build:workflows`); unset = bundle from source at start-up. */
+  WORKFLOW_BUNDLE_PATH: z
+    .string()
+    .optional()
+    .transform((v) => v || undefined),
+  /** Per-request timeout of every downstream HTTP call; kept below the activities' 15 s startToCloseTimeout. */
+  HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(12_000).default(10_000),
 });
 
 export type WebhookConfig = z.output<typeof webhookSchema>;

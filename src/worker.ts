@@ -14,6 +14,7 @@ import {
 import { createActivities } from './activities';
 import { loadWorkerConfig, type WorkerConfig } from './config';
 import { createLogger, type Logger } from './shared/logger';
+import { assertRetentionCoversRedelivery } from './temporal/retention-guard';
 
 export interface EnrollmentWorkerOptions {
   config: WorkerConfig;
@@ -72,7 +73,15 @@ async function main() {
   installTemporalLogging(logger);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
-    const worker = await createEnrollmentWorker({ config, connection, logger });
+    const { retentionHours } = await assertRetentionCoversRedelivery(
+      connection,
+      config.TEMPORAL_NAMESPACE,
+      config.REDELIVERY_HORIZON_HOURS,
+    );
+    const workflowBundle = config.WORKFLOW_BUNDLE_PATH
+      ? { codePath: config.WORKFLOW_BUNDLE_PATH }
+      : undefined;
+    const worker = await createEnrollmentWorker({ config, connection, logger, workflowBundle });
     logger.info(
       {
         address: config.TEMPORAL_ADDRESS,

@@ -25,3 +25,17 @@ export function currentCancellationSignal(): AbortSignal | undefined {
     return undefined;
   }
 }
+
+/** The details the previous attempt last heartbeated, if any (Temporal keeps them across attempts). */
+export function previousHeartbeatDetails(): unknown {
+  return currentActivityInfo()?.heartbeatDetails;
+}
+
+/** Records heartbeat details with the server; a no-op outside an activity. */
+export function recordHeartbeat(details: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // Outside an activity there is nothing to record.
+  }
+}

@@ -7,7 +7,7 @@
  * Errors are classified by Meta's `error.code`, not the HTTP status (Meta's status mapping varies).
  */
 import type { WorkerConfig } from '../config';
-import { currentAttempt } from './activity-context';
+import { currentAttempt, previousHeartbeatDetails, recordHeartbeat } from './activity-context';
 import { DownstreamFailure, type RetryableErrorType } from './errors';
 import {
   failureForStatus,
@@ -107,6 +107,20 @@ export async function sendWelcomeOnce(
   const attempt = currentAttempt();
   const input = parseInput(sendWelcomeInputSchema, rawInput, 'sendWelcomeMessage');
 
+  // At most once across attempts: before sending, mark the attempt as "sending" in its heartbeat
+  // details, which Temporal keeps for the next attempt. A definite refusal re-marks it "not_sent".
+  // An attempt that finds "sending" knows the previous one died mid-call (worker killed, response
+  // lost) and may have reached Meta, so it stops and lets an operator decide instead of sending twice.
+  if (sendMarkerOf(previousHeartbeatDetails()) === 'sending') {
+    throw new DownstreamFailure(
+      'WhatsAppOutcomeUnknown',
+      'a previous attempt was interrupted while sending; the message may have been delivered, not resending',
+      { code: 'interrupted_attempt' },
+    );
+  }
+  recordHeartbeat({ whatsappSend: 'sending' } satisfies SendMarker);
+  const notSent = () => recordHeartbeat({ whatsappSend: 'not_sent' } satisfies SendMarker);
+
   let res: HttpResponse;
   try {
     res = await httpRequest(deps, {
@@ -142,7 +156,10 @@ export async function sendWelcomeOnce(
     });
   } catch (err) {
     if (!(err instanceof HttpTransportError)) throw err;
-    if (!err.mayHaveBeenSent) throw failureForTransport(err, 'WhatsApp');
+    if (!err.mayHaveBeenSent) {
+      notSent();
+      throw failureForTransport(err, 'WhatsApp');
+    }
     throw new DownstreamFailure(
       'WhatsAppOutcomeUnknown',
       `WhatsApp send outcome unknown: the request may have been delivered (${err.message}); not retried to avoid a duplicate message`,
@@ -163,5 +180,16 @@ export async function sendWelcomeOnce(
     const waId = pickString(res.body, 'contacts', 0, 'wa_id');
     return { messageId, ...(waId ? { waId } : {}), attempt };
   }
+  // Meta answered with an error: the message was certainly not accepted.
+  notSent();
   throw classifyWhatsAppError(res, deps);
+}
+
+interface SendMarker {
+  whatsappSend: 'sending' | 'not_sent';
+}
+
+function sendMarkerOf(details: unknown): SendMarker['whatsappSend'] | undefined {
+  const value = (details as Partial<SendMarker> | undefined)?.whatsappSend;
+  return value === 'sending' || value === 'not_sent' ? value : undefined;
 }

@@ -39,29 +39,29 @@ import {
 } from './student-data';
 
 // One proxy per downstream: each has its own failure profile, so its own declarative retry policy.
-// startToCloseTimeout sits above the HTTP client's own timeout (HTTP_TIMEOUT_MS, 10 s by default) so
-// the activity classifies a slow downstream itself; the Temporal timeout only catches a lost worker.
-// Attempts are bounded: when a step is still failing after them, a person looks (manual review).
-
-/** What every downstream shares: a bounded activity timeout and the same permanent failure types. */
-const downstream = (retry: Pick<RetryPolicy, 'initialInterval' | 'maximumInterval' | 'maximumAttempts'>) =>
+// startToCloseTimeout sits above the HTTP client's own timeout (HTTP_TIMEOUT_MS, at most 12 s) so the
+// activity classifies a slow downstream itself; the Temporal timeout only catches a lost worker.
+// Each step is bounded by time, not attempts: retried for up to an hour with the interval capped at a
+// minute (so a recovered downstream is used again within a minute), then a person looks (review).
+const downstream = (retry: Pick<RetryPolicy, 'initialInterval' | 'maximumInterval'>) =>
   proxyActivities<EnrollmentActivities>({
-    startToCloseTimeout: '30s',
+    startToCloseTimeout: '15s',
+    scheduleToCloseTimeout: '1h',
     retry: { ...retry, backoffCoefficient: 2, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
   });
 
-/** The LMS is idempotent by key (201 or 409), so retrying it is always safe: ~23 min of backoff. */
-const lms = downstream({ initialInterval: '2s', maximumInterval: '5m', maximumAttempts: 12 });
+/** The LMS is idempotent by key (201 or 409), so retrying it is always safe. */
+const lms = downstream({ initialInterval: '1s', maximumInterval: '1m' });
 
 /**
  * WhatsApp is NOT idempotent. The activity only raises a retryable failure when Meta certainly did not
  * accept the message (an error code, a refused connection); an unknown outcome is non-retryable. A
- * slower start and longer ceiling respect Meta's pair-rate limit (131056). ~30 min of backoff.
+ * slower start and longer ceiling respect Meta's rate limits (131056 asks for its own delay).
  */
-const whatsapp = downstream({ initialInterval: '5s', maximumInterval: '10m', maximumAttempts: 10 });
+const whatsapp = downstream({ initialInterval: '2s', maximumInterval: '2m' });
 
-/** HubSpot upsert-by-email is idempotent; its rate limits are per account, hence the long ceiling. */
-const crm = downstream({ initialInterval: '2s', maximumInterval: '5m', maximumAttempts: 12 });
+/** HubSpot upsert-by-email is idempotent; its rate limits come with their own Retry-After. */
+const crm = downstream({ initialInterval: '1s', maximumInterval: '1m' });
 
 type Decision = ResolveReviewInput | 'auto';
 type StepOutcome = 'succeeded' | 'skipped' | 'aborted';

@@ -1,3 +1,5 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
 import type { SendWelcomeInput } from '../../src/activities/types';
 import { activityEnv, captureLogs, failureOf, noJitter, SECRETS, testConfig } from './support/fixtures';
@@ -181,4 +183,40 @@ describe('sendWelcomeMessage (WhatsApp Cloud API)', () => {
       expect(server.requests).toHaveLength(0);
     },
   );
+
+  describe('at most once across attempts', () => {
+    const envAfter = (attempt: number, heartbeatDetails: unknown) =>
+      new MockActivityEnvironment({ attempt, heartbeatDetails }, { logger: new DefaultLogger('ERROR') });
+    const ok = reply(200, { messaging_product: 'whatsapp', messages: [{ id: 'wamid.OK' }] });
+
+    it('does not send again when the previous attempt was interrupted while sending', async () => {
+      server.route('POST', PATH, ok);
+      const failure = await failureOf(
+        envAfter(2, { whatsappSend: 'sending' }).run(activities().sendWelcomeMessage, input),
+      );
+      expect(failure).toMatchObject({ type: 'WhatsAppOutcomeUnknown', nonRetryable: true });
+      expect(failure.details).toEqual([{ attempt: 2, code: 'interrupted_attempt' }]);
+      expect(server.requests).toHaveLength(0);
+    });
+
+    it('sends when the previous attempt was definitely refused, and marks its own attempt first', async () => {
+      server.route('POST', PATH, ok);
+      const env = envAfter(2, { whatsappSend: 'not_sent' });
+      const beats: unknown[] = [];
+      env.on('heartbeat', (d: unknown) => beats.push(d));
+      await expect(env.run(activities().sendWelcomeMessage, input)).resolves.toMatchObject({
+        messageId: 'wamid.OK',
+      });
+      expect(beats).toEqual([{ whatsappSend: 'sending' }]);
+    });
+
+    it('marks a refused attempt not_sent so the retry may send', async () => {
+      server.route('POST', PATH, reply(429, metaError(130429)));
+      const env = activityEnv(1);
+      const beats: unknown[] = [];
+      env.on('heartbeat', (d: unknown) => beats.push(d));
+      await failureOf(env.run(activities().sendWelcomeMessage, input));
+      expect(beats).toEqual([{ whatsappSend: 'sending' }, { whatsappSend: 'not_sent' }]);
+    });
+  });
 });

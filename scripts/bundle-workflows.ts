@@ -1,0 +1,25 @@
+/**
+ * Prebuilds the workflow bundle so workers start without running webpack: used by the Docker image
+ * and by tests that restart workers. Usage: tsx scripts/bundle-workflows.ts [out file]
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+
+export async function writeWorkflowBundle(outFile: string): Promise<string> {
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows') });
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  fs.writeFileSync(outFile, code);
+  return outFile;
+}
+
+if (require.main === module) {
+  const out = path.resolve(process.argv[2] ?? 'dist/workflow-bundle.js');
+  writeWorkflowBundle(out).then(
+    (file) => console.log(`workflow bundle written to ${file}`),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,268 @@
+#!/usr/bin/env node
+/**
+ * `npm run ops -- <command>`: the operator's tool for payments in manual review, over the Temporal
+ * client (TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE, or --address / --namespace). Runbook: docs/operations.md.
+ *
+ *   reviews                      the review queue: reason, age, amount, course, student (masked)
+ *   show <payment>               one payment: steps, attempts, errors, results, reviews, outcome
+ *   resolve <payment> --action   retry | skip | abort one review, then report where it went
+ *   retry-all [--query] [--yes]  one decision for every matching review; dry run unless --yes
+ *                                (--step / --reason narrow it)
+ *
+ * Exit codes: 0 done, 1 refused or failed (unknown payment, not in review, Temporal unreachable),
+ * 2 bad command line. Expected failures print one line, never a stack trace.
+ */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { paymentProviders } from '../shared/payment-event';
+import { reviewActions, type ReviewAction, type StepName } from '../workflows/messages';
+import { connectOps, resolveTarget, type OpsConnection, type TargetFlags } from './connect';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, OpsError, UsageError } from './errors';
+import { json } from './format';
+import type { OpsIo } from './io';
+import { isPaymentProvider, parsePaymentRef } from './payment-ref';
+import { listReviews, renderReviews } from './reviews';
+import { buildResolveInput, exitCodeOf, renderResolve, resolvePayment, type PatchFlags } from './resolve';
+import { exitCodeOfRetryAll, NEEDS_REVIEW_QUERY, renderRetryAll, retryAll } from './retry-all';
+import { renderShow, showPayment, STEP_ORDER } from './show';
+
+export type { OpsIo };
+
+const BULK_ACTIONS: readonly ReviewAction[] = ['retry', 'skip'];
+
+const positiveInt =
+  (flag: string, max = Number.MAX_SAFE_INTEGER) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > max) {
+      throw new InvalidArgumentError(`${flag} must be an integer from 1 to ${max}`);
+    }
+    return n;
+  };
+
+const seconds = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 300) throw new InvalidArgumentError('--wait is 0 to 300 seconds');
+  return n;
+};
+
+const provider = (value: string): string => {
+  if (!isPaymentProvider(value)) {
+    throw new InvalidArgumentError(`valid providers are ${paymentProviders.join(', ')}`);
+  }
+  return value;
+};
+
+const step = (value: string): StepName => {
+  const found = STEP_ORDER.find((s) => s === value);
+  if (!found) throw new InvalidArgumentError(`valid steps are ${STEP_ORDER.join(', ')}`);
+  return found;
+};
+
+interface JsonFlag {
+  json?: boolean;
+}
+
+function buildProgram(io: OpsIo, setExit: (code: number) => void): Command {
+  /** Connects for one command, always closes, and records the command's exit code. */
+  const withOps = async (cmd: Command, fn: (ops: OpsConnection) => Promise<number>): Promise<void> => {
+    const ops = await connectOps(resolveTarget(cmd.optsWithGlobals<TargetFlags>(), io.env));
+    try {
+      setExit(await fn(ops));
+    } finally {
+      await ops.close().catch(() => undefined);
+    }
+  };
+
+  const program = new Command('ops')
+    .description('Operate enrollflow payments on Temporal: the review queue, one payment, decisions.')
+    .option('--address <host:port>', 'Temporal frontend (default: TEMPORAL_ADDRESS, else 127.0.0.1:7233)')
+    .option('--namespace <namespace>', 'Temporal namespace (default: TEMPORAL_NAMESPACE, else default)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 done, 1 refused or failed, 2 bad command line. Runbook: docs/operations.md',
+    );
+
+  program
+    .command('reviews')
+    .description('list payments waiting in manual review (EnrollmentState="needs_review"), oldest first')
+    .option('--provider <provider>', `only this provider (${paymentProviders.join('|')})`, provider)
+    .option('--limit <n>', 'show at most n', positiveInt('--limit', 10_000), 200)
+    .option('--json', 'machine-readable output')
+    .action(async (flags: JsonFlag & { provider?: 'razorpay' | 'stripe'; limit: number }, cmd: Command) =>
+      withOps(cmd, async (ops) => {
+        const result = await listReviews(ops, {
+          provider: flags.provider,
+          limit: flags.limit,
+          now: io.now(),
+        });
+        io.stdout(flags.json ? json(result) : renderReviews(result, flags.limit));
+        return EXIT_OK;
+      }),
+    );
+
+  program
+    .command('show')
+    .description('everything about one payment: steps, attempts, errors, results, reviews, outcome')
+    .argument(
+      '<payment>',
+      'payment id (pay_... razorpay, pi_... stripe) or workflow id payment-<provider>-<id>',
+    )
+    .option(
+      '--provider <provider>',
+      `provider of a payment id without a known prefix (${paymentProviders.join('|')})`,
+    )
+    .option('--json', 'machine-readable output')
+    .action(async (payment: string, flags: JsonFlag & { provider?: string }, cmd: Command) => {
+      const ref = parsePaymentRef(payment, flags.provider);
+      await withOps(cmd, async (ops) => {
+        const result = await showPayment(ops, ref);
+        io.stdout(flags.json ? json(result) : renderShow(result, io.now()));
+        return EXIT_OK;
+      });
+    });
+
+  program
+    .command('resolve')
+    .description('decide a payment in review: retry the failed step, skip it, or abort the enrollment')
+    .argument('<payment>', 'payment id (pay_..., pi_...) or workflow id')
+    .requiredOption('--action <action>', `one of ${reviewActions.join(', ')}`)
+    .requiredOption('--reviewer <who>', 'who decides (kept in the review history)')
+    .requiredOption('--note <text>', 'why (kept in the review history)')
+    .option('--course-id <id>', 'corrected course id (data reviews)')
+    .option('--email <email>', 'corrected student email')
+    .option('--phone <e164>', 'corrected student phone, E.164')
+    .option('--name <name>', 'corrected student name')
+    .option(
+      '--provider <provider>',
+      `provider of a payment id without a known prefix (${paymentProviders.join('|')})`,
+    )
+    .option('--wait <seconds>', 'how long to watch the workflow after signalling (0: do not)', seconds, 10)
+    .option('--json', 'machine-readable output')
+    .action(
+      async (
+        payment: string,
+        flags: JsonFlag &
+          PatchFlags & { action: string; reviewer: string; note: string; provider?: string; wait: number },
+        cmd: Command,
+      ) => {
+        const input = buildResolveInput({
+          action: flags.action,
+          reviewer: flags.reviewer,
+          note: flags.note,
+          patch: { courseId: flags.courseId, email: flags.email, phone: flags.phone, name: flags.name },
+        });
+        const ref = parsePaymentRef(payment, flags.provider);
+        const waitMs = flags.wait * 1000;
+        await withOps(cmd, async (ops) => {
+          const result = await resolvePayment(ops, ref, input, waitMs);
+          io.stdout(flags.json ? json(result) : renderResolve(result, waitMs));
+          return exitCodeOf(result);
+        });
+      },
+    );
+
+  program
+    .command('retry-all')
+    .description(
+      'send one decision to every payment in review matching a visibility query (dry run unless --yes)',
+    )
+    .option(
+      '--query <query>',
+      'visibility query, combined with ExecutionStatus="Running"',
+      NEEDS_REVIEW_QUERY,
+    )
+    .option('--action <action>', `${BULK_ACTIONS.join(' or ')} (abort is never done in bulk)`, 'retry')
+    .requiredOption('--reviewer <who>', 'who decides (kept in each review history)')
+    .requiredOption('--note <text>', 'why (kept in each review history)')
+    .option('--step <step>', `only reviews at this step (${STEP_ORDER.join('|')})`, step)
+    .option('--reason <text>', 'only reviews whose reason contains this text, e.g. "error 190"')
+    .option('--yes', 'really send; without it nothing is sent')
+    .option('--concurrency <n>', 'signals in flight at once', positiveInt('--concurrency', 32), 4)
+    .option(
+      '--limit <n>',
+      'refuse when more workflows than this match',
+      positiveInt('--limit', 100_000),
+      1000,
+    )
+    .option('--json', 'machine-readable output')
+    .action(
+      async (
+        flags: JsonFlag & {
+          query: string;
+          action: string;
+          reviewer: string;
+          note: string;
+          step?: StepName;
+          reason?: string;
+          yes?: boolean;
+          concurrency: number;
+          limit: number;
+        },
+        cmd: Command,
+      ) => {
+        const input = buildResolveInput(flags, BULK_ACTIONS);
+        if (!flags.query.trim()) throw new UsageError('--query must not be empty');
+        await withOps(cmd, async (ops) => {
+          const result = await retryAll(ops, {
+            query: flags.query,
+            input,
+            step: flags.step,
+            reasonContains: flags.reason,
+            yes: Boolean(flags.yes),
+            concurrency: flags.concurrency,
+            limit: flags.limit,
+          });
+          io.stdout(flags.json ? json(result) : renderRetryAll(result));
+          return exitCodeOfRetryAll(result);
+        });
+      },
+    );
+
+  return program;
+}
+
+/**
+ * Runs the CLI with user arguments (no `node script` prefix) and injected output; returns the exit code.
+ * Never throws and never calls process.exit, so tests run it in-process.
+ */
+export async function runOps(
+  argv: readonly string[],
+  io: Pick<OpsIo, 'stdout' | 'stderr'> & Partial<OpsIo>,
+): Promise<number> {
+  const full: OpsIo = { env: process.env, now: () => new Date(), ...io };
+  let exitCode = EXIT_OK;
+  const program = buildProgram(full, (code) => (exitCode = code));
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    // Commander has already printed the usage error (or the help, which exits 0).
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    if (err instanceof OpsError) {
+      full.stderr(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    full.stderr(`error: ${message}\n`);
+    if (full.env.OPS_DEBUG && err instanceof Error) full.stderr(`${err.stack}\n`);
+    else full.stderr('(unexpected: set OPS_DEBUG=1 for the stack trace)\n');
+    return EXIT_FAILURE;
+  }
+}
+
+async function main(): Promise<void> {
+  process.exitCode = await runOps(process.argv.slice(2), {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+  });
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,67 @@
+/**
+ * Where the ops CLI talks to: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (the same variables the worker,
+ * the receiver and the `temporal` CLI read), overridden by --address / --namespace.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { ConfigError, loadTemporalConfig } from '../config';
+import { OpsError, UsageError } from './errors';
+import { grpcMessage, isGrpcNotFound } from './grpc';
+
+export interface TargetFlags {
+  address?: string;
+  namespace?: string;
+}
+
+export interface OpsTarget {
+  address: string;
+  namespace: string;
+}
+
+export interface OpsConnection extends OpsTarget {
+  client: Client;
+  close(): Promise<void>;
+}
+
+const CONNECT_TIMEOUT_MS = 5_000;
+
+export function resolveTarget(flags: TargetFlags, env: NodeJS.ProcessEnv): OpsTarget {
+  const merged: NodeJS.ProcessEnv = { ...env };
+  if (flags.address) merged.TEMPORAL_ADDRESS = flags.address;
+  if (flags.namespace) merged.TEMPORAL_NAMESPACE = flags.namespace;
+  try {
+    const config = loadTemporalConfig(merged);
+    return { address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE };
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** Connects and checks the namespace exists, so a typo is one clear line instead of "not found" later. */
+export async function connectOps(target: OpsTarget): Promise<OpsConnection> {
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: target.address, connectTimeout: CONNECT_TIMEOUT_MS });
+  } catch (err) {
+    throw new OpsError(
+      `cannot reach Temporal at ${target.address}: ${grpcMessage(err)} (set TEMPORAL_ADDRESS or --address)`,
+    );
+  }
+  try {
+    await connection.withDeadline(Date.now() + CONNECT_TIMEOUT_MS, () =>
+      connection.workflowService.describeNamespace({ namespace: target.namespace }),
+    );
+  } catch (err) {
+    await connection.close().catch(() => undefined);
+    if (isGrpcNotFound(err)) {
+      throw new OpsError(`namespace ${target.namespace} does not exist on ${target.address}`);
+    }
+    throw new OpsError(`cannot reach Temporal at ${target.address}: ${grpcMessage(err)}`);
+  }
+  const client = new Client({ connection, namespace: target.namespace });
+  return {
+    ...target,
+    client,
+    close: () => connection.close(),
+  };
+}

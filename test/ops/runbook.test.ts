@@ -1,0 +1,544 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, type Worker } from '@temporalio/worker';
+import { loadWorkerConfig } from '../../src/config';
+import { runOps } from '../../src/ops/cli';
+import { createLogger } from '../../src/shared/logger';
+import { enrollmentWorkflowId } from '../../src/shared/workflow-id';
+import { sendDeliveries } from '../../src/tools/deliver';
+import { newPaymentId } from '../../src/tools/provider-events';
+import { createEnrollmentStarter } from '../../src/webhook/start-enrollment';
+import { createEnrollmentWorker } from '../../src/worker';
+import { resolveReviewSignal } from '../../src/workflows/messages';
+import { eventually } from '../helpers/eventually';
+import { paymentEvent } from '../helpers/payments';
+import { startSystem, type System } from '../helpers/system';
+import { isCommand, parseRunbook, placeholdersOf, quotesTestedCommand, substitute } from './runbook-doc';
+import {
+  LmsBlocks,
+  opsEnv,
+  pay,
+  payIntoReview,
+  resultOf,
+  statusOf,
+  visibleAs,
+  waitForState,
+  type TestPayment,
+} from './support';
+
+const run = promisify(execFile);
+
+/**
+ * docs/operations.md, executed: every fenced block tagged `ops-test=<scenario>` runs here, command by
+ * command, against a real dev server and worker, after the scenario below has put a payment into the
+ * situation the runbook section describes. `temporal ...` lines run in bash exactly as written (with
+ * the placeholders filled in and a `temporal` on PATH); `npm run ops -- ...` lines are split into
+ * arguments by bash and run in-process. A doc command that breaks, a block without a scenario or a
+ * scenario without a block, and a `temporal` command quoted outside a tested block all fail here.
+ */
+const DOC = path.resolve(__dirname, '..', '..', 'docs', 'operations.md');
+const runbook = parseRunbook(fs.readFileSync(DOC, 'utf8'));
+const REVIEWER = 'oncall@example.com';
+
+let system: System;
+let blocks: LmsBlocks;
+let binDir: string;
+const workers: Array<{ worker: Worker; running: Promise<void>; connection: NativeConnection }> = [];
+
+beforeAll(async () => {
+  system = await startSystem();
+  blocks = new LmsBlocks(system);
+  // A `temporal` on PATH, as the runbook assumes, whichever binary the system found.
+  binDir = fs.mkdtempSync(path.join(os.tmpdir(), 'enrollflow-runbook-'));
+  fs.symlinkSync(path.resolve(system.cli), path.join(binDir, 'temporal'));
+}, 180_000);
+
+afterAll(async () => {
+  for (const w of workers) await stopWorker(w);
+  await system?.stop();
+  if (binDir) fs.rmSync(binDir, { recursive: true, force: true });
+}, 60_000);
+
+interface CommandOutput {
+  command: string;
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function runTemporal(command: string): Promise<CommandOutput> {
+  const env = {
+    ...process.env,
+    ...opsEnv(system),
+    PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ''}`,
+  };
+  try {
+    const { stdout, stderr } = await run('bash', ['-o', 'pipefail', '-c', command], { env, timeout: 30_000 });
+    return { command, code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return {
+      command,
+      code: typeof e.code === 'number' ? e.code : 1,
+      stdout: e.stdout ?? '',
+      stderr: e.stderr ?? '',
+    };
+  }
+}
+
+/** `npm run ops -- <args>`: bash does the quoting, exactly as in a terminal; the CLI runs in-process. */
+async function runOpsCommand(command: string): Promise<CommandOutput> {
+  const args = command.replace(/^npm run ops --\s*/, '');
+  const { stdout: raw } = await run('bash', ['-c', `set -- ${args}\nprintf '%s\\0' "$@"`]);
+  const argv = raw.split('\0').slice(0, -1);
+  let stdout = '';
+  let stderr = '';
+  const code = await runOps(argv, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: opsEnv(system),
+  });
+  return { command, code, stdout, stderr };
+}
+
+type Vars = Record<string, string>;
+
+interface Scenario {
+  /** Puts the system into the situation of the doc section; returns the placeholder values. */
+  setup(): Promise<Vars>;
+  /** Runs after command `index` of the block, before the next one: the pause a person takes. */
+  after?(index: number, vars: Vars): Promise<void>;
+  verify?(outputs: CommandOutput[], vars: Vars): Promise<void>;
+}
+
+const varsOf = (p: TestPayment): Vars => ({ PAYMENT_ID: p.paymentId, WORKFLOW_ID: p.workflowId, REVIEWER });
+
+const lineOf = (text: string, needle: string) => text.split('\n').filter((l) => l.includes(needle));
+
+async function pendingAttempt(workflowId: string, activity: string, atLeast: number): Promise<void> {
+  await eventually(
+    async () => {
+      const { raw } = await system.client.workflow.getHandle(workflowId).describe();
+      const pending = raw.pendingActivities?.find((a) => a.activityType?.name === activity);
+      return (pending?.attempt ?? 0) >= atLeast && pending?.lastFailure ? true : undefined;
+    },
+    20_000,
+    200,
+  );
+}
+
+/** A review decided with abort (the "mistake" the reset sections undo); resolves once it has closed. */
+async function abortByMistake(p: TestPayment): Promise<void> {
+  await system.client.workflow
+    .getHandle(p.workflowId)
+    .signal(resolveReviewSignal, { action: 'abort', reviewer: 'someone@example.com', note: 'wrong payment' });
+  expect(await resultOf(system, p.workflowId)).toMatchObject({ outcome: 'aborted' });
+}
+
+async function startWorker(taskQueue: string, accessToken?: string) {
+  const env = {
+    ...system.env,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    ...(accessToken && { WHATSAPP_ACCESS_TOKEN: accessToken }),
+  };
+  const connection = await NativeConnection.connect({ address: system.temporal.address });
+  const worker = await createEnrollmentWorker({
+    config: loadWorkerConfig(env),
+    connection,
+    logger: createLogger('runbook', 'silent'),
+    workflowBundle: await workflowBundle(),
+    shutdownGraceTime: '1s',
+  });
+  const entry = { worker, running: worker.run(), connection };
+  workers.push(entry);
+  return entry;
+}
+
+async function stopWorker(entry: (typeof workers)[number]): Promise<void> {
+  const i = workers.indexOf(entry);
+  if (i >= 0) workers.splice(i, 1);
+  if (entry.worker.getState() === 'RUNNING') entry.worker.shutdown();
+  await entry.running.catch(() => undefined);
+  await entry.connection.close().catch(() => undefined);
+}
+
+let bundle: Awaited<ReturnType<typeof bundleWorkflowCode>> | undefined;
+async function workflowBundle() {
+  bundle ??= await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../src/workflows'),
+    logger: new DefaultLogger('ERROR'),
+  });
+  return bundle;
+}
+
+const scenarios: Record<string, Scenario> = {
+  'review-inspect': {
+    setup: async () => varsOf(await payIntoReview(system, blocks, { amountMinor: 250_000 })),
+    async verify([reviews, list, show, describe, query], vars) {
+      expect(lineOf(reviews!.stdout, vars.PAYMENT_ID!)[0]).toMatch(/enroll .*2500\.00 INR.*LmsRejected/);
+      expect(list!.stdout).toContain(vars.WORKFLOW_ID);
+      expect(show!.stdout).toContain('State      needs_review');
+      expect(describe!.stdout).toContain(vars.WORKFLOW_ID);
+      expect(query!.stdout).toContain('"state":"needs_review"');
+    },
+  },
+
+  'review-resolve': {
+    async setup() {
+      const p = await payIntoReview(system, blocks);
+      await blocks.unblockAll();
+      return varsOf(p);
+    },
+    async verify([resolved], vars) {
+      expect(resolved!.stdout).toMatch(/Now: workflow completed, outcome completed/);
+      expect(await resultOf(system, vars.WORKFLOW_ID!)).toMatchObject({ outcome: 'completed', reviews: 1 });
+    },
+  },
+
+  'review-patch': {
+    async setup() {
+      const p = await pay(system, { courseId: null });
+      await waitForState(system, p.workflowId, (s) => s.openReview?.step === 'details');
+      return varsOf(p);
+    },
+    async verify(_, vars) {
+      expect(await resultOf(system, vars.WORKFLOW_ID!)).toMatchObject({ outcome: 'completed' });
+      expect((await statusOf(system, vars.WORKFLOW_ID!)).courseId).toBe('course-ml-101');
+    },
+  },
+
+  'review-signal': {
+    async setup() {
+      const p = await payIntoReview(system, blocks);
+      await blocks.unblockAll();
+      return varsOf(p);
+    },
+    async verify([, result], vars) {
+      expect(result!.stdout).toContain('"outcome":"completed"');
+      const status = await statusOf(system, vars.WORKFLOW_ID!);
+      expect(status.reviews[0]!.resolution).toMatchObject({ action: 'retry', reviewer: REVIEWER });
+    },
+  },
+
+  'lms-down-diagnose': {
+    async setup() {
+      await system.setFaults({ lms: { errorRate: 1 } });
+      const p = await pay(system);
+      await pendingAttempt(p.workflowId, 'enrollStudent', 2);
+      await visibleAs(system, p.workflowId, 'enrolling');
+      return varsOf(p);
+    },
+    async verify([list, describe, show], vars) {
+      expect(list!.stdout).toContain(vars.WORKFLOW_ID);
+      expect(describe!.stdout).toContain('enrollStudent');
+      expect(describe!.stdout).toContain('DownstreamUnavailable');
+      expect(show!.stdout).toMatch(
+        /Temporal is retrying:\n {2}enroll \(enrollStudent\) \w+, attempt \d+.*last failure: DownstreamUnavailable: LMS unavailable/,
+      );
+    },
+  },
+
+  'lms-down-recover': {
+    async setup() {
+      const a = await payIntoReview(system, blocks);
+      const b = await payIntoReview(system, blocks);
+      await blocks.unblockAll();
+      return { ...varsOf(a), OTHER_WORKFLOW_ID: b.workflowId };
+    },
+    async verify([dry, sent, reviews], vars) {
+      for (const id of [vars.WORKFLOW_ID!, vars.OTHER_WORKFLOW_ID!]) {
+        expect(dry!.stdout).toMatch(new RegExp(`would retry\\s+${id}`));
+        expect(await resultOf(system, id)).toMatchObject({ outcome: 'completed', reviews: 1 });
+      }
+      expect(sent!.stdout).toContain('Sent resolveReview(retry) to 2; 0 skipped; 0 failed.');
+      expect(reviews!.stdout).toBe('No payments need review.\n');
+    },
+  },
+
+  'lms-down-batch': {
+    async setup() {
+      const a = await payIntoReview(system, blocks);
+      const b = await payIntoReview(system, blocks);
+      await blocks.unblockAll();
+      return { ...varsOf(a), OTHER_WORKFLOW_ID: b.workflowId };
+    },
+    async verify([signal], vars) {
+      expect(signal!.stdout).toMatch(/Started batch for job ID/);
+      for (const id of [vars.WORKFLOW_ID!, vars.OTHER_WORKFLOW_ID!]) {
+        expect(await resultOf(system, id)).toMatchObject({ outcome: 'completed', reviews: 1 });
+      }
+    },
+  },
+
+  'whatsapp-token': {
+    /** The real sequence: a worker with a dead token, 190 into review, rotation = a worker restart. */
+    async setup() {
+      const taskQueue = 'runbook-whatsapp';
+      const expired = await startWorker(taskQueue, 'expired-token-0000');
+      const starter = createEnrollmentStarter({
+        client: system.client,
+        taskQueue,
+        startTimeoutMs: 5_000,
+        logger: createLogger('runbook', 'silent'),
+      });
+      const events = [1, 2].map((n) =>
+        paymentEvent({
+          paymentId: newPaymentId('razorpay'),
+          student: {
+            email: `wa${n}-${Date.now()}@example.com`,
+            name: 'Wa Student',
+            phone: `+91987650000${n}`,
+          },
+        }),
+      );
+      for (const event of events) await starter.start(event);
+      const ids = events.map((e) => enrollmentWorkflowId(e.provider, e.paymentId));
+      for (const id of ids) {
+        const status = await waitForState(system, id, (s) => s.state === 'needs_review');
+        expect(status.openReview).toMatchObject({ step: 'welcome' });
+        expect(status.openReview!.reason).toMatch(/^WhatsAppRejected: WhatsApp error 190/);
+        await visibleAs(system, id, 'needs_review');
+      }
+      // Rotate the token: stop the worker that has the old one, start one with the new one.
+      await stopWorker(expired);
+      await startWorker(taskQueue);
+      const messagesBefore = (await system.ledger()).messages.length;
+      return {
+        TASK_QUEUE: taskQueue,
+        REVIEWER,
+        WORKFLOW_ID: ids[0]!,
+        OTHER_WORKFLOW_ID: ids[1]!,
+        MESSAGES_BEFORE: String(messagesBefore),
+      };
+    },
+    async verify([describe, dry, sent], vars) {
+      expect(describe!.stdout).toMatch(/Poller|Identity/i);
+      expect(dry!.stdout).toMatch(/Dry run: nothing sent\. 2 would get resolveReview\(retry\)/);
+      expect(sent!.stdout).toContain('Sent resolveReview(retry) to 2; 0 skipped; 0 failed.');
+      for (const id of [vars.WORKFLOW_ID!, vars.OTHER_WORKFLOW_ID!]) {
+        expect(await resultOf(system, id)).toMatchObject({
+          outcome: 'completed',
+          messageId: expect.any(String),
+        });
+      }
+      // Retrying a 190 cannot duplicate: nothing was sent before, exactly one message each now.
+      expect((await system.ledger()).messages.length - Number(vars.MESSAGES_BEFORE)).toBe(2);
+    },
+  },
+
+  'crm-diagnose': {
+    async setup() {
+      await system.setFaults({ hubspot: { rateLimitRate: 1, retryAfter: { seconds: 30 } } });
+      const p = await pay(system);
+      await pendingAttempt(p.workflowId, 'upsertCrmContact', 2);
+      await visibleAs(system, p.workflowId, 'crm');
+      return varsOf(p);
+    },
+    async verify([list, describe], vars) {
+      expect(list!.stdout).toContain(vars.WORKFLOW_ID);
+      expect(describe!.stdout).toContain('upsertCrmContact');
+      expect(describe!.stdout).toContain('RateLimited');
+    },
+  },
+
+  'crm-recover': {
+    setup: async () => ({ REVIEWER }),
+    async verify([dry, sent]) {
+      expect(dry!.stdout).toContain('Dry run: nothing sent.');
+      expect(sent!.stdout).toMatch(/Sent resolveReview\(retry\) to 0; \d+ skipped; 0 failed\./);
+    },
+  },
+
+  'secret-verify': {
+    async setup() {
+      const since = new Date(Date.now() - 2_000).toISOString().replace(/\.\d+Z$/, 'Z');
+      const p = await pay(system, { provider: 'stripe' });
+      await resultOf(system, p.workflowId);
+      await eventually(async () => {
+        const { count } = await system.client.workflow.count(
+          `PaymentProvider="stripe" AND StartTime > "${since}"`,
+        );
+        return count === 1;
+      });
+      return { ...varsOf(p), SINCE: since };
+    },
+    async verify([count, list], vars) {
+      expect(count!.stdout).toMatch(/Total: 1\b/);
+      expect(list!.stdout).toContain(vars.WORKFLOW_ID);
+    },
+  },
+
+  'duplicate-proof': {
+    async setup() {
+      const paymentId = newPaymentId('razorpay');
+      const results = await sendDeliveries({
+        provider: 'razorpay',
+        url: system.receiver.url,
+        secret: system.secrets.razorpay,
+        fixture: {
+          paymentId,
+          email: `dup-${paymentId.toLowerCase()}@example.com`,
+          courseId: 'course-ml-101',
+        },
+        duplicates: 3,
+        mix: true,
+      });
+      expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+      const workflowId = enrollmentWorkflowId('razorpay', paymentId);
+      await resultOf(system, workflowId);
+      return { PAYMENT_ID: paymentId, WORKFLOW_ID: workflowId, REVIEWER };
+    },
+    async verify([list, show, history, namespace], vars) {
+      expect(lineOf(list!.stdout, vars.WORKFLOW_ID!)).toHaveLength(1);
+      expect(show!.stdout).toMatch(/Result {5}completed: enrollment \S+, message wamid\.\S+, contact \S+/);
+      for (const activity of ['enrollStudent', 'sendWelcomeMessage', 'upsertCrmContact']) {
+        expect(lineOf(history!.stdout, activity)).toHaveLength(1);
+      }
+      expect(lineOf(history!.stdout, 'paymentDetails').length).toBeLessThanOrEqual(2);
+      expect(namespace!.stdout).toMatch(/720h|30 days|2592000/);
+    },
+  },
+
+  'reset-last': {
+    async setup() {
+      const p = await payIntoReview(system, blocks);
+      const { runId } = await system.client.workflow.getHandle(p.workflowId).describe();
+      return { ...varsOf(p), RUN_ID: runId };
+    },
+    async verify([reset], vars) {
+      expect(reset!.stdout).toMatch(/Resetting workflow/);
+      const described = await system.client.workflow.getHandle(vars.WORKFLOW_ID!).describe();
+      expect(described.runId).not.toBe(vars.RUN_ID);
+      expect(described.status.name).toBe('RUNNING');
+      await waitForState(system, vars.WORKFLOW_ID!, (s) => s.state === 'needs_review');
+    },
+  },
+
+  'reset-event': {
+    async setup() {
+      const p = await payIntoReview(system, blocks);
+      await abortByMistake(p);
+      const history = await system.client.workflow.getHandle(p.workflowId).fetchHistory();
+      const events = history.events ?? [];
+      const decided = events.find(
+        (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'resolveReview',
+      );
+      const before = events.filter(
+        (e) => e.workflowTaskCompletedEventAttributes && Number(e.eventId) < Number(decided!.eventId),
+      );
+      return { ...varsOf(p), EVENT_ID: String(before.at(-1)!.eventId) };
+    },
+    async verify(_, vars) {
+      const described = await system.client.workflow.getHandle(vars.WORKFLOW_ID!).describe();
+      expect(described.status.name).toBe('RUNNING');
+      const status = await waitForState(system, vars.WORKFLOW_ID!, (s) => s.state === 'needs_review');
+      // Back in the same review, undecided: the mistaken abort was not replayed.
+      expect(status.reviews).toHaveLength(1);
+      expect(status.openReview?.resolution).toBeUndefined();
+    },
+  },
+
+  'reset-first': {
+    async setup() {
+      const p = await pay(system, { courseId: null });
+      await waitForState(system, p.workflowId, (s) => s.openReview?.step === 'details');
+      await abortByMistake(p);
+      return varsOf(p);
+    },
+    async after(index, vars) {
+      if (index === 0) {
+        await waitForState(system, vars.WORKFLOW_ID!, (s) => s.openReview?.step === 'details');
+      }
+    },
+    async verify([, resolved], vars) {
+      expect(resolved!.stdout).toMatch(/Now: workflow completed, outcome completed/);
+      expect(await resultOf(system, vars.WORKFLOW_ID!)).toMatchObject({ outcome: 'completed' });
+    },
+  },
+
+  terminate: {
+    setup: async () => varsOf(await payIntoReview(system, blocks)),
+    async verify([, show], vars) {
+      const described = await system.client.workflow.getHandle(vars.WORKFLOW_ID!).describe();
+      expect(described.status.name).toBe('TERMINATED');
+      expect(show!.stdout).toMatch(/Execution {2}TERMINATED/);
+      expect(show!.stdout).toContain(`stopped by ${REVIEWER}: duplicate of a manual enrollment`);
+      expect(show!.stdout).toContain(
+        'State      needs_review (as it was when the workflow ended TERMINATED)',
+      );
+      expect(show!.stdout).toContain('never decided: the workflow closed while it was open');
+    },
+  },
+};
+
+/** Between sections: no faults, and no payment left in review for the next section's bulk commands. */
+afterEach(async () => {
+  await blocks.unblockAll();
+  await system.setFaults({ lms: null, whatsapp: null, hubspot: null });
+  const query = 'EnrollmentState="needs_review" AND ExecutionStatus="Running"';
+  for await (const wf of system.client.workflow.list({ query })) {
+    await system.client.workflow
+      .getHandle(wf.workflowId)
+      .terminate('runbook test: next section')
+      .catch(() => undefined);
+  }
+  await eventually(async () => (await system.client.workflow.count(query)).count === 0, 15_000, 100);
+}, 30_000);
+
+describe('docs/operations.md', () => {
+  it('tags every temporal and ops command it quotes for this test, and has a scenario per block', () => {
+    expect(runbook.untaggedCommands).toEqual([]);
+    const names = runbook.blocks.map((b) => b.scenario);
+    expect(new Set(names).size).toBe(names.length);
+    expect([...names].sort()).toEqual(Object.keys(scenarios).sort());
+    const tested = runbook.blocks.flatMap((b) => b.commands);
+    for (const command of tested) expect({ command, ok: isCommand(command) }).toEqual({ command, ok: true });
+    const untested = runbook.inlineTemporal.filter((inline) => !quotesTestedCommand(inline, tested));
+    expect(untested).toEqual([]);
+  });
+
+  it('covers every Temporal operation the runbook relies on', () => {
+    const tested = runbook.blocks.flatMap((b) => b.commands).join('\n');
+    for (const pattern of [
+      /^temporal workflow describe --workflow-id /m,
+      /^temporal workflow query --workflow-id \S+ --name status$/m,
+      /^temporal workflow signal --workflow-id \S+ --name resolveReview --input /m,
+      /^temporal workflow signal --query .* --name resolveReview --input .* --reason .* --yes$/m,
+      /^temporal workflow reset --workflow-id \S+ --type LastWorkflowTask --reason /m,
+      /^temporal workflow reset --workflow-id \S+ --type FirstWorkflowTask /m,
+      /^temporal workflow reset --workflow-id \S+ --event-id \S+ /m,
+      /^temporal workflow terminate --workflow-id \S+ --reason /m,
+      /^temporal workflow list --query /m,
+    ]) {
+      expect(tested).toMatch(pattern);
+    }
+  });
+
+  for (const block of runbook.blocks) {
+    it(`runs the ${block.scenario} block (line ${block.line})`, async () => {
+      const scenario = scenarios[block.scenario];
+      if (!scenario) throw new Error(`no scenario for the ops-test=${block.scenario} block`);
+      const vars = await scenario.setup();
+      const outputs: CommandOutput[] = [];
+      for (const [index, template] of block.commands.entries()) {
+        const missing = placeholdersOf(template).filter((name) => vars[name] === undefined);
+        expect({ template, missing }).toEqual({ template, missing: [] });
+        const command = substitute(template, vars);
+        const output = command.startsWith('temporal ')
+          ? await runTemporal(command)
+          : await runOpsCommand(command);
+        expect({ command, code: output.code, stderr: output.stderr }).toEqual({
+          command,
+          code: 0,
+          stderr: '',
+        });
+        outputs.push(output);
+        await scenario.after?.(index, vars);
+      }
+      await scenario.verify?.(outputs, vars);
+    }, 45_000);
+  }
+});

@@ -1,0 +1,135 @@
+/**
+ * Shared by the ops suites: run the ops CLI in-process against a started system, and put payments into
+ * the states operators meet (in review, retrying) through the real path: signed webhook, receiver,
+ * worker, sandbox downstreams with faults.
+ */
+import { runOps } from '../../src/ops/cli';
+import type { PaymentProvider } from '../../src/shared/payment-event';
+import { sendDeliveries } from '../../src/tools/deliver';
+import { newPaymentId } from '../../src/tools/provider-events';
+import { enrollmentWorkflowId } from '../../src/shared/workflow-id';
+import { statusQuery, type EnrollmentStatus, type EnrollmentSummary } from '../../src/workflows/messages';
+import { eventually } from '../helpers/eventually';
+import type { System } from '../helpers/system';
+
+export interface OpsRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export const opsEnv = (system: System): NodeJS.ProcessEnv => ({
+  TEMPORAL_ADDRESS: system.temporal.address,
+  TEMPORAL_NAMESPACE: 'default',
+});
+
+export function opsRunner(system: System) {
+  return async (...argv: string[]): Promise<OpsRun> => {
+    let stdout = '';
+    let stderr = '';
+    const code = await runOps(argv, {
+      stdout: (t) => (stdout += t),
+      stderr: (t) => (stderr += t),
+      env: opsEnv(system),
+    });
+    return { code, stdout, stderr };
+  };
+}
+
+export interface TestPayment {
+  provider: PaymentProvider;
+  paymentId: string;
+  workflowId: string;
+  email: string;
+}
+
+/** The sandbox keeps one failEmails list per service: this tracks ours so each call can add to it. */
+export class LmsBlocks {
+  private readonly emails = new Set<string>();
+  constructor(private readonly system: System) {}
+
+  async block(email: string): Promise<void> {
+    this.emails.add(email);
+    await this.system.setFaults({ lms: { failEmails: [...this.emails] } });
+  }
+
+  async unblockAll(): Promise<void> {
+    this.emails.clear();
+    await this.system.setFaults({ lms: { failEmails: [] } });
+  }
+}
+
+export const statusOf = (system: System, workflowId: string): Promise<EnrollmentStatus> =>
+  system.client.workflow.getHandle(workflowId).query(statusQuery);
+
+export const resultOf = (system: System, workflowId: string): Promise<EnrollmentSummary> =>
+  system.client.workflow.getHandle(workflowId).result() as Promise<EnrollmentSummary>;
+
+/** Waits until visibility (what list queries and batch jobs see) agrees with the workflow. */
+export async function visibleAs(system: System, workflowId: string, state: string): Promise<void> {
+  const query = `WorkflowId = "${workflowId}" AND EnrollmentState = "${state}" AND ExecutionStatus = "Running"`;
+  await eventually(async () => (await system.client.workflow.count(query)).count === 1, 15_000, 100);
+}
+
+export async function waitForState(
+  system: System,
+  workflowId: string,
+  accept: (s: EnrollmentStatus) => boolean,
+): Promise<EnrollmentStatus> {
+  return eventually(
+    async () => {
+      const s = await statusOf(system, workflowId);
+      return accept(s) ? s : undefined;
+    },
+    20_000,
+    100,
+  );
+}
+
+interface PayOptions {
+  provider?: PaymentProvider;
+  courseId?: string | null;
+  amountMinor?: number;
+  currency?: string;
+  phone?: string;
+}
+
+/** One signed webhook through the real receiver. */
+export async function pay(
+  system: System,
+  options: PayOptions & { email?: string } = {},
+): Promise<TestPayment> {
+  const provider = options.provider ?? 'razorpay';
+  const paymentId = newPaymentId(provider);
+  const email = options.email ?? `ops-${paymentId.toLowerCase()}@example.com`;
+  const [delivery] = await sendDeliveries({
+    provider,
+    url: system.receiver.url,
+    secret: provider === 'razorpay' ? system.secrets.razorpay : system.secrets.stripe,
+    fixture: {
+      paymentId,
+      email,
+      courseId: options.courseId === undefined ? 'course-ml-101' : options.courseId,
+      phone: options.phone ?? '+919876500000',
+      amountMinor: options.amountMinor,
+      currency: options.currency ?? (provider === 'stripe' ? 'usd' : 'INR'),
+    },
+  });
+  if (delivery?.status !== 200) throw new Error(`delivery refused: ${delivery?.status} ${delivery?.body}`);
+  return { provider, paymentId, workflowId: enrollmentWorkflowId(provider, paymentId), email };
+}
+
+/** A payment the LMS rejects for good: it waits in review at step enroll. */
+export async function payIntoReview(
+  system: System,
+  blocks: LmsBlocks,
+  options: PayOptions = {},
+): Promise<TestPayment> {
+  const provider = options.provider ?? 'razorpay';
+  const email = `review-${Math.random().toString(36).slice(2, 10)}@example.com`;
+  await blocks.block(email);
+  const payment = await pay(system, { ...options, provider, email });
+  await waitForState(system, payment.workflowId, (s) => s.state === 'needs_review');
+  await visibleAs(system, payment.workflowId, 'needs_review');
+  return payment;
+}

@@ -1,0 +1,81 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  downstreamFaults,
+  duplicateStorm,
+  figuresTable,
+  receiverCrash,
+  reviewUnderLoad,
+  scanLogs,
+  type ScenarioReport,
+  temporalRestart,
+  workerCrash,
+} from './scenarios';
+
+/**
+ * The reliability scenarios at `npm test` size, each on its own freshly started system of real
+ * processes. `npm run verify` runs the same scenarios at full size. The invariant in every one:
+ * every payment completes with exactly one enrollment, one welcome and one CRM contact.
+ */
+const reports: ScenarioReport[] = [];
+const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'enrollflow-bundle-'));
+const options = { bundleFile: path.join(bundleDir, 'workflow-bundle.js') };
+
+async function expectNothingLostOrDuplicated(report: Promise<ScenarioReport>): Promise<ScenarioReport> {
+  const r = await report;
+  reports.push(r);
+  expect({ problems: r.problems, lost: r.lost, duplicated: r.duplicated }).toEqual({
+    problems: [],
+    lost: 0,
+    duplicated: 0,
+  });
+  expect(r.workflows).toBe(r.payments);
+  expect(r.completed).toBe(r.payments);
+  expect([r.enrollments, r.messages, r.contacts]).toEqual([r.payments, r.payments, r.payments]);
+  return r;
+}
+
+afterAll(() => {
+  if (reports.length) console.log(`reliability figures (npm test size)\n${figuresTable(reports)}`);
+  for (const r of reports) fs.rmSync(r.dir, { recursive: true, force: true });
+  fs.rmSync(bundleDir, { recursive: true, force: true });
+});
+
+describe('reliability: nothing lost, nothing duplicated', () => {
+  it('survives a duplicate storm: 5 concurrent deliveries per payment, both paid events, random order', async () => {
+    const r = await expectNothingLostOrDuplicated(duplicateStorm(30, options));
+    expect(r.deliveries).toBe(150);
+  }, 300_000);
+
+  it('rides out downstream faults (5xx, 429 with Retry-After, timeouts, expiring CRM tokens) with one key per payment', async () => {
+    const r = await expectNothingLostOrDuplicated(downstreamFaults(12, options));
+    expect(r.faultsInjected).toBeGreaterThan(5);
+    expect(r.retriedActivities).toBeGreaterThan(0);
+  }, 600_000);
+
+  it('recovers from a kill -9 of the worker without sending any welcome twice', async () => {
+    const r = await expectNothingLostOrDuplicated(workerCrash(12, options));
+    expect(r.crashes).toBe(1);
+  }, 300_000);
+
+  it('answers 503 while Temporal is down and completes every payment after the restart', async () => {
+    const r = await expectNothingLostOrDuplicated(temporalRestart(12, options));
+    expect(r.refused['503']).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('loses nothing when the webhook receiver is killed with requests in flight', async () => {
+    const r = await expectNothingLostOrDuplicated(receiverCrash(12, options));
+    expect(r.refused['0']).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('finds every permanently failing payment in review and completes them with one batch signal', async () => {
+    const r = await expectNothingLostOrDuplicated(reviewUnderLoad(15, options));
+    expect(r.reviewsResolved).toBe(3);
+  }, 300_000);
+
+  it('writes no secret, token or student contact detail to any process log', () => {
+    expect(reports.length).toBeGreaterThan(0);
+    expect(scanLogs(reports)).toEqual([]);
+  });
+});

@@ -1,0 +1,231 @@
+/**
+ * The system under attack, as separate OS processes so they can be killed for real: a Temporal dev
+ * server with a persistent SQLite file, the worker and the webhook receiver (each `node --import tsx`,
+ * logging to its own file), and the sandbox downstreams in this process (their ledger is the ground
+ * truth). Everything on 127.0.0.1.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import pino from 'pino';
+import type { SandboxFaults } from '../../src/sandbox/faults';
+import type { LedgerSnapshot } from '../../src/sandbox/ledger';
+import { startSandbox, type RunningSandbox } from '../../src/sandbox/start';
+import { requireTemporalCli } from '../../src/temporal/binaries';
+import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
+import { freePort } from '../../src/temporal/free-port';
+import { writeWorkflowBundle } from '../../scripts/bundle-workflows';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+/** A child process we can start, kill -9, and (optionally) have restarted like a container would be. */
+export class ManagedProcess {
+  private child?: ChildProcess;
+  private deliberate = false;
+  starts = 0;
+  unexpectedExits = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly script: string,
+    private readonly env: NodeJS.ProcessEnv,
+    readonly logFile: string,
+    private readonly ready: () => Promise<boolean>,
+    /** Restart after an unexpected exit (what `restart: unless-stopped` does in compose). */
+    private readonly supervise = true,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(timeoutMs = 60_000): Promise<void> {
+    this.deliberate = false;
+    const log = fs.openSync(this.logFile, 'a');
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, this.script)], {
+      cwd: ROOT,
+      env: this.env,
+      stdio: ['ignore', log, log],
+    });
+    fs.closeSync(log);
+    this.child = child;
+    this.starts += 1;
+    child.once('exit', () => {
+      if (this.child !== child || this.deliberate) return;
+      this.unexpectedExits += 1;
+      if (this.supervise) setTimeout(() => void this.start().catch(() => undefined), 500);
+    });
+    const deadline = Date.now() + timeoutMs;
+    while (!(await this.ready().catch(() => false))) {
+      if (child.exitCode !== null)
+        throw new Error(`${this.name} exited with ${child.exitCode}; see ${this.logFile}`);
+      if (Date.now() > deadline)
+        throw new Error(`${this.name} not ready after ${timeoutMs} ms; see ${this.logFile}`);
+      await sleep(100);
+    }
+  }
+
+  /** Stops it on purpose (SIGKILL = crash, SIGTERM = graceful); no supervisor restart follows. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    this.deliberate = true;
+    const gone = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+export interface SystemOptions {
+  faults?: SandboxFaults;
+  hubspotTokenTtlSeconds?: number;
+  /** Extra worker environment (e.g. a short HTTP timeout). */
+  workerEnv?: Record<string, string>;
+  /** Where the workflow bundle is cached between systems of one run. */
+  bundleFile?: string;
+}
+
+export interface ChaosSystem {
+  dir: string;
+  cli: string;
+  temporal: DevServer;
+  restartTemporal(downMs: number, during?: () => Promise<void>): Promise<void>;
+  sandbox: RunningSandbox;
+  worker: ManagedProcess;
+  receiver: ManagedProcess;
+  receiverUrl: string;
+  client: Client;
+  secrets: Record<string, string>;
+  ledger(): LedgerSnapshot;
+  setFaults(faults: SandboxFaults): Promise<void>;
+  logFiles(): string[];
+  stop(): Promise<void>;
+}
+
+export async function startChaosSystem(options: SystemOptions = {}): Promise<ChaosSystem> {
+  const cli = requireTemporalCli();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'enrollflow-chaos-'));
+  const s = () => randomBytes(16).toString('hex');
+  const secrets = {
+    RAZORPAY_WEBHOOK_SECRETS: `rzp_${s()}`,
+    STRIPE_WEBHOOK_SECRETS: `whsec_${s()}`,
+    LMS_API_KEY: `lms_${s()}`,
+    WHATSAPP_ACCESS_TOKEN: `wa_${s()}`,
+    WHATSAPP_PHONE_NUMBER_ID: '100000000000009',
+    HUBSPOT_CLIENT_ID: `client-${s().slice(0, 8)}`,
+    HUBSPOT_CLIENT_SECRET: `hs_${s()}`,
+    HUBSPOT_REFRESH_TOKEN: `refresh_${s()}`,
+  };
+  const bundleFile = options.bundleFile ?? path.join(dir, 'workflow-bundle.js');
+  const [temporalPort, receiverPort] = [await freePort(), await freePort()];
+  const devServerOptions = {
+    cliPath: cli,
+    port: temporalPort,
+    dbFile: path.join(dir, 'temporal.sqlite'),
+    headless: true,
+    logFile: path.join(dir, 'temporal.log'),
+  };
+  const sandboxLog = path.join(dir, 'sandbox.log');
+  const [temporal, sandbox] = await Promise.all([
+    startDevServer(devServerOptions),
+    startSandbox({
+      credentials: secrets,
+      seed: 20261124,
+      faults: options.faults,
+      hubspotTokenTtlSeconds: options.hubspotTokenTtlSeconds,
+      logger: pino({ level: 'info' }, pino.destination({ dest: sandboxLog, sync: true })),
+    }),
+    fs.existsSync(bundleFile) ? Promise.resolve(bundleFile) : writeWorkflowBundle(bundleFile),
+  ]);
+  let current = temporal;
+
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    LOG_LEVEL: 'info',
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_TASK_QUEUE: 'enrollments',
+    WEBHOOK_PORT: String(receiverPort),
+    LMS_BASE_URL: `${sandbox.url}/lms`,
+    WHATSAPP_GRAPH_URL: `${sandbox.url}/whatsapp`,
+    HUBSPOT_BASE_URL: `${sandbox.url}/hubspot`,
+    WORKFLOW_BUNDLE_PATH: bundleFile,
+    ...secrets,
+  };
+  const workerLog = path.join(dir, 'worker.log');
+  const receiverUrl = `http://127.0.0.1:${receiverPort}`;
+  const worker = new ManagedProcess(
+    'worker',
+    'src/worker.ts',
+    { ...env, ...options.workerEnv },
+    workerLog,
+    // Ready once this start's "worker polling" line is in the log.
+    (() => {
+      let seen = 0;
+      return async () => {
+        const count = (fs.readFileSync(workerLog, 'utf8').match(/"msg":"worker polling"/g) ?? []).length;
+        if (count > seen) {
+          seen = count;
+          return true;
+        }
+        return false;
+      };
+    })(),
+  );
+  const receiver = new ManagedProcess(
+    'receiver',
+    'src/webhook/main.ts',
+    env,
+    path.join(dir, 'receiver.log'),
+    async () => {
+      const res = await fetch(`${receiverUrl}/healthz`);
+      return res.ok;
+    },
+  );
+  await Promise.all([worker.start(), receiver.start()]);
+  const connection = Connection.lazy({ address: temporal.address });
+  const client = new Client({ connection });
+
+  return {
+    dir,
+    cli,
+    get temporal() {
+      return current;
+    },
+    async restartTemporal(downMs, during) {
+      await current.stop();
+      await Promise.all([sleep(downMs), during?.()]);
+      current = await startDevServer(devServerOptions);
+    },
+    sandbox,
+    worker,
+    receiver,
+    receiverUrl,
+    client,
+    secrets,
+    ledger: () => sandbox.state.snapshot(),
+    async setFaults(faults) {
+      const res = await fetch(`${sandbox.url}/_sandbox/faults`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(faults),
+      });
+      if (!res.ok) throw new Error(`sandbox refused faults: ${await res.text()}`);
+    },
+    logFiles: () => [workerLog, path.join(dir, 'receiver.log'), sandboxLog],
+    async stop() {
+      await receiver.stop();
+      await worker.stop();
+      await connection.close().catch(() => undefined);
+      await sandbox.close();
+      await current.stop();
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,134 @@
+/**
+ * Plays Razorpay and Stripe: builds realistically signed paid events for many payments, delivers each
+ * several times in random order and concurrently, and redelivers anything not acknowledged with a 2xx
+ * within 5 s (Razorpay's limit), with backoff, until a deadline: at-least-once, unordered.
+ */
+import { planDeliveries, type PlannedDelivery } from '../../src/tools/deliver';
+import type { PaymentProvider } from '../../src/shared/payment-event';
+import { newPaymentId } from '../../src/tools/provider-events';
+import { sleep } from './harness';
+
+export interface TestPayment {
+  provider: PaymentProvider;
+  paymentId: string;
+  email: string;
+  /** E.164, unique per payment so the WhatsApp ledger can be checked per student. */
+  phone: string;
+  courseId: string;
+  deliveries: PlannedDelivery[];
+}
+
+export interface PaymentOptions {
+  secrets: { razorpay: string; stripe: string };
+  /** Deliveries per payment, alternating the provider's two paid events. */
+  copies: number;
+  /** Emails the LMS will refuse for good (manual review scenario). */
+  failing?: (index: number) => boolean;
+}
+
+let phoneCounter = Math.floor(Math.random() * 1e6);
+
+export function makePayments(count: number, options: PaymentOptions): TestPayment[] {
+  return Array.from({ length: count }, (_, i) => {
+    const provider: PaymentProvider = i % 2 === 0 ? 'razorpay' : 'stripe';
+    const paymentId = newPaymentId(provider);
+    const tag = options.failing?.(i) ? 'closed' : 'student';
+    const email = `${tag}.${paymentId.toLowerCase()}@example.com`;
+    phoneCounter += 1;
+    const phone = `+9199${String(phoneCounter).padStart(8, '0')}`;
+    const courseId = `course-${(i % 7) + 1}`;
+    const plan = planDeliveries({
+      provider,
+      url: 'http://placeholder',
+      secret: options.secrets[provider],
+      mix: true,
+      duplicates: options.copies,
+      fixture: { paymentId, email, phone, courseId, name: `Student ${i}` },
+    });
+    return { provider, paymentId, email, phone, courseId, deliveries: plan.deliveries };
+  });
+}
+
+export interface DeliveryStats {
+  deliveries: number;
+  attempts: number;
+  redeliveries: number;
+  /** Answers seen, by status ("0" = no answer: refused, reset or timed out). */
+  statuses: Record<string, number>;
+  gaveUp: number;
+}
+
+export interface ProviderOptions {
+  url: () => string;
+  concurrency?: number;
+  /** Per attempt, like Razorpay's delivery timeout. */
+  timeoutMs?: number;
+  /** Give up on one delivery after this long (real providers: 24 h / 3 days). */
+  deadlineMs?: number;
+  /** Spread the deliveries over time rather than all at once. */
+  ratePerSecond?: number;
+}
+
+export async function deliverAll(payments: TestPayment[], options: ProviderOptions): Promise<DeliveryStats> {
+  const stats: DeliveryStats = { deliveries: 0, attempts: 0, redeliveries: 0, statuses: {}, gaveUp: 0 };
+  const queue = shuffle(payments.flatMap((p) => p.deliveries.map((d) => ({ payment: p, delivery: d }))));
+  stats.deliveries = queue.length;
+  const { concurrency = 25, timeoutMs = 5000, deadlineMs = 120_000, ratePerSecond } = options;
+  let next = 0;
+  const startedAt = Date.now();
+
+  async function lane() {
+    for (;;) {
+      const i = next++;
+      const item = queue[i];
+      if (!item) return;
+      if (ratePerSecond) {
+        const due = startedAt + (i * 1000) / ratePerSecond;
+        if (due > Date.now()) await sleep(due - Date.now());
+      }
+      await deliverUntilAcked(item.payment, item.delivery);
+    }
+  }
+
+  async function deliverUntilAcked(payment: TestPayment, delivery: PlannedDelivery) {
+    const deadline = Date.now() + deadlineMs;
+    for (let attempt = 0; ; attempt++) {
+      stats.attempts += 1;
+      if (attempt > 0) stats.redeliveries += 1;
+      const status = await post(`${options.url()}/webhooks/${payment.provider}`, delivery, timeoutMs);
+      stats.statuses[status] = (stats.statuses[status] ?? 0) + 1;
+      if (status >= 200 && status < 300) return;
+      if (Date.now() > deadline) {
+        stats.gaveUp += 1;
+        return;
+      }
+      await sleep(Math.min(250 * 2 ** attempt, 3000) * (0.5 + Math.random()));
+    }
+  }
+
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  return stats;
+}
+
+async function post(url: string, delivery: PlannedDelivery, timeoutMs: number): Promise<number> {
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: delivery.signed.headers,
+      body: delivery.signed.body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return 0;
+  }
+}
+
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}

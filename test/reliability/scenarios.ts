@@ -1,0 +1,478 @@
+/**
+ * Attacks on the real system, each trying to make it lose or duplicate a payment, and the checks that
+ * say whether it did. Sizes are parameters: `npm test` runs them small, `npm run verify` at full size.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+import type { Client } from '@temporalio/client';
+import { enrollmentWorkflowId, idempotencyKey } from '../../src/shared/workflow-id';
+import { resolveReviewSignal, statusQuery } from '../../src/workflows/messages';
+import { type ChaosSystem, sleep, startChaosSystem, type SystemOptions } from './harness';
+import {
+  deliverAll,
+  type DeliveryStats,
+  makePayments,
+  type ProviderOptions,
+  type TestPayment,
+} from './provider';
+
+const run = promisify(execFile);
+const COPIES = 5;
+
+export interface ScenarioReport {
+  scenario: string;
+  payments: number;
+  deliveries: number;
+  httpAttempts: number;
+  /** Answers other than 2xx the provider saw (and redelivered after), by status; 0 = no answer. */
+  refused: Record<string, number>;
+  faultsInjected: number;
+  crashes: number;
+  workflows: number;
+  completed: number;
+  reviewsResolved: number;
+  enrollments: number;
+  messages: number;
+  contacts: number;
+  lost: number;
+  duplicated: number;
+  /** Activities that needed more than one attempt, read back from workflow histories. */
+  retriedActivities?: number;
+  seconds: number;
+  problems: string[];
+  logFiles: string[];
+  /** The run's working folder (database, logs); the caller removes it after scanning the logs. */
+  dir: string;
+  /** Values that must never appear in any log. */
+  secrets: string[];
+  /** Student PII (full emails, phone numbers, payment-method fields) that must not appear either. */
+  pii: string[];
+}
+
+interface Context {
+  sys: ChaosSystem;
+  payments: TestPayment[];
+  secrets: { razorpay: string; stripe: string };
+  provider: ProviderOptions;
+}
+
+async function withSystem(
+  scenario: string,
+  count: number,
+  options: SystemOptions & { failing?: (i: number) => boolean; bundleFile?: string },
+  body: (ctx: Context) => Promise<{
+    stats: DeliveryStats;
+    crashes?: number;
+    reviewsResolved?: number;
+    retriedActivities?: number;
+    problems?: string[];
+  }>,
+): Promise<ScenarioReport> {
+  const started = Date.now();
+  const sys = await startChaosSystem(options);
+  const secrets = {
+    razorpay: sys.secrets.RAZORPAY_WEBHOOK_SECRETS!,
+    stripe: sys.secrets.STRIPE_WEBHOOK_SECRETS!,
+  };
+  const payments = makePayments(count, { secrets, copies: COPIES, failing: options.failing });
+  try {
+    const outcome = await body({ sys, payments, secrets, provider: { url: () => sys.receiverUrl } });
+    const report = await checkInvariants(sys, payments, scenario);
+    const refused = Object.fromEntries(
+      Object.entries(outcome.stats.statuses).filter(([s]) => !s.startsWith('2')),
+    );
+    if (outcome.stats.gaveUp > 0)
+      report.problems.push(`${outcome.stats.gaveUp} deliveries never acknowledged`);
+    return {
+      ...report,
+      deliveries: outcome.stats.deliveries,
+      httpAttempts: outcome.stats.attempts,
+      refused,
+      crashes: outcome.crashes ?? 0,
+      reviewsResolved: outcome.reviewsResolved ?? 0,
+      retriedActivities: outcome.retriedActivities,
+      seconds: Math.round((Date.now() - started) / 1000),
+      logFiles: sys.logFiles(),
+      dir: sys.dir,
+      // The phone number id is an identifier in every Graph API URL, not a secret.
+      secrets: Object.entries(sys.secrets)
+        .filter(([name]) => name !== 'WHATSAPP_PHONE_NUMBER_ID')
+        .map(([, value]) => value),
+      pii: payments.flatMap((p) => [p.email, p.phone, p.phone.slice(1)]).concat(['success@razorpay']),
+    };
+  } finally {
+    await sys.stop();
+  }
+}
+
+/** The shape of the sandbox's HubSpot access tokens: scanned for, since each run issues new ones. */
+export const ACCESS_TOKEN_PATTERN = /sbx-[A-Za-z0-9_-]{32}/;
+
+async function waitForCompletion(
+  client: Client,
+  count: number,
+  timeoutMs: number,
+  whileWaiting?: () => Promise<void>,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { count: done } = await client.workflow
+      .count('WorkflowType = "enrollmentWorkflow" AND ExecutionStatus = "Completed"')
+      .catch(() => ({ count: -1 }));
+    if (done >= count) return;
+    if (Date.now() > deadline) return; // the invariant check reports what is missing
+    await whileWaiting?.();
+    await sleep(500);
+  }
+}
+
+export async function checkInvariants(
+  sys: ChaosSystem,
+  payments: TestPayment[],
+  scenario: string,
+): Promise<
+  Omit<
+    ScenarioReport,
+    | 'deliveries'
+    | 'httpAttempts'
+    | 'refused'
+    | 'crashes'
+    | 'reviewsResolved'
+    | 'seconds'
+    | 'logFiles'
+    | 'secrets'
+    | 'pii'
+    | 'dir'
+  >
+> {
+  const problems: string[] = [];
+  const ledger = sys.ledger();
+  const countBy = <T>(items: T[], key: (t: T) => string) =>
+    items.reduce((m, t) => m.set(key(t), (m.get(key(t)) ?? 0) + 1), new Map<string, number>());
+  const enrollments = countBy(ledger.enrollments, (e) => e.external_ref);
+  const messages = countBy(ledger.messages, (m) => m.to);
+  const contacts = countBy(ledger.contacts, (c) => c.email.toLowerCase());
+
+  const { count: workflows } = await sys.client.workflow.count('WorkflowType = "enrollmentWorkflow"');
+  let completed = 0;
+  let lost = 0;
+  let duplicated = Math.max(0, workflows - payments.length);
+  let sums = { enrollments: 0, messages: 0, contacts: 0 };
+  for (const p of payments) {
+    const id = enrollmentWorkflowId(p.provider, p.paymentId);
+    const description = await sys.client.workflow
+      .getHandle(id)
+      .describe()
+      .catch(() => undefined);
+    const status = description?.status.name ?? 'MISSING';
+    const pending = (description?.raw.pendingActivities ?? [])
+      .map(
+        (a) =>
+          `${a.activityType?.name} attempt ${a.attempt} state ${a.state} last failure: ${a.lastFailure?.message ?? '-'}`,
+      )
+      .join('; ');
+    const e = enrollments.get(`${p.provider}:${p.paymentId}`) ?? 0;
+    const m = messages.get(p.phone.slice(1)) ?? 0;
+    const c = contacts.get(p.email.toLowerCase()) ?? 0;
+    sums = { enrollments: sums.enrollments + e, messages: sums.messages + m, contacts: sums.contacts + c };
+    duplicated += Math.max(0, e - 1) + Math.max(0, m - 1) + Math.max(0, c - 1);
+    if (status === 'COMPLETED') completed += 1;
+    if (status !== 'COMPLETED' || e === 0 || m === 0 || c === 0) {
+      lost += 1;
+      if (problems.length < 10)
+        problems.push(`${id}: ${status}, enrollments ${e}, messages ${m}, contacts ${c} ${pending}`);
+    }
+  }
+  const faultsInjected = ledger.requests.filter(
+    (r) => r.status === 429 || r.status >= 500 || r.aborted || r.status === 401,
+  ).length;
+  return {
+    scenario,
+    payments: payments.length,
+    workflows,
+    completed,
+    faultsInjected,
+    lost,
+    duplicated,
+    problems,
+    ...sums,
+  };
+}
+
+/** Counts activity attempts beyond the first in the histories of (up to `sample`) payments. */
+export async function retriedActivities(
+  client: Client,
+  payments: TestPayment[],
+  sample = 25,
+): Promise<number> {
+  let retried = 0;
+  for (const p of payments.slice(0, sample)) {
+    const history = await client.workflow
+      .getHandle(enrollmentWorkflowId(p.provider, p.paymentId))
+      .fetchHistory();
+    for (const event of history.events ?? []) {
+      if ((event.activityTaskStartedEventAttributes?.attempt ?? 1) > 1) retried += 1;
+    }
+  }
+  return retried;
+}
+
+/**
+ * What an operator does with a welcome whose outcome is unknown (the worker died mid-send): check
+ * WhatsApp's side (here the sandbox ledger; in production the message status webhooks), then skip
+ * if the student has the message, retry if not. Returns how many reviews it resolved.
+ */
+async function resolveUnknownWelcomes(sys: ChaosSystem): Promise<number> {
+  let resolved = 0;
+  for await (const wf of sys.client.workflow.list({ query: 'EnrollmentState = "needs_review"' })) {
+    const handle = sys.client.workflow.getHandle(wf.workflowId);
+    const status = await handle.query(statusQuery);
+    const review = status.openReview;
+    if (review?.step !== 'welcome' || !review.reason.startsWith('WhatsAppOutcomeUnknown')) continue;
+    const phone = status.student.phone?.replace(/\D/g, '') ?? '';
+    const delivered = sys.ledger().messages.some((m) => m.to === phone);
+    await handle.signal(resolveReviewSignal, {
+      action: delivered ? 'skip' : 'retry',
+      reviewer: 'chaos-operator',
+      note: delivered ? 'message status shows it was delivered' : 'no message was delivered',
+    });
+    resolved += 1;
+  }
+  return resolved;
+}
+
+export interface RunOptions {
+  bundleFile?: string;
+}
+
+/** 1. Every payment delivered 5 times at once, in random order, mixing the two paid events. */
+export function duplicateStorm(count: number, o: RunOptions = {}) {
+  return withSystem('duplicate storm', count, o, async ({ sys, payments, provider }) => {
+    const stats = await deliverAll(payments, { ...provider, concurrency: 50 });
+    await waitForCompletion(sys.client, payments.length, 120_000 + count * 500);
+    return { stats };
+  });
+}
+
+/** 2. 30 % 5xx, 10 % 429 (Retry-After in seconds and as an HTTP-date), 5 % too slow, short-lived CRM tokens. */
+export function downstreamFaults(count: number, o: RunOptions = {}) {
+  const faults = {
+    lms: {
+      errorRate: 0.3,
+      rateLimitRate: 0.1,
+      retryAfter: { seconds: 1 },
+      latencyMs: 1500,
+      latencyRate: 0.05,
+    },
+    // The welcome is the one non-idempotent call: a response lost to a timeout is, by design, an
+    // operator's decision (see docs/reliability.md), so its slow responses stay inside the timeout.
+    whatsapp: {
+      errorRate: 0.3,
+      rateLimitRate: 0.1,
+      retryAfter: { httpDate: true as const, seconds: 1 },
+      latencyMs: 400,
+      latencyRate: 0.05,
+    },
+    hubspot: {
+      errorRate: 0.3,
+      rateLimitRate: 0.1,
+      retryAfter: { seconds: 1 },
+      latencyMs: 1500,
+      latencyRate: 0.05,
+    },
+  };
+  return withSystem(
+    'downstream faults',
+    count,
+    {
+      ...o,
+      faults,
+      hubspotTokenTtlSeconds: 2,
+      workerEnv: { HTTP_TIMEOUT_MS: '1000', HUBSPOT_TOKEN_REFRESH_MARGIN_SECONDS: '0' },
+    },
+    async ({ sys, payments, provider }) => {
+      const stats = await deliverAll(payments, provider);
+      await waitForCompletion(sys.client, payments.length, 240_000 + count * 1000);
+      const problems: string[] = [];
+      // Every LMS request for a payment, retries included, carried that payment's one stable key.
+      const lmsKeys = new Set(
+        sys
+          .ledger()
+          .requests.filter((r) => r.service === 'lms')
+          .map((r) => r.idempotencyKey),
+      );
+      const expected = new Set(payments.map((p) => idempotencyKey(p.provider, p.paymentId, 'lms')));
+      const lmsRequests = sys.ledger().requests.filter((r) => r.service === 'lms').length;
+      if ([...lmsKeys].some((k) => !k || !expected.has(k)) || lmsKeys.size !== expected.size) {
+        problems.push(`LMS saw ${lmsKeys.size} distinct idempotency keys for ${expected.size} payments`);
+      }
+      if (lmsRequests <= expected.size) problems.push('the LMS saw no retries: faults were not injected');
+      const retried = await retriedActivities(sys.client, payments);
+      if (retried === 0) problems.push('no retried activity is visible in workflow history');
+      return { stats, problems, retriedActivities: retried };
+    },
+  );
+}
+
+/** 3. kill -9 the worker mid-run, then start a new one. */
+export function workerCrash(count: number, o: RunOptions = {}) {
+  return withSystem(
+    'worker crash',
+    count,
+    { ...o, faults: { whatsapp: { latencyMs: 300 }, lms: { latencyMs: 100 } } },
+    async ({ sys, payments, provider }) => {
+      const delivering = deliverAll(payments, { ...provider, ratePerSecond: Math.max(10, count / 3) });
+      while (sys.ledger().enrollments.length < Math.ceil(count / 3)) await sleep(50);
+      await sys.worker.stop('SIGKILL');
+      await sleep(500);
+      await sys.worker.start();
+      const stats = await delivering;
+      let reviewsResolved = 0;
+      await waitForCompletion(sys.client, payments.length, 120_000 + count * 500, async () => {
+        reviewsResolved += await resolveUnknownWelcomes(sys);
+      });
+      return { stats, crashes: 1, reviewsResolved };
+    },
+  );
+}
+
+/** 4. Stop the Temporal server mid-run (persistent database) and start it again. */
+export function temporalRestart(count: number, o: RunOptions = {}) {
+  return withSystem('temporal restart', count, o, async ({ sys, payments, provider }) => {
+    const ratePerSecond = Math.max(5, count / 6);
+    const delivering = deliverAll(payments, { ...provider, ratePerSecond, concurrency: 20 });
+    while (sys.ledger().enrollments.length < Math.ceil(count / 5)) await sleep(50);
+    await sys.restartTemporal(4000);
+    const stats = await delivering;
+    await waitForCompletion(sys.client, payments.length, 180_000 + count * 500);
+    return { stats, crashes: 1 };
+  });
+}
+
+/** 5. kill -9 the webhook receiver while requests are in flight; the provider redelivers. */
+export function receiverCrash(count: number, o: RunOptions = {}) {
+  return withSystem('receiver crash', count, o, async ({ sys, payments, provider }) => {
+    const delivering = deliverAll(payments, {
+      ...provider,
+      ratePerSecond: Math.max(10, count / 3),
+      concurrency: 30,
+    });
+    while (sys.ledger().enrollments.length < Math.ceil(count / 5)) await sleep(20);
+    await sys.receiver.stop('SIGKILL');
+    await sleep(1000);
+    await sys.receiver.start();
+    const stats = await delivering;
+    await waitForCompletion(sys.client, payments.length, 120_000 + count * 500);
+    return { stats, crashes: 1 };
+  });
+}
+
+/** 6. A share of payments hits a permanent LMS failure; a batch signal by query resolves them all. */
+export function reviewUnderLoad(count: number, o: RunOptions = {}) {
+  const failing = (i: number) => i % 5 === 2;
+  const stuck = Array.from({ length: count }, (_, i) => i).filter(failing).length;
+  return withSystem(
+    'manual review under load',
+    count,
+    { ...o, failing },
+    async ({ sys, payments, provider }) => {
+      await sys.setFaults({
+        lms: { failEmails: payments.filter((p) => p.email.startsWith('closed.')).map((p) => p.email) },
+      });
+      const stats = await deliverAll(payments, provider);
+      const query = 'EnrollmentState = "needs_review"';
+      const deadline = Date.now() + 120_000;
+      while ((await sys.client.workflow.count(query)).count < stuck) {
+        if (Date.now() > deadline) throw new Error(`expected ${stuck} payments in review`);
+        await sleep(250);
+      }
+      // The LMS reopens the course; one batch signal by visibility query resolves every stuck payment.
+      await sys.setFaults({});
+      await run(sys.cli, [
+        'workflow',
+        'signal',
+        '--address',
+        sys.temporal.address,
+        '--query',
+        query,
+        '--name',
+        'resolveReview',
+        '--input',
+        JSON.stringify({ action: 'retry', reviewer: 'chaos-operator', note: 'course reopened' }),
+        '--reason',
+        'LMS course reopened',
+        '--yes',
+      ]);
+      await waitForCompletion(sys.client, payments.length, 120_000 + count * 500);
+      return { stats, reviewsResolved: stuck };
+    },
+  );
+}
+
+/** 10. Scans every process's log for secrets, tokens and student PII. Returns the findings. */
+export function scanLogs(reports: ScenarioReport[]): string[] {
+  const findings: string[] = [];
+  for (const report of reports) {
+    for (const file of report.logFiles) {
+      if (!fs.existsSync(file)) continue;
+      const text = fs.readFileSync(file, 'utf8');
+      for (const value of [...report.secrets, ...report.pii]) {
+        if (text.includes(value)) findings.push(`${report.scenario}: ${file} contains ${value.slice(0, 4)}…`);
+      }
+      if (ACCESS_TOKEN_PATTERN.test(text))
+        findings.push(`${report.scenario}: ${file} contains a CRM access token`);
+    }
+  }
+  return findings;
+}
+
+export function figuresTable(reports: ScenarioReport[]): string {
+  const cols: Array<[string, (r: ScenarioReport) => string | number]> = [
+    ['scenario', (r) => r.scenario],
+    ['payments', (r) => r.payments],
+    ['deliveries', (r) => r.deliveries],
+    ['HTTP attempts', (r) => r.httpAttempts],
+    [
+      'refused (status×n)',
+      (r) =>
+        Object.entries(r.refused)
+          .map(([s, n]) => `${s}×${n}`)
+          .join(' ') || '-',
+    ],
+    ['faults injected', (r) => r.faultsInjected],
+    ['crashes', (r) => r.crashes],
+    ['workflows', (r) => r.workflows],
+    ['completed', (r) => r.completed],
+    ['reviews resolved', (r) => r.reviewsResolved],
+    ['enrollments', (r) => r.enrollments],
+    ['messages', (r) => r.messages],
+    ['contacts', (r) => r.contacts],
+    ['lost', (r) => r.lost],
+    ['duplicated', (r) => r.duplicated],
+    ['s', (r) => r.seconds],
+  ];
+  const rows = reports.map((r) => cols.map(([, f]) => String(f(r))));
+  const total = (f: (r: ScenarioReport) => number) => String(reports.reduce((s, r) => s + f(r), 0));
+  rows.push([
+    'total',
+    total((r) => r.payments),
+    total((r) => r.deliveries),
+    total((r) => r.httpAttempts),
+    '',
+    total((r) => r.faultsInjected),
+    total((r) => r.crashes),
+    total((r) => r.workflows),
+    total((r) => r.completed),
+    total((r) => r.reviewsResolved),
+    total((r) => r.enrollments),
+    total((r) => r.messages),
+    total((r) => r.contacts),
+    total((r) => r.lost),
+    total((r) => r.duplicated),
+    total((r) => r.seconds),
+  ]);
+  const header = `| ${cols.map(([h]) => h).join(' | ')} |`;
+  const rule = `|${cols.map(() => ' --- ').join('|')}|`;
+  return [header, rule, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
