@@ -1,19 +1,24 @@
 # syntax=docker/dockerfile:1
-# First version: one image for the webhook receiver and the worker (the command picks the role).
-# glibc base (Debian bookworm): the Temporal SDK's native core bridge is built against glibc.
+# One image for the webhook receiver and the worker; the compose command picks the role.
+# glibc base (Debian bookworm): the Temporal SDK's native core bridge ships glibc builds.
+
 FROM node:20.20.2-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build
+COPY scripts/bundle-workflows.ts ./scripts/
+# Compile, then prebuild the workflow bundle so a worker starts without running webpack.
+RUN npm run build && npx tsx scripts/bundle-workflows.ts dist/workflow-bundle.js
 
 FROM node:20.20.2-bookworm-slim AS runtime
-ENV NODE_ENV=production
+ENV NODE_ENV=production \
+    WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 USER node
+EXPOSE 3000 9464 9465
 CMD ["node", "dist/webhook/main.js"]

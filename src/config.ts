@@ -32,6 +32,9 @@ const temporalSchema = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('enrollments'),
+  // Read by @temporalio/envconfig (src/temporal/connection-options.ts); validated here for a clear error.
+  TEMPORAL_API_KEY: z.string().min(20, 'TEMPORAL_API_KEY looks truncated').optional(),
+  TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
 });
 
 const loggingSchema = z.object({
@@ -76,12 +79,15 @@ const workerSchema = temporalSchema.merge(loggingSchema).extend({
    */
   REDELIVERY_HORIZON_HOURS: z.coerce.number().positive().default(360),
   /** A prebuilt workflow bundle (`npm run build:workflows`); unset = bundle from source at start-up. */
-  WORKFLOW_BUNDLE_PATH: z
-    .string()
-    .optional()
-    .transform((v) => v || undefined),
+  WORKFLOW_BUNDLE_PATH: z.string().optional(),
   /** Per-request timeout of every downstream HTTP call; kept below the activities' 15 s startToCloseTimeout. */
   HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(12_000).default(10_000),
+  /** The worker's own listener: `GET /healthz` (200 while polling) and `GET /metrics` (business gauges). 0 = any free port. */
+  WORKER_METRICS_PORT: port(9464),
+  /** The Temporal SDK's Prometheus exporter (`/metrics`: SDK metrics and workflow metrics). 0 = any free port. */
+  TEMPORAL_SDK_METRICS_PORT: port(9465),
+  /** How often the business gauges are recomputed from Temporal visibility. */
+  BUSINESS_METRICS_INTERVAL_SECONDS: z.coerce.number().min(1).max(3600).default(30),
 });
 
 export type WebhookConfig = z.output<typeof webhookSchema>;
@@ -92,8 +98,13 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** `VAR=` (as left by copying .env.example) means "not set", so defaults apply. */
+export function withoutEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => !!kv[1]));
+}
+
 function parse<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv, what: string): z.output<S> {
-  const result = schema.safeParse(env);
+  const result = schema.safeParse(withoutEmpty(env));
   if (result.success) return result.data;
   // Name the variable and the rule, never the value: a value may be a secret.
   const lines = result.error.issues.map((i) => `  - ${i.path.join('.') || '(env)'}: ${i.message}`);
@@ -108,3 +119,15 @@ export const loadWorkerConfig = (env: NodeJS.ProcessEnv = process.env): WorkerCo
   parse(workerSchema, env, 'worker');
 export const loadTemporalConfig = (env: NodeJS.ProcessEnv = process.env): TemporalConfig =>
   parse(temporalSchema, env, 'Temporal client');
+
+/** Every variable each process reads, and which of them it cannot start without (for deployment checks). */
+export function configVariables(): Record<'webhook' | 'worker', { all: string[]; required: string[] }> {
+  const describe = (schema: z.ZodObject<Record<string, z.ZodType>>) => {
+    const entries = Object.entries(schema.shape);
+    return {
+      all: entries.map(([name]) => name),
+      required: entries.filter(([, type]) => !type.safeParse(undefined).success).map(([name]) => name),
+    };
+  };
+  return { webhook: describe(webhookSchema), worker: describe(workerSchema) };
+}

@@ -3,17 +3,14 @@
  * One long-lived connection and one set of activity dependencies (HTTP agents, the CRM token cache)
  * per process.
  */
-import {
-  type LogLevel,
-  type LogMetadata,
-  NativeConnection,
-  Runtime,
-  Worker,
-  type WorkerOptions,
-} from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import { type LogLevel, type LogMetadata, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { loadWorkerConfig, type WorkerConfig } from './config';
+import { installRuntimeWithSdkMetrics } from './observability/sdk-metrics';
+import { startWorkerObservability } from './observability/worker-observability';
 import { createLogger, type Logger } from './shared/logger';
+import { temporalConnectionOptions } from './temporal/connection-options';
 import { assertRetentionCoversRedelivery } from './temporal/retention-guard';
 
 export interface EnrollmentWorkerOptions {
@@ -39,8 +36,11 @@ export function createEnrollmentWorker(options: EnrollmentWorkerOptions): Promis
   });
 }
 
-/** Routes the SDK's own logs (including workflow `log.*` calls) into our JSON logs. */
-export function installTemporalLogging(logger: Logger): void {
+/**
+ * Installs the process's Temporal runtime once: the SDK's own logs (including workflow `log.*` calls)
+ * go into our JSON logs, and its metrics to a Prometheus exporter on `sdkMetricsPort`, if given.
+ */
+export function installTemporalRuntime(logger: Logger, sdkMetricsPort?: number): void {
   const sdk = logger.child({ component: 'temporal' });
   const at = (level: LogLevel) => (message: string, meta?: LogMetadata) => {
     const method =
@@ -55,23 +55,34 @@ export function installTemporalLogging(logger: Logger): void {
               : 'info';
     sdk[method](meta ?? {}, message);
   };
-  Runtime.install({
-    logger: {
-      log: (level, message, meta) => at(level)(message, meta),
-      trace: at('TRACE'),
-      debug: at('DEBUG'),
-      info: at('INFO'),
-      warn: at('WARN'),
-      error: at('ERROR'),
+  installRuntimeWithSdkMetrics(
+    {
+      logger: {
+        log: (level, message, meta) => at(level)(message, meta),
+        trace: at('TRACE'),
+        debug: at('DEBUG'),
+        info: at('INFO'),
+        warn: at('WARN'),
+        error: at('ERROR'),
+      },
     },
-  });
+    sdkMetricsPort,
+    logger,
+  );
 }
 
 async function main() {
   const config = loadWorkerConfig();
   const logger = createLogger('worker', config.LOG_LEVEL);
-  installTemporalLogging(logger);
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  installTemporalRuntime(logger, config.TEMPORAL_SDK_METRICS_PORT);
+  let worker: Worker | undefined;
+  const observability = await startWorkerObservability({
+    port: config.WORKER_METRICS_PORT,
+    logger,
+    state: () => worker?.getState() ?? 'STARTING',
+    businessMetricsIntervalMs: config.BUSINESS_METRICS_INTERVAL_SECONDS * 1000,
+  });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config, process.env));
   try {
     const { retentionHours } = await assertRetentionCoversRedelivery(
       connection,
@@ -81,12 +92,14 @@ async function main() {
     const workflowBundle = config.WORKFLOW_BUNDLE_PATH
       ? { codePath: config.WORKFLOW_BUNDLE_PATH }
       : undefined;
-    const worker = await createEnrollmentWorker({ config, connection, logger, workflowBundle });
+    worker = await createEnrollmentWorker({ config, connection, logger, workflowBundle });
+    observability.watch(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }));
     logger.info(
       {
         address: config.TEMPORAL_ADDRESS,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
+        retentionHours,
       },
       'worker polling',
     );
@@ -94,6 +107,7 @@ async function main() {
     await worker.run();
     logger.info('worker stopped');
   } finally {
+    await observability.close();
     await connection.close();
   }
 }

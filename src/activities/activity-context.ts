@@ -39,3 +39,22 @@ export function recordHeartbeat(details: unknown): void {
     // Outside an activity there is nothing to record.
   }
 }
+
+/**
+ * What every activity log line carries to find its workflow and attempt in Temporal: workflow id,
+ * activity id and type, attempt (1-based). Outside an activity only `attempt: 1`.
+ */
+export function activityLogFields(): {
+  workflowId?: string;
+  activityId?: string;
+  activityType?: string;
+  attempt: number;
+} {
+  const info = currentActivityInfo();
+  return {
+    workflowId: info?.workflowExecution?.workflowId,
+    activityId: info?.activityId,
+    activityType: info?.activityType,
+    attempt: info?.attempt ?? 1,
+  };
+}

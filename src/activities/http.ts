@@ -6,12 +6,13 @@
  * through its global dispatcher, so repeated calls to a downstream do not pay a TCP/TLS handshake
  * each time. (`keepalive: true` in RequestInit is a browser unload feature, unrelated; not set.)
  *
- * Logging: method, URL without query/credentials, status, duration, attempt, payment and outcome.
+ * Logging: method, URL without query/credentials, status, duration, payment, outcome, and the
+ * activity's workflow id, activity id, type and attempt.
  * Request/response headers and bodies are never logged: they carry tokens, keys and student PII.
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../shared/logger';
-import { currentActivityInfo, currentCancellationSignal } from './activity-context';
+import { activityLogFields, currentCancellationSignal } from './activity-context';
 import { DownstreamFailure, type NonRetryableErrorType } from './errors';
 import { retryDelayFromHeaders } from './retry-after';
 import type { PaymentRef } from './types';
@@ -167,7 +168,6 @@ function parseJson(text: string): unknown {
  * with HttpTransportError when no answer arrived, or with Temporal's CancelledFailure on cancellation.
  */
 export async function httpRequest(deps: HttpDeps, req: HttpRequest): Promise<HttpResponse> {
-  const info = currentActivityInfo();
   const cancellation = currentCancellationSignal();
   const timeout = AbortSignal.timeout(deps.timeoutMs);
   const signal = cancellation ? AbortSignal.any([timeout, cancellation]) : timeout;
@@ -180,11 +180,9 @@ export async function httpRequest(deps: HttpDeps, req: HttpRequest): Promise<Htt
     operation: req.operation,
     method: req.method,
     url: loggableUrl(req.url),
-    attempt: info?.attempt ?? 1,
     provider: req.payment?.provider,
     paymentId: req.payment?.paymentId,
-    workflowId: info?.workflowExecution?.workflowId,
-    activityType: info?.activityType,
+    ...activityLogFields(),
   };
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);

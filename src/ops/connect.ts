@@ -2,7 +2,8 @@
  * Where the ops CLI talks to: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (the same variables the worker,
  * the receiver and the `temporal` CLI read), overridden by --address / --namespace.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { temporalConnectionOptions } from '../temporal/connection-options';
 import { ConfigError, loadTemporalConfig } from '../config';
 import { OpsError, UsageError } from './errors';
 import { grpcMessage, isGrpcNotFound } from './grpc';
@@ -15,6 +16,8 @@ export interface TargetFlags {
 export interface OpsTarget {
   address: string;
   namespace: string;
+  /** TLS / API key etc. from TEMPORAL_* variables, as for the worker and receiver. */
+  connection: ConnectionOptions;
 }
 
 export interface OpsConnection extends OpsTarget {
@@ -30,7 +33,11 @@ export function resolveTarget(flags: TargetFlags, env: NodeJS.ProcessEnv): OpsTa
   if (flags.namespace) merged.TEMPORAL_NAMESPACE = flags.namespace;
   try {
     const config = loadTemporalConfig(merged);
-    return { address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE };
+    return {
+      address: config.TEMPORAL_ADDRESS,
+      namespace: config.TEMPORAL_NAMESPACE,
+      connection: temporalConnectionOptions(config, merged),
+    };
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
@@ -41,7 +48,7 @@ export function resolveTarget(flags: TargetFlags, env: NodeJS.ProcessEnv): OpsTa
 export async function connectOps(target: OpsTarget): Promise<OpsConnection> {
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: target.address, connectTimeout: CONNECT_TIMEOUT_MS });
+    connection = await Connection.connect({ ...target.connection, connectTimeout: CONNECT_TIMEOUT_MS });
   } catch (err) {
     throw new OpsError(
       `cannot reach Temporal at ${target.address}: ${grpcMessage(err)} (set TEMPORAL_ADDRESS or --address)`,

@@ -2,9 +2,21 @@
  * One place for structured logging: every process logs JSON through pino (asynchronous, cheap on the
  * ack path), and redaction of credentials plus masking of student PII happens here, not at call sites.
  */
-import pino, { type Logger } from 'pino';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
+
+/** Configuration variables that hold credentials (src/config.ts). */
+const SECRET_VARIABLES = [
+  'RAZORPAY_WEBHOOK_SECRETS',
+  'STRIPE_WEBHOOK_SECRETS',
+  'TEMPORAL_API_KEY',
+  'LMS_API_KEY',
+  'WHATSAPP_ACCESS_TOKEN',
+  'HUBSPOT_CLIENT_SECRET',
+  'HUBSPOT_REFRESH_TOKEN',
+];
 
 /** Paths whose values are never written, wherever they appear in a log object. */
 const REDACT_PATHS = [
@@ -28,29 +40,45 @@ const REDACT_PATHS = [
   '*.client_secret',
   'apiKey',
   '*.apiKey',
+  'api_key',
+  '*.api_key',
+  'password',
+  '*.password',
+  'cookie',
+  '*.cookie',
+  'headers.cookie',
+  'headers["set-cookie"]',
+  '*.headers.authorization',
+  '*.headers["x-api-key"]',
+  '*.headers["stripe-signature"]',
+  '*.headers["x-razorpay-signature"]',
+  // The environment's credentials, should a config object (or a slice of it) ever be logged.
+  ...SECRET_VARIABLES.flatMap((name) => [name, `*.${name}`]),
 ];
 
-export function createLogger(name: string, level: string = 'info'): Logger {
-  return pino({
+/**
+ * Fields added to every line logged inside `withLogContext` (the receiver's request id), however deep
+ * in the call chain the line is written and whoever writes it.
+ */
+const logContext = new AsyncLocalStorage<Record<string, unknown>>();
+
+/** Runs `fn` with `fields` on every log line written during it, including after awaits. */
+export function withLogContext<T>(fields: Record<string, unknown>, fn: () => T): T {
+  return logContext.run({ ...logContext.getStore(), ...fields }, fn);
+}
+
+/** `destination`: where the JSON lines go (default stdout); tests pass a stream to read them back. */
+export function createLogger(name: string, level: string = 'info', destination?: DestinationStream): Logger {
+  const options = {
     name,
     level,
     base: { service: name },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-  });
+    // A field of the log call itself wins over the context (pino's default merge order).
+    mixin: () => logContext.getStore() ?? {},
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
-/** `asha.verma@example.com` -> `a***@example.com`: enough to correlate, not enough to identify. */
-export function maskEmail(email: string | undefined): string | undefined {
-  if (!email) return email;
-  const at = email.lastIndexOf('@');
-  if (at < 1) return '***';
-  return `${email[0]}***${email.slice(at)}`;
-}
-
-/** `+919876543210` -> `+91******3210`. */
-export function maskPhone(phone: string | undefined): string | undefined {
-  if (!phone) return phone;
-  if (phone.length <= 6) return '***';
-  return `${phone.slice(0, 3)}${'*'.repeat(phone.length - 7)}${phone.slice(-4)}`;
-}
+export { maskEmail, maskPhone } from './mask';

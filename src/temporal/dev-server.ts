@@ -40,6 +40,21 @@ export interface DevServer {
  * namespace retention set, and resolves once the frontend answers.
  */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  // Ports are picked free but released before the CLI binds them, and the server binds internal
+  // ports of its own: when another server grabs one in between, it dies at start. Try again with
+  // fresh ports (those the caller did not fix).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDevServerOnce(options);
+    } catch (err) {
+      if (!(err instanceof ServerExitedError) || attempt >= 3) throw err;
+    }
+  }
+}
+
+class ServerExitedError extends Error {}
+
+async function startDevServerOnce(options: DevServerOptions): Promise<DevServer> {
   const port = options.port ?? (await freePort());
   const uiPort = options.headless ? undefined : (options.uiPort ?? (await freePort()));
   const namespace = options.namespace ?? 'default';
@@ -104,7 +119,8 @@ async function waitUntilServing(address: string, exited: () => string | undefine
   let lastError: unknown;
   while (Date.now() < deadline) {
     const why = exited();
-    if (why) throw new Error(`temporal dev server ${why} before serving (is port ${address} taken?)`);
+    if (why)
+      throw new ServerExitedError(`temporal dev server ${why} before serving (is port ${address} taken?)`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       try {

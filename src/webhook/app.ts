@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from '../shared/logger';
 import type { PaymentProvider } from '../shared/payment-event';
 import { maskEmail } from '../shared/logger';
 import { type ProviderAdapter, SignatureError } from './providers/adapter';
+import { BodyAbortedError, BodyTooLargeError, readRawBody } from './request-body';
 import { type EnrollmentStarter, TemporalUnavailableError } from './start-enrollment';
 
 /** Providers send small JSON events; anything near this is an attack or a mistake. */
@@ -18,13 +20,68 @@ export interface WebhookAppOptions {
 
 type Outcome = { status: number; body: Record<string, unknown>; log: Record<string, unknown> };
 
-const isJsonContentType = (header: string | undefined) =>
-  (header ?? '').split(';')[0]!.trim().toLowerCase() === 'application/json';
+/**
+ * The request's headers with every repeated header kept as an array. Node joins most repeated
+ * headers into one comma-separated string, so two `Stripe-Signature` lines would reach the verifier
+ * as one header whose v1 list mixes both; a provider sends each header once, and `singleHeader`
+ * refuses an array. Built from `rawHeaders` on a null-prototype object: a header named `__proto__`
+ * is just a header.
+ */
+export function deliveryHeaders(rawHeaders: readonly string[]): IncomingHttpHeaders {
+  const grouped = new Map<string, string[]>();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    const values = grouped.get(name) ?? [];
+    values.push(rawHeaders[i + 1]!);
+    grouped.set(name, values);
+  }
+  const headers = Object.create(null) as IncomingHttpHeaders;
+  for (const [name, values] of grouped) headers[name] = values.length === 1 ? values[0] : values;
+  return headers;
+}
+
+/**
+ * `application/json`, once, with no charset or UTF-8: the signature is over bytes we decode as UTF-8
+ * (RFC 8259 JSON is UTF-8), so a body declared in another charset is refused rather than misread.
+ */
+function isJsonContentType(header: string | string[] | undefined): boolean {
+  if (typeof header !== 'string') return false;
+  const [type, ...params] = header.split(';');
+  if (type!.trim().toLowerCase() !== 'application/json') return false;
+  return params.every((param) => {
+    const [key = '', value = ''] = param.split('=');
+    if (key.trim().toLowerCase() !== 'charset') return true;
+    return ['utf-8', 'utf8'].includes(value.trim().replace(/^"|"$/g, '').toLowerCase());
+  });
+}
+
+/** Any coding but `identity` (RFC 9110: no encoding). We never decompress an attacker's zip bomb. */
+function hasContentEncoding(header: string | string[] | undefined): boolean {
+  const values = header === undefined ? [] : Array.isArray(header) ? header : [header];
+  return values.some((v) =>
+    v.split(',').some((coding) => !['', 'identity'].includes(coding.trim().toLowerCase())),
+  );
+}
+
+const requestHasBody = (req: Request) =>
+  req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+
+/** Strict UTF-8: a malformed byte must not silently become U+FFFD in a signed payload. */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function createWebhookApp({ adapters, starter, logger, now = Date.now }: WebhookAppOptions) {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+
+  const knownProvider = (name: unknown): name is PaymentProvider =>
+    typeof name === 'string' && Object.hasOwn(adapters, name);
+
+  /** Every answer below goes through `finish`, which needs these. */
+  const begin = (req: Request, res: Response) => {
+    res.locals.requestId ??= req.get('x-request-id')?.slice(0, 64) || randomUUID();
+    res.locals.startedAt ??= performance.now();
+  };
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -35,36 +92,71 @@ export function createWebhookApp({ adapters, starter, logger, now = Date.now }: 
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'temporal unreachable' });
   });
 
-  const pickAdapter: RequestHandler = (req, res, next) => {
-    const adapter = adapters[req.params.provider as PaymentProvider];
-    if (!Object.hasOwn(adapters, req.params.provider as string) || !adapter) {
-      res.status(404).json({ error: 'unknown_provider' });
+  // Checked before reading the body: no point reading what we will refuse.
+  const checkDelivery: RequestHandler = (req, res, next) => {
+    begin(req, res);
+    if (!knownProvider(req.params.provider)) {
+      finish(req, res, { status: 404, body: { error: 'unknown_provider' }, log: {} });
       return;
     }
-    res.locals.adapter = adapter;
-    res.locals.requestId = req.get('x-request-id')?.slice(0, 64) || randomUUID();
-    res.locals.startedAt = performance.now();
-    // Checked before reading the body: no point buffering what we will refuse.
-    if (!isJsonContentType(req.get('content-type'))) {
+    const headers = deliveryHeaders(req.rawHeaders);
+    if (!isJsonContentType(headers['content-type'])) {
       finish(req, res, { status: 415, body: { error: 'unsupported_media_type' }, log: {} });
       return;
     }
+    if (hasContentEncoding(headers['content-encoding'])) {
+      finish(req, res, { status: 415, body: { error: 'unsupported_content_encoding' }, log: {} });
+      return;
+    }
+    res.locals.adapter = adapters[req.params.provider];
+    res.locals.headers = headers;
     next();
   };
 
-  // Raw bytes, never parsed JSON: signatures are over the bytes as sent. `inflate: false` refuses any
-  // Content-Encoding (415) instead of decompressing an attacker's zip bomb; `limit` answers 413 from
-  // Content-Length up front, or mid-stream for chunked bodies.
-  const rawBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES, inflate: false });
-
-  app.post('/webhooks/:provider', pickAdapter, rawBody, async (req, res) => {
-    finish(req, res, await handleDelivery(res.locals.adapter as ProviderAdapter, req));
+  app.post('/webhooks/:provider', checkDelivery, async (req, res) => {
+    let raw: Buffer;
+    try {
+      raw = await readRawBody(req, MAX_BODY_BYTES);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) {
+        finish(req, res, { status: 413, body: { error: 'payload_too_large' }, log: { err: err.message } });
+        return;
+      }
+      if (err instanceof BodyAbortedError) {
+        // Nobody is listening any more (the client left, or Node already answered 408): log only.
+        finish(req, res, { status: 400, body: { error: 'aborted' }, log: { err: err.message } });
+        return;
+      }
+      throw err;
+    }
+    res.locals.bodyRead = true;
+    const adapter = res.locals.adapter as ProviderAdapter;
+    finish(req, res, await handleDelivery(adapter, raw, res.locals.headers as IncomingHttpHeaders));
   });
 
-  async function handleDelivery(adapter: ProviderAdapter, req: Request): Promise<Outcome> {
-    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  // A webhook endpoint takes POST only; saying so (405 + Allow) beats a bare 404 for whoever debugs it.
+  app.all('/webhooks/:provider', (req, res) => {
+    begin(req, res);
+    if (!knownProvider(req.params.provider)) {
+      finish(req, res, { status: 404, body: { error: 'unknown_provider' }, log: {} });
+      return;
+    }
+    res.set('allow', 'POST');
+    finish(req, res, { status: 405, body: { error: 'method_not_allowed' }, log: { method: req.method } });
+  });
+
+  app.use((req, res) => {
+    begin(req, res);
+    finish(req, res, { status: 404, body: { error: 'not_found' }, log: { method: req.method } });
+  });
+
+  async function handleDelivery(
+    adapter: ProviderAdapter,
+    raw: Buffer,
+    headers: IncomingHttpHeaders,
+  ): Promise<Outcome> {
     try {
-      adapter.verify(raw, req.headers, now());
+      adapter.verify(raw, headers, now());
     } catch (err) {
       if (!(err instanceof SignatureError)) throw err;
       // Nothing in the response says what was wrong: that would help an attacker.
@@ -73,7 +165,8 @@ export function createWebhookApp({ adapters, starter, logger, now = Date.now }: 
 
     let parsed: unknown;
     try {
-      parsed = JSON.parse(raw.toString('utf8'));
+      // V8's JSON.parse is iterative: 100k levels of `[` parse without a stack overflow.
+      parsed = JSON.parse(utf8.decode(raw));
     } catch {
       return { status: 400, body: { error: 'malformed_json' }, log: {} };
     }
@@ -81,7 +174,7 @@ export function createWebhookApp({ adapters, starter, logger, now = Date.now }: 
       return { status: 400, body: { error: 'not_an_event_object' }, log: {} };
     }
 
-    const meaning = adapter.interpret(parsed as Record<string, unknown>, req.headers);
+    const meaning = adapter.interpret(parsed as Record<string, unknown>, headers);
     if (meaning.kind === 'invalid') {
       return {
         status: 400,
@@ -117,6 +210,7 @@ export function createWebhookApp({ adapters, starter, logger, now = Date.now }: 
   function finish(req: Request, res: Response, outcome: Outcome): void {
     const ms = Math.round((performance.now() - (res.locals.startedAt as number)) * 10) / 10;
     const level = outcome.status >= 500 ? 'error' : outcome.status >= 400 ? 'warn' : 'info';
+    const answerable = !res.headersSent && res.socket !== null && !res.socket.destroyed;
     logger[level](
       {
         requestId: res.locals.requestId,
@@ -124,39 +218,33 @@ export function createWebhookApp({ adapters, starter, logger, now = Date.now }: 
         status: outcome.status,
         outcome: outcome.body.status ?? outcome.body.error,
         ms,
+        ...(answerable ? {} : { answered: false }),
         ...outcome.log,
       },
       'webhook delivery',
     );
+    if (!answerable) return;
+    // A body we refused unread (413, 415, 404, 405) is not drained: closing the connection is what
+    // stops a 50 MiB upload after its first bytes. Node reads a small one off the socket anyway.
+    if (res.locals.bodyRead !== true && requestHasBody(req)) res.set('connection', 'close');
     res
       .status(outcome.status)
       .set('x-request-id', res.locals.requestId as string)
       .json(outcome.body);
   }
 
-  // Body-reading failures (413, 415 encodings, aborted uploads) and anything unexpected.
-  const onError: ErrorRequestHandler = (
-    err: { status?: number; type?: string; message?: string },
-    req,
-    res,
-    _next,
-  ) => {
-    res.locals.startedAt ??= performance.now();
-    let outcome: Outcome;
-    if (err.type === 'entity.too.large') {
-      // Close the connection rather than drain an oversized upload.
-      res.set('connection', 'close');
-      outcome = { status: 413, body: { error: 'payload_too_large' }, log: {} };
-    } else if (err.type === 'encoding.unsupported') {
-      outcome = { status: 415, body: { error: 'unsupported_content_encoding' }, log: {} };
-    } else if (err.status && err.status >= 400 && err.status < 500) {
-      outcome = { status: err.status, body: { error: 'bad_request' }, log: { err: err.type ?? err.message } };
-    } else {
-      // Unknown failure: 500 makes the provider redeliver; nothing has been acknowledged.
-      outcome = { status: 500, body: { error: 'internal_error' }, log: { err: err.message } };
-    }
-    if (res.headersSent) return;
-    finish(req, res, outcome);
+  // Anything unexpected (a bug, or express refusing a malformed path). Nothing has been acknowledged.
+  const onError: ErrorRequestHandler = (err: { status?: number; message?: string }, req, res, _next) => {
+    begin(req, res);
+    const clientError = typeof err.status === 'number' && err.status >= 400 && err.status < 500;
+    finish(
+      req,
+      res,
+      clientError
+        ? { status: err.status!, body: { error: 'bad_request' }, log: { err: err.message } }
+        : // 500 makes the provider redeliver.
+          { status: 500, body: { error: 'internal_error' }, log: { err: err.message } },
+    );
   };
   app.use(onError);
 

@@ -1,6 +1,7 @@
 /** The webhook receiver process: `POST /webhooks/razorpay`, `POST /webhooks/stripe`, health probes. */
-import type { Server } from 'node:http';
-import { Client, Connection } from '@temporalio/client';
+import { createServer, type Server } from 'node:http';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { temporalConnectionOptions } from '../temporal/connection-options';
 import { loadWebhookConfig, type WebhookConfig } from '../config';
 import { createLogger, type Logger } from '../shared/logger';
 import { createWebhookApp } from './app';
@@ -14,10 +15,30 @@ export interface RunningReceiver {
   close(): Promise<void>;
 }
 
+/**
+ * Slow-loris limits. Node answers 408 and closes a connection whose headers (or whole request) have
+ * not arrived in time. Options rather than environment: production keeps the defaults, tests shorten them.
+ */
+export interface ReceiverOptions {
+  /** The whole request, headers and body, must arrive within this time. */
+  requestTimeoutMs?: number;
+  /** The headers must arrive within this time. */
+  headersTimeoutMs?: number;
+  /** TLS / API key for Temporal (src/temporal/connection-options.ts); default: plain address. */
+  temporalConnection?: ConnectionOptions;
+}
+
+export const DEFAULT_RECEIVER_OPTIONS = { requestTimeoutMs: 15_000, headersTimeoutMs: 10_000 } as const;
+
 /** Listens and returns once accepting; used by main() and by the end-to-end tests. */
-export async function startWebhookReceiver(config: WebhookConfig, logger: Logger): Promise<RunningReceiver> {
+export async function startWebhookReceiver(
+  config: WebhookConfig,
+  logger: Logger,
+  options: ReceiverOptions = {},
+): Promise<RunningReceiver> {
+  const { requestTimeoutMs, headersTimeoutMs } = { ...DEFAULT_RECEIVER_OPTIONS, ...options };
   // Lazy: the receiver starts (and answers 503) even while Temporal is down, instead of crash-looping.
-  const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
+  const connection = Connection.lazy(options.temporalConnection ?? { address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const starter = createEnrollmentStarter({
     client,
@@ -33,14 +54,23 @@ export async function startWebhookReceiver(config: WebhookConfig, logger: Logger
     starter,
     logger,
   });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.WEBHOOK_PORT, config.WEBHOOK_HOST, (err?: Error) =>
-      err ? reject(err) : resolve(s),
-    );
+  const server = createServer(
+    {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: Math.min(headersTimeoutMs, requestTimeoutMs),
+      // Node enforces both timeouts only when it sweeps its connections, every 30 s by default, which
+      // would let a slow-loris connection live up to 30 s past them. It can only be set at creation.
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeoutMs / 4))),
+    },
+    app,
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.WEBHOOK_PORT, config.WEBHOOK_HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
-  // Slow-loris: a request must arrive in full within this time.
-  server.requestTimeout = 15_000;
-  server.headersTimeout = 10_000;
   const { port } = server.address() as { port: number };
   return {
     server,
@@ -58,7 +88,9 @@ export async function startWebhookReceiver(config: WebhookConfig, logger: Logger
 async function main() {
   const config = loadWebhookConfig();
   const logger = createLogger('webhook', config.LOG_LEVEL);
-  const receiver = await startWebhookReceiver(config, logger);
+  const receiver = await startWebhookReceiver(config, logger, {
+    temporalConnection: temporalConnectionOptions(config, process.env),
+  });
   logger.info({ url: receiver.url, temporal: config.TEMPORAL_ADDRESS }, 'webhook receiver listening');
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'draining webhook receiver');

@@ -14,6 +14,7 @@ import {
   paymentProviderSearchAttribute,
 } from '../workflows/messages';
 import type { enrollmentWorkflow } from '../workflows';
+import { paymentDetails, paymentSummary } from '../workflows/details';
 
 export type StartOutcome = { status: 'started' | 'duplicate'; workflowId: string };
 
@@ -79,6 +80,9 @@ export function createEnrollmentStarter({
             args: [{ payment: event }],
             workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
             workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+            // Shown in the Web UI's workflow list and detail page.
+            staticSummary: paymentSummary(event),
+            staticDetails: paymentDetails(event),
             typedSearchAttributes: [
               { key: paymentIdSearchAttribute, value: event.paymentId },
               { key: paymentProviderSearchAttribute, value: event.provider },

@@ -5,7 +5,9 @@ import {
   TimeoutFailure,
   condition,
   log,
+  metricMeter,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -27,6 +29,7 @@ import {
   reviewActions,
   statusQuery,
 } from './messages';
+import { renderCurrentDetails } from './details';
 import {
   type StudentData,
   applyPatch,
@@ -104,11 +107,16 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
   };
   syncStudent();
 
+  // The Web UI's "current details": rewritten at every change an operator would care about.
+  const publish = () => setCurrentDetails(renderCurrentDetails(status));
   const setState = (state: EnrollmentState) => {
-    if (status.state === state) return;
-    status.state = state;
-    upsertSearchAttributes([{ key: enrollmentStateSearchAttribute, value: state }]);
+    if (status.state !== state) {
+      status.state = state;
+      upsertSearchAttributes([{ key: enrollmentStateSearchAttribute, value: state }]);
+    }
+    publish();
   };
+  publish();
 
   setHandler(statusQuery, () => status);
 
@@ -172,6 +180,16 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
   function skip(step: StepName, because: string) {
     status.steps[step].status = 'skipped';
     status.steps[step].skippedBecause = because;
+    publish();
+  }
+
+  /** Business metric: how long after the provider took the money the student had the course. */
+  function recordPaidToEnrolled() {
+    const paidAt = Date.parse(payment.paidAt);
+    if (Number.isNaN(paidAt)) return;
+    metricMeter
+      .createHistogram('enrollflow_paid_to_enrolled', 'int', 'ms', 'Time from payment to LMS enrollment')
+      .record(Math.max(0, Date.now() - paidAt), { provider: payment.provider });
   }
 
   /** Runs one downstream step; on a failure that Temporal has stopped retrying, asks a person. */
@@ -189,6 +207,8 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
         state.attempts += result.attempt;
         state.status = 'succeeded';
         state.result = keep(result);
+        if (step === 'enroll') recordPaidToEnrolled();
+        publish();
         return 'succeeded';
       } catch (err) {
         if (!(err instanceof ActivityFailure)) throw err;

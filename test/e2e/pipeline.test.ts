@@ -68,6 +68,18 @@ describe('payment to enrollment, end to end', () => {
     expect(effects.messages - before).toBe(1);
     const ledger = await system.ledger();
     expect(ledger.enrollments.find((e) => e.email === email)?.external_ref).toBe(`razorpay:${paymentId}`);
+
+    // What the Web UI shows: a static summary, and current details the workflow keeps up to date.
+    const handle = system.client.workflow.getHandle(`payment-razorpay-${paymentId}`);
+    const description = await handle.describe();
+    expect(await description.staticSummary()).toBe(
+      `Asha Rao · course-ml-101 · ₹499.00 · razorpay ${paymentId}`,
+    );
+    expect(await description.staticDetails()).toContain('| Email | a***@example.com |');
+    const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    expect(metadata.currentDetails).toContain('**State:** completed');
+    expect(metadata.currentDetails).toContain('| LMS enrollment | succeeded | 1 |');
+    expect(metadata.currentDetails).toContain('| WhatsApp welcome | succeeded | 1 | wamid.');
   });
 
   it('completes a signed Stripe checkout session under its PaymentIntent id', async () => {

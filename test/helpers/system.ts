@@ -43,7 +43,12 @@ export interface Ledger {
   requests: Array<{ service: string; status: number; idempotencyKey?: string }>;
 }
 
-export async function startSystem(): Promise<System> {
+export interface SystemOptions {
+  /** Also serve the Temporal Web UI (on a free loopback port; its address is `temporal.uiUrl`). */
+  webUi?: boolean;
+}
+
+export async function startSystem(options: SystemOptions = {}): Promise<System> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const cli = requireTemporalCli();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'enrollflow-e2e-'));
@@ -59,7 +64,8 @@ export async function startSystem(): Promise<System> {
   };
 
   const [temporal, sandbox, bundle] = await Promise.all([
-    startDevServer({ cliPath: cli, headless: true, logFile: path.join(dataDir, 'temporal.log') }),
+    // With the Web UI, startDevServer picks a free UI port and returns its address as `uiUrl`.
+    startDevServer({ cliPath: cli, headless: !options.webUi, logFile: path.join(dataDir, 'temporal.log') }),
     startSandbox({ credentials, seed: 7 }),
     bundleWorkflowCode({
       workflowsPath: require.resolve('../../src/workflows'),

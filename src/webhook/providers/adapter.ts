@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { PaymentEvent, PaymentProvider } from '../../shared/payment-event';
+import type { z } from 'zod';
+import { type PaymentEvent, type PaymentProvider, paymentEventSchema } from '../../shared/payment-event';
 
 /** What a verified, parsed delivery means for us. */
 export type Interpretation =
@@ -32,4 +33,42 @@ export function singleHeader(headers: IncomingHttpHeaders, name: string): string
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
-export const unixSecondsToIso = (s: number): string => new Date(s * 1000).toISOString();
+/** ISO 8601, or undefined for a time no Date can hold (the event is then invalid: a 400, not a crash). */
+export function unixSecondsToIso(s: number): string | undefined {
+  const date = new Date(s * 1000);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+
+/** Trimmed non-empty text; anything else (numbers, objects, blanks) is absent. */
+export const text = (v: unknown): string | undefined =>
+  typeof v === 'string' && v.trim() ? v.trim() : undefined;
+
+/** A map such as Razorpay `notes` or Stripe `metadata`; anything else (`[]`, null, a string) is empty. */
+export const plainRecord = (v: unknown): Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+
+const firstFitting =
+  (schema: z.ZodType) =>
+  (...candidates: unknown[]): string | undefined => {
+    for (const candidate of candidates) {
+      const value = text(candidate);
+      if (value !== undefined && schema.safeParse(value).success) return value;
+    }
+    return undefined;
+  };
+
+const { student, courseId, eventId } = paymentEventSchema.shape;
+
+/**
+ * Student, course and event-id values are advisory: the first candidate the event schema accepts,
+ * else absent. One the schema would refuse (a 40-character phone, a 1 KB event-id header, which is
+ * not even signed) must not fail a signed paid event: a 400 makes the provider retry, then give up on,
+ * a payment that was taken. Absent data sends the workflow to review, where a person fixes it.
+ */
+export const advisory = {
+  email: firstFitting(student.shape.email),
+  name: firstFitting(student.shape.name),
+  phone: firstFitting(student.shape.phone),
+  courseId: firstFitting(courseId),
+  eventId: firstFitting(eventId),
+};

@@ -6,6 +6,8 @@ import {
   type Interpretation,
   type ProviderAdapter,
   SignatureError,
+  advisory,
+  plainRecord,
   singleHeader,
   unixSecondsToIso,
 } from './adapter';
@@ -38,27 +40,24 @@ export function verifyRazorpaySignature(
   if (!matched) throw new SignatureError('no active secret produced this signature');
 }
 
-// Razorpay sends `notes: []` when a payment or order has no notes, and an object otherwise.
-const notesSchema = z
-  .union([z.array(z.unknown()).max(0), z.record(z.string(), z.unknown())])
-  .transform((n): Record<string, unknown> => (Array.isArray(n) ? {} : n))
-  .optional();
+// Razorpay sends `notes: []` when a payment or order has no notes, and an object otherwise. Notes,
+// email and contact only carry student data, so they are read loosely (see `advisory`); the fields
+// that identify the payment and its money are strict.
+const notesSchema = z.unknown().optional().transform(plainRecord);
 
 const paymentEntitySchema = z.object({
   id: z.string().min(1),
   amount: z.number(),
   currency: z.string(),
   status: z.string(),
-  order_id: z.string().nullish(),
-  email: z.string().nullish(),
-  contact: z.string().nullish(),
+  email: z.unknown().optional(),
+  contact: z.unknown().optional(),
   notes: notesSchema,
   created_at: z.number().int().nonnegative(),
 });
 
 const orderEntitySchema = z.object({
   id: z.string().min(1),
-  amount: z.number(),
   currency: z.string(),
   notes: notesSchema,
 });
@@ -75,8 +74,6 @@ const paidPayloadSchema = z.object({
   payment: z.object({ entity: paymentEntitySchema }),
   order: z.object({ entity: orderEntitySchema }).optional(),
 });
-
-const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
 
 export function interpretRazorpayEvent(
   body: Record<string, unknown>,
@@ -98,21 +95,21 @@ export function interpretRazorpayEvent(
     return { kind: 'invalid', eventType, reason: 'order and payment currencies differ' };
   }
   // Merchants put business data on the order, the payment or both; the payment's own notes win.
-  const notes = { ...(order?.notes ?? {}), ...(payment.notes ?? {}) };
+  const notes = { ...(order?.notes ?? {}), ...payment.notes };
 
   const event = paymentEventSchema.safeParse({
     provider: 'razorpay',
     paymentId: payment.id,
-    eventId: singleHeader(headers, EVENT_ID_HEADER),
+    eventId: advisory.eventId(singleHeader(headers, EVENT_ID_HEADER)),
     eventType,
     amountMinor: payment.amount,
     currency: payment.currency,
     student: {
-      email: text(payment.email) ?? text(notes.student_email) ?? text(notes.email),
-      name: text(notes.student_name) ?? text(notes.name),
-      phone: text(payment.contact) ?? text(notes.student_phone),
+      email: advisory.email(payment.email, notes.student_email, notes.email),
+      name: advisory.name(notes.student_name, notes.name),
+      phone: advisory.phone(payment.contact, notes.student_phone),
     },
-    courseId: text(notes.course_id),
+    courseId: advisory.courseId(notes.course_id),
     paidAt: unixSecondsToIso(payment.created_at),
   });
   if (!event.success) return { kind: 'invalid', eventType, reason: describeIssues(event.error) };

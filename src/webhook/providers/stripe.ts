@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingHttpHeaders } from 'node:http';
 import Stripe from 'stripe';
 import { z } from 'zod';
@@ -6,12 +7,15 @@ import {
   type Interpretation,
   type ProviderAdapter,
   SignatureError,
+  advisory,
+  plainRecord,
   singleHeader,
   unixSecondsToIso,
 } from './adapter';
 import { describeIssues } from './razorpay';
 
 const SIGNATURE_HEADER = 'stripe-signature';
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 const stripeSignature =
   Stripe.webhooks.signature ??
@@ -23,7 +27,11 @@ const stripeSignature =
  * Verification is the official SDK's (`Stripe.webhooks.signature.verifyHeader`): it parses
  * `t=...,v1=...`, accepts any matching v1 (Stripe sends several while a secret rolls), ignores other
  * schemes and enforces the timestamp tolerance. We add what it lacks: several active endpoint
- * secrets at once, for our own rotation.
+ * secrets at once, for our own rotation, and two guards that keep the check on the bytes received:
+ * - the SDK HMACs a *decoded* string (a leading BOM dropped, invalid UTF-8 turned into U+FFFD), so
+ *   different bytes could pass under one signature; Stripe sends BOM-less UTF-8 JSON, we require it;
+ * - the SDK takes `parseInt` of the last `t=` and skips the age check when that is NaN; we require
+ *   exactly one all-digits timestamp.
  */
 export function verifyStripeSignature(
   rawBody: Buffer,
@@ -33,6 +41,14 @@ export function verifyStripeSignature(
   nowMs: number,
 ): void {
   if (!header) throw new SignatureError('missing Stripe-Signature');
+  if (!isUtf8(rawBody) || rawBody.subarray(0, 3).equals(UTF8_BOM)) {
+    throw new SignatureError('body is not BOM-less UTF-8, so it cannot be verified byte for byte');
+  }
+  // Counted the way the SDK splits the header, so a bare `t` part counts too.
+  const timestamps = header.split(',').filter((part) => part.split('=')[0] === 't');
+  if (timestamps.length !== 1 || !/^t=\d{1,15}$/.test(timestamps[0]!)) {
+    throw new SignatureError('Stripe-Signature needs exactly one numeric t=');
+  }
   let lastReason = 'no secrets configured';
   for (const secret of secrets) {
     try {
@@ -54,7 +70,8 @@ const envelopeSchema = z.object({
   data: z.object({ object: z.record(z.string(), z.unknown()) }),
 });
 
-const metadataSchema = z.record(z.string(), z.unknown()).nullish();
+// Metadata and customer details only carry student data: read loosely (see `advisory`).
+const metadataSchema = z.unknown().optional().transform(plainRecord);
 // `payment_intent` is an id, or an object when the merchant's endpoint expands it.
 const expandableId = z
   .union([z.string(), z.object({ id: z.string() })])
@@ -67,11 +84,9 @@ const checkoutSessionSchema = z.object({
   payment_status: z.string(),
   amount_total: z.number().nullish(),
   currency: z.string().nullish(),
-  client_reference_id: z.string().nullish(),
+  client_reference_id: z.unknown().optional(),
   metadata: metadataSchema,
-  customer_details: z
-    .object({ email: z.string().nullish(), name: z.string().nullish(), phone: z.string().nullish() })
-    .nullish(),
+  customer_details: z.unknown().optional().transform(plainRecord),
 });
 
 const paymentIntentSchema = z.object({
@@ -79,11 +94,9 @@ const paymentIntentSchema = z.object({
   amount: z.number(),
   amount_received: z.number().nullish(),
   currency: z.string(),
-  receipt_email: z.string().nullish(),
+  receipt_email: z.unknown().optional(),
   metadata: metadataSchema,
 });
-
-const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
 
 type Fields = Omit<z.input<typeof paymentEventSchema>, 'provider' | 'eventId' | 'eventType' | 'paidAt'>;
 
@@ -91,17 +104,18 @@ function fromCheckoutSession(object: unknown): Fields | string {
   const session = checkoutSessionSchema.safeParse(object);
   if (!session.success) return `checkout session malformed: ${describeIssues(session.error)}`;
   const s = session.data;
-  const meta = s.metadata ?? {};
+  const meta = s.metadata;
+  const customer = s.customer_details;
   return {
     paymentId: s.payment_intent ?? '',
     amountMinor: s.amount_total ?? 0,
     currency: s.currency ?? '',
     student: {
-      email: text(s.customer_details?.email) ?? text(meta.student_email),
-      name: text(s.customer_details?.name) ?? text(meta.student_name),
-      phone: text(s.customer_details?.phone) ?? text(meta.student_phone),
+      email: advisory.email(customer.email, meta.student_email),
+      name: advisory.name(customer.name, meta.student_name),
+      phone: advisory.phone(customer.phone, meta.student_phone),
     },
-    courseId: text(meta.course_id) ?? text(s.client_reference_id),
+    courseId: advisory.courseId(meta.course_id, s.client_reference_id),
   };
 }
 
@@ -109,17 +123,17 @@ function fromPaymentIntent(object: unknown): Fields | string {
   const intent = paymentIntentSchema.safeParse(object);
   if (!intent.success) return `payment intent malformed: ${describeIssues(intent.error)}`;
   const pi = intent.data;
-  const meta = pi.metadata ?? {};
+  const meta = pi.metadata;
   return {
     paymentId: pi.id,
     amountMinor: pi.amount_received ?? pi.amount,
     currency: pi.currency,
     student: {
-      email: text(meta.student_email) ?? text(pi.receipt_email),
-      name: text(meta.student_name),
-      phone: text(meta.student_phone),
+      email: advisory.email(meta.student_email, pi.receipt_email),
+      name: advisory.name(meta.student_name),
+      phone: advisory.phone(meta.student_phone),
     },
-    courseId: text(meta.course_id),
+    courseId: advisory.courseId(meta.course_id),
   };
 }
 
@@ -151,7 +165,7 @@ export function interpretStripeEvent(body: Record<string, unknown>): Interpretat
   const event = paymentEventSchema.safeParse({
     ...fields,
     provider: 'stripe',
-    eventId: envelope.data.id,
+    eventId: advisory.eventId(envelope.data.id),
     eventType,
     paidAt: unixSecondsToIso(envelope.data.created),
     livemode: envelope.data.livemode,

@@ -1,0 +1,115 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { configVariables } from '../../src/config';
+
+/**
+ * There is no Docker engine here, so the production stack is checked as a document: the services an
+ * operator needs, pinned images, health checks, restart policies, non-root app containers, secrets
+ * only from the env file, and environment variables that the config schema actually reads.
+ */
+const ROOT = path.resolve(__dirname, '..', '..');
+const compose = parse(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+};
+const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+const envExample = fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8');
+const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+const vars = configVariables();
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  restart?: string;
+  user?: string;
+  env_file?: string | string[];
+  environment?: Record<string, unknown>;
+  healthcheck?: { test: unknown };
+  command?: string[];
+}
+
+const LONG_RUNNING = ['postgresql', 'temporal', 'temporal-ui', 'webhook', 'worker'];
+const APPS = { webhook: vars.webhook, worker: vars.worker } as const;
+/** Variables a process reads outside the zod schema (the metrics listener), kept explicit here. */
+const EXTRA_APP_VARS = ['WORKER_METRICS_PORT'];
+
+describe('docker-compose.yml', () => {
+  it('has the whole production stack', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(
+      ['postgresql', 'temporal', 'temporal-setup', 'temporal-ui', 'webhook', 'worker'].sort(),
+    );
+  });
+
+  it.each(Object.keys(compose.services))('pins the image of %s to an exact version', (name) => {
+    const image = compose.services[name]!.image!;
+    expect(image).toMatch(/:[0-9]+\.[0-9]+(\.[0-9]+)?/);
+    expect(image).not.toMatch(/:latest$/);
+  });
+
+  it('builds the app image at the package version', () => {
+    for (const name of Object.keys(APPS)) {
+      expect(compose.services[name]!.build).toBe('.');
+      expect(compose.services[name]!.image).toBe(`enrollflow:${pkg.version}`);
+    }
+  });
+
+  it.each(LONG_RUNNING)('gives %s a health check and a restart policy', (name) => {
+    const service = compose.services[name]!;
+    expect(service.healthcheck?.test).toBeDefined();
+    expect(service.restart).toBe('unless-stopped');
+  });
+
+  it.each(Object.keys(APPS))('runs %s as non-root with secrets from the env file only', (name) => {
+    const service = compose.services[name]!;
+    expect(service.user).toBe('node');
+    expect(service.env_file).toBe('.env');
+    const literal = Object.keys(service.environment ?? {});
+    const secrets = APPS[name as keyof typeof APPS].required;
+    expect(literal.filter((v) => secrets.includes(v))).toEqual([]);
+  });
+
+  it.each(Object.entries(APPS))('sets only variables the %s config schema reads', (_name, schema) => {
+    const service = compose.services[_name]!;
+    const unknown = Object.keys(service.environment ?? {}).filter(
+      (v) => !schema.all.includes(v) && !EXTRA_APP_VARS.includes(v),
+    );
+    expect(unknown).toEqual([]);
+  });
+
+  it('starts the webhook and worker entry points the build produces', () => {
+    expect(compose.services.webhook!.command).toEqual(['node', 'dist/webhook/main.js']);
+    expect(compose.services.worker!.command).toEqual(['node', 'dist/worker.js']);
+    expect(fs.existsSync(path.join(ROOT, 'src/webhook/main.ts'))).toBe(true);
+    expect(fs.existsSync(path.join(ROOT, 'src/worker.ts'))).toBe(true);
+  });
+
+  it('sets a namespace retention that covers the default redelivery horizon', () => {
+    const retention = String(compose.services.temporal!.environment!.DEFAULT_NAMESPACE_RETENTION);
+    const hours = Number(/^(\d+)h$/.exec(retention)?.[1]);
+    expect(hours).toBeGreaterThanOrEqual(360);
+  });
+
+  it('registers every search attribute the workflows use', () => {
+    const setup = JSON.stringify(compose.services['temporal-setup']);
+    for (const sa of ['PaymentId', 'PaymentProvider', 'EnrollmentState']) expect(setup).toContain(sa);
+  });
+});
+
+describe('Dockerfile', () => {
+  it('is multi-stage on a glibc base, prebuilds the workflow bundle and runs as non-root', () => {
+    const froms = dockerfile.match(/^FROM .+$/gm) ?? [];
+    expect(froms.length).toBeGreaterThanOrEqual(2);
+    for (const from of froms) expect(from).toMatch(/bookworm/);
+    expect(dockerfile).toMatch(/bundle-workflows\.ts dist\/workflow-bundle\.js/);
+    expect(dockerfile).toMatch(/WORKFLOW_BUNDLE_PATH=\/app\/dist\/workflow-bundle\.js/);
+    expect(dockerfile).toMatch(/^USER node$/m);
+  });
+});
+
+describe('.env.example', () => {
+  it('documents every variable the receiver and the worker read', () => {
+    const documented = new Set([...envExample.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
+    const all = [...new Set([...vars.webhook.all, ...vars.worker.all])];
+    expect(all.filter((v) => !documented.has(v))).toEqual([]);
+  });
+});
