@@ -75,7 +75,7 @@ describe('payment to enrollment, end to end', () => {
     expect(await description.staticSummary()).toBe(
       `Asha Rao · course-ml-101 · ₹499.00 · razorpay ${paymentId}`,
     );
-    expect(await description.staticDetails()).toContain('| Email | a***@example.com |');
+    expect(await description.staticDetails()).toContain('| Email | r***@example.com |');
     const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
     expect(metadata.currentDetails).toContain('**State:** completed');
     expect(metadata.currentDetails).toContain('| LMS enrollment | succeeded | 1 |');
