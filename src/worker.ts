@@ -4,7 +4,13 @@
  * per process.
  */
 import { Client } from '@temporalio/client';
-import { type LogLevel, type LogMetadata, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  type LogLevel,
+  type LogMetadata,
+  NativeConnection,
+  Worker,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { createActivities } from './activities';
 import { loadWorkerConfig, type WorkerConfig } from './config';
 import { installRuntimeWithSdkMetrics } from './observability/sdk-metrics';

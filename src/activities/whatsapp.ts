@@ -107,19 +107,22 @@ export async function sendWelcomeOnce(
   const attempt = currentAttempt();
   const input = parseInput(sendWelcomeInputSchema, rawInput, 'sendWelcomeMessage');
 
-  // At most once across attempts: before sending, mark the attempt as "sending" in its heartbeat
-  // details, which Temporal keeps for the next attempt. A definite refusal re-marks it "not_sent".
-  // An attempt that finds "sending" knows the previous one died mid-call (worker killed, response
-  // lost) and may have reached Meta, so it stops and lets an operator decide instead of sending twice.
-  if (sendMarkerOf(previousHeartbeatDetails()) === 'sending') {
+  // At most once across attempts. Temporal retries this activity on its own, so a retry must know
+  // how the previous attempt ended. The only safe case is a definite refusal from Meta (or a refused
+  // connection): such an attempt records "not_sent" in its heartbeat details, which Temporal's core
+  // SDK sends along with the failure itself, so the record is as durable as the failure. Any other
+  // predecessor (worker killed mid-call, start-to-close timeout) leaves no such record: the message
+  // may be out, so this attempt stops and an operator decides instead of sending a second one.
+  // The record names its attempt: a refusal two attempts back says nothing about the one in between.
+  // (A heartbeat sent *before* the request would race the request and lose under a kill -9.)
+  if (attempt > 1 && refusedAttemptOf(previousHeartbeatDetails()) !== attempt - 1) {
     throw new DownstreamFailure(
       'WhatsAppOutcomeUnknown',
-      'a previous attempt was interrupted while sending; the message may have been delivered, not resending',
+      'a previous attempt ended without a definite answer from WhatsApp (worker lost mid-call?); the message may have been delivered, not resending',
       { code: 'interrupted_attempt' },
     );
   }
-  recordHeartbeat({ whatsappSend: 'sending' } satisfies SendMarker);
-  const notSent = () => recordHeartbeat({ whatsappSend: 'not_sent' } satisfies SendMarker);
+  const notSent = () => recordHeartbeat({ whatsappNotSentAttempt: attempt } satisfies SendMarker);
 
   let res: HttpResponse;
   try {
@@ -185,11 +188,12 @@ export async function sendWelcomeOnce(
   throw classifyWhatsAppError(res, deps);
 }
 
+/** Left by an attempt that WhatsApp definitely did not accept. */
 interface SendMarker {
-  whatsappSend: 'sending' | 'not_sent';
+  whatsappNotSentAttempt: number;
 }
 
-function sendMarkerOf(details: unknown): SendMarker['whatsappSend'] | undefined {
-  const value = (details as Partial<SendMarker> | undefined)?.whatsappSend;
-  return value === 'sending' || value === 'not_sent' ? value : undefined;
+function refusedAttemptOf(details: unknown): number | undefined {
+  const value = (details as Partial<SendMarker> | undefined)?.whatsappNotSentAttempt;
+  return typeof value === 'number' ? value : undefined;
 }

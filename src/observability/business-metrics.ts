@@ -31,7 +31,10 @@ import { enrollmentStates, type EnrollmentStatus, statusQuery } from '../workflo
 export interface WorkflowVisibility {
   workflow: {
     count(query?: string): Promise<{ count: number }>;
-    list(options?: { query?: string; pageSize?: number }): AsyncIterable<{ workflowId: string; startTime: Date }>;
+    list(options?: {
+      query?: string;
+      pageSize?: number;
+    }): AsyncIterable<{ workflowId: string; startTime: Date }>;
     getHandle(workflowId: string): { query(def: typeof statusQuery): Promise<EnrollmentStatus> };
   };
 }

@@ -14,7 +14,8 @@ import type { Logger } from '../shared/logger';
 
 /** Milliseconds; the exporter's defaults stop at 10 s, while a payment may take minutes to enroll. */
 const PAID_TO_ENROLLED_MS = [
-  1_000, 5_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000, 21_600_000, 86_400_000,
+  1_000, 5_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000, 21_600_000,
+  86_400_000,
 ];
 /** Milliseconds; the defaults jump from 1 s to 10 s, too coarse to alert on a backlog of a few seconds. */
 const SCHEDULE_TO_START_MS = [10, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000];

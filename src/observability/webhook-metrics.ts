@@ -68,7 +68,7 @@ export interface WebhookMetrics {
   /** The same starter, with the duration of every start (started, duplicate or failed) observed. */
   timeStarts(starter: EnrollmentStarter): EnrollmentStarter;
   /** `GET /metrics` handler (the Prometheus text format); works as an express handler too. */
-  handler(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
 const label = (value: unknown, known: Set<string>, absent: string) =>

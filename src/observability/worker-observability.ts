@@ -32,7 +32,9 @@ export interface WorkerObservability {
   close(): Promise<void>;
 }
 
-export async function startWorkerObservability(options: WorkerObservabilityOptions): Promise<WorkerObservability> {
+export async function startWorkerObservability(
+  options: WorkerObservabilityOptions,
+): Promise<WorkerObservability> {
   const { logger, state, host = '0.0.0.0' } = options;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -81,7 +83,11 @@ export async function startWorkerObservability(options: WorkerObservabilityOptio
     registry,
     url,
     watch(client) {
-      business ??= createBusinessMetrics({ client, registry, logger: logger.child({ component: 'metrics' }) });
+      business ??= createBusinessMetrics({
+        client,
+        registry,
+        logger: logger.child({ component: 'metrics' }),
+      });
       business.start(options.businessMetricsIntervalMs);
       return business;
     },

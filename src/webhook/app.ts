@@ -3,7 +3,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from '../shared/logger';
 import type { PaymentProvider } from '../shared/payment-event';
-import { maskEmail } from '../shared/logger';
+import { maskEmail, withLogContext } from '../shared/logger';
+import type { WebhookMetrics } from '../observability/webhook-metrics';
 import { type ProviderAdapter, SignatureError } from './providers/adapter';
 import { BodyAbortedError, BodyTooLargeError, readRawBody } from './request-body';
 import { type EnrollmentStarter, TemporalUnavailableError } from './start-enrollment';
@@ -15,6 +16,8 @@ export interface WebhookAppOptions {
   adapters: Record<PaymentProvider, ProviderAdapter>;
   starter: EnrollmentStarter;
   logger: Logger;
+  /** Counted once per answered request (in `finish`) and served at `GET /metrics`. */
+  metrics?: WebhookMetrics;
   now?: () => number;
 }
 
@@ -69,7 +72,7 @@ const requestHasBody = (req: Request) =>
 /** Strict UTF-8: a malformed byte must not silently become U+FFFD in a signed payload. */
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-export function createWebhookApp({ adapters, starter, logger, now = Date.now }: WebhookAppOptions) {
+export function createWebhookApp({ adapters, starter, logger, metrics, now = Date.now }: WebhookAppOptions) {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -82,6 +85,13 @@ export function createWebhookApp({ adapters, starter, logger, now = Date.now }: 
     res.locals.requestId ??= req.get('x-request-id')?.slice(0, 64) || randomUUID();
     res.locals.startedAt ??= performance.now();
   };
+
+  // Every line logged while a request is handled, by whichever module, carries its request id.
+  app.use((req, res, next) => {
+    begin(req, res);
+    withLogContext({ requestId: res.locals.requestId }, next);
+  });
+  if (metrics) app.get('/metrics', metrics.handler);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -223,6 +233,12 @@ export function createWebhookApp({ adapters, starter, logger, now = Date.now }: 
       },
       'webhook delivery',
     );
+    metrics?.record({
+      provider: req.params.provider,
+      status: outcome.status,
+      body: outcome.body,
+      eventType: outcome.log.eventType,
+    });
     if (!answerable) return;
     // A body we refused unread (413, 415, 404, 405) is not drained: closing the connection is what
     // stops a 50 MiB upload after its first bytes. Node reads a small one off the socket anyway.

@@ -4,6 +4,7 @@ import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { temporalConnectionOptions } from '../temporal/connection-options';
 import { loadWebhookConfig, type WebhookConfig } from '../config';
 import { createLogger, type Logger } from '../shared/logger';
+import { createWebhookMetrics } from '../observability/webhook-metrics';
 import { createWebhookApp } from './app';
 import { razorpayAdapter } from './providers/razorpay';
 import { stripeAdapter } from './providers/stripe';
@@ -40,6 +41,7 @@ export async function startWebhookReceiver(
   // Lazy: the receiver starts (and answers 503) even while Temporal is down, instead of crash-looping.
   const connection = Connection.lazy(options.temporalConnection ?? { address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const metrics = createWebhookMetrics();
   const starter = createEnrollmentStarter({
     client,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -51,8 +53,9 @@ export async function startWebhookReceiver(
       razorpay: razorpayAdapter(config.RAZORPAY_WEBHOOK_SECRETS),
       stripe: stripeAdapter(config.STRIPE_WEBHOOK_SECRETS, config.STRIPE_TOLERANCE_SECONDS),
     },
-    starter,
+    starter: metrics.timeStarts(starter),
     logger,
+    metrics,
   });
   const server = createServer(
     {

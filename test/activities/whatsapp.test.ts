@@ -12,6 +12,8 @@ const input: SendWelcomeInput = {
   courseId: 'course-101',
 };
 const PATH = '/v21.0/1234567890/messages';
+/** What attempt n, definitely refused by Meta, leaves behind for attempt n + 1. */
+const refusedAt = (attempt: number) => ({ whatsappNotSentAttempt: attempt });
 const metaError = (code: number) => ({
   error: { message: 'scripted', type: 'OAuthException', code, fbtrace_id: 'AbC123' },
 });
@@ -38,7 +40,8 @@ describe('sendWelcomeMessage (WhatsApp Cloud API)', () => {
       }),
     );
 
-    const result = await activityEnv(3).run(activities().sendWelcomeMessage, input);
+    // Attempt 3 after two definite refusals (see 'at most once across attempts' below).
+    const result = await activityEnv(3, refusedAt(2)).run(activities().sendWelcomeMessage, input);
 
     expect(result).toEqual({ messageId: 'wamid.HBgM123', waId: '919876543210', attempt: 3 });
     const req = server.requests[0]!;
@@ -163,7 +166,7 @@ describe('sendWelcomeMessage (WhatsApp Cloud API)', () => {
   it('retries when the connection is refused: the request never left', async () => {
     const acts = createActivities(testConfig(await closedPortUrl()), { logger: captureLogs().logger });
 
-    expect(await failureOf(activityEnv(2).run(acts.sendWelcomeMessage, input))).toMatchObject({
+    expect(await failureOf(activityEnv(2, refusedAt(1)).run(acts.sendWelcomeMessage, input))).toMatchObject({
       type: 'DownstreamUnavailable',
       nonRetryable: false,
       details: [{ attempt: 2, code: 'ECONNREFUSED' }],
@@ -189,34 +192,35 @@ describe('sendWelcomeMessage (WhatsApp Cloud API)', () => {
       new MockActivityEnvironment({ attempt, heartbeatDetails }, { logger: new DefaultLogger('ERROR') });
     const ok = reply(200, { messaging_product: 'whatsapp', messages: [{ id: 'wamid.OK' }] });
 
-    it('does not send again when the previous attempt was interrupted while sending', async () => {
+    it.each([
+      ['left no record (its worker was killed mid-call)', undefined],
+      ['left something other than a refusal', { whatsappSend: 'sending' }],
+      // Attempt 1 was refused, attempt 2 died mid-call: attempt 1's record must not let attempt 3 send.
+      ['is not the one whose refusal is on record', refusedAt(1)],
+    ])('does not send again when the previous attempt %s', async (_case, details) => {
       server.route('POST', PATH, ok);
-      const failure = await failureOf(
-        envAfter(2, { whatsappSend: 'sending' }).run(activities().sendWelcomeMessage, input),
-      );
+      const failure = await failureOf(envAfter(3, details).run(activities().sendWelcomeMessage, input));
       expect(failure).toMatchObject({ type: 'WhatsAppOutcomeUnknown', nonRetryable: true });
-      expect(failure.details).toEqual([{ attempt: 2, code: 'interrupted_attempt' }]);
+      expect(failure.details).toEqual([{ attempt: 3, code: 'interrupted_attempt' }]);
       expect(server.requests).toHaveLength(0);
     });
 
-    it('sends when the previous attempt was definitely refused, and marks its own attempt first', async () => {
+    it('sends when the previous attempt was definitely refused', async () => {
       server.route('POST', PATH, ok);
-      const env = envAfter(2, { whatsappSend: 'not_sent' });
-      const beats: unknown[] = [];
-      env.on('heartbeat', (d: unknown) => beats.push(d));
+      const env = envAfter(2, refusedAt(1));
       await expect(env.run(activities().sendWelcomeMessage, input)).resolves.toMatchObject({
         messageId: 'wamid.OK',
       });
-      expect(beats).toEqual([{ whatsappSend: 'sending' }]);
+      expect(server.requests).toHaveLength(1);
     });
 
-    it('marks a refused attempt not_sent so the retry may send', async () => {
+    it('records which attempt was refused, so exactly the next attempt may send', async () => {
       server.route('POST', PATH, reply(429, metaError(130429)));
       const env = activityEnv(1);
       const beats: unknown[] = [];
       env.on('heartbeat', (d: unknown) => beats.push(d));
       await failureOf(env.run(activities().sendWelcomeMessage, input));
-      expect(beats).toEqual([{ whatsappSend: 'sending' }, { whatsappSend: 'not_sent' }]);
+      expect(beats).toEqual([{ whatsappNotSentAttempt: 1 }]);
     });
   });
 });

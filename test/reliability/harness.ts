@@ -155,6 +155,9 @@ export async function startChaosSystem(options: SystemOptions = {}): Promise<Cha
     WHATSAPP_GRAPH_URL: `${sandbox.url}/whatsapp`,
     HUBSPOT_BASE_URL: `${sandbox.url}/hubspot`,
     WORKFLOW_BUNDLE_PATH: bundleFile,
+    // Any free port: several systems (and a developer's `npm run dev`) may run at once.
+    WORKER_METRICS_PORT: '0',
+    TEMPORAL_SDK_METRICS_PORT: '0',
     ...secrets,
   };
   const workerLog = path.join(dir, 'worker.log');

@@ -37,6 +37,8 @@ function runWorker(env: Record<string, string>): Promise<{ code: number | null; 
       cwd: ROOT,
       env: {
         PATH: process.env.PATH,
+        WORKER_METRICS_PORT: '0',
+        TEMPORAL_SDK_METRICS_PORT: '0',
         TEMPORAL_ADDRESS: server.address,
         LMS_BASE_URL: 'http://127.0.0.1:9/lms',
         LMS_API_KEY: 'k',

@@ -320,7 +320,14 @@ export function workerCrash(count: number, o: RunOptions = {}) {
   return withSystem(
     'worker crash',
     count,
-    { ...o, faults: { whatsapp: { latencyMs: 300 }, lms: { latencyMs: 100 } } },
+    {
+      ...o,
+      // Sends in flight at the kill, some of them retries after a 429: the hardest case for at-most-once.
+      faults: {
+        whatsapp: { latencyMs: 300, rateLimitRate: 0.3, retryAfter: { seconds: 1 } },
+        lms: { latencyMs: 100 },
+      },
+    },
     async ({ sys, payments, provider }) => {
       const delivering = deliverAll(payments, { ...provider, ratePerSecond: Math.max(10, count / 3) });
       while (sys.ledger().enrollments.length < Math.ceil(count / 3)) await sleep(50);

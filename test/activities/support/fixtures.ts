@@ -57,8 +57,8 @@ export function captureLogs(): CapturedLogs {
 }
 
 /** An activity environment (Temporal's own test double) with a quiet SDK logger. */
-export function activityEnv(attempt = 1): MockActivityEnvironment {
-  return new MockActivityEnvironment({ attempt }, { logger: new DefaultLogger('ERROR') });
+export function activityEnv(attempt = 1, heartbeatDetails?: unknown): MockActivityEnvironment {
+  return new MockActivityEnvironment({ attempt, heartbeatDetails }, { logger: new DefaultLogger('ERROR') });
 }
 
 /** Fixed jitter source: 0 adds no jitter, so delays can be asserted exactly. */
