@@ -42,6 +42,11 @@ export class ManagedProcess {
     return this.child?.pid;
   }
 
+  /** How the last run ended (null while running or if killed by a signal). */
+  get exitCode(): number | null | undefined {
+    return this.child?.exitCode;
+  }
+
   async start(timeoutMs = 60_000): Promise<void> {
     this.deliberate = false;
     const log = fs.openSync(this.logFile, 'a');

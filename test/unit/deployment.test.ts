@@ -28,7 +28,7 @@ interface Service {
   command?: string[];
 }
 
-const LONG_RUNNING = ['postgresql', 'temporal', 'temporal-ui', 'webhook', 'worker'];
+const LONG_RUNNING = ['postgresql', 'temporal', 'temporal-ui', 'webhook', 'worker', 'prometheus'];
 const APPS = { webhook: vars.webhook, worker: vars.worker } as const;
 /** Variables a process reads outside the zod schema, kept explicit here (none: all are in src/config.ts). */
 const EXTRA_APP_VARS: string[] = [];
@@ -36,13 +36,13 @@ const EXTRA_APP_VARS: string[] = [];
 describe('docker-compose.yml', () => {
   it('has the whole production stack', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['postgresql', 'temporal', 'temporal-setup', 'temporal-ui', 'webhook', 'worker'].sort(),
+      ['postgresql', 'prometheus', 'temporal', 'temporal-setup', 'temporal-ui', 'webhook', 'worker'].sort(),
     );
   });
 
   it.each(Object.keys(compose.services))('pins the image of %s to an exact version', (name) => {
     const image = compose.services[name]!.image!;
-    expect(image).toMatch(/:[0-9]+\.[0-9]+(\.[0-9]+)?/);
+    expect(image).toMatch(/:v?[0-9]+\.[0-9]+(\.[0-9]+)?/);
     expect(image).not.toMatch(/:latest$/);
   });
 
@@ -92,6 +92,29 @@ describe('docker-compose.yml', () => {
   it('registers every search attribute the workflows use', () => {
     const setup = JSON.stringify(compose.services['temporal-setup']);
     for (const sa of ['PaymentId', 'PaymentProvider', 'EnrollmentState']) expect(setup).toContain(sa);
+  });
+});
+
+describe('Prometheus', () => {
+  const scrape = parse(fs.readFileSync(path.join(ROOT, 'ops/prometheus.yml'), 'utf8')) as {
+    scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
+    rule_files: string[];
+  };
+  const rules = fs.readFileSync(path.join(ROOT, 'ops/alerts/enrollflow.rules.yml'), 'utf8');
+
+  it('scrapes every job the alert rules name, at the ports the services listen on', () => {
+    const jobs = scrape.scrape_configs.map((c) => c.job_name);
+    const named = [...new Set([...rules.matchAll(/job="([a-z-]+)"/g)].map((m) => m[1]!))];
+    expect(named.filter((j) => !jobs.includes(j))).toEqual([]);
+    const targets = scrape.scrape_configs.flatMap((c) => c.static_configs.flatMap((s) => s.targets));
+    expect(targets.sort()).toEqual(['webhook:3000', 'worker:9464', 'worker:9465']);
+    expect(String(compose.services.worker!.environment!.WORKER_METRICS_PORT)).toBe('9464');
+  });
+
+  it('loads the alert rules from the mounted folder', () => {
+    const mounts = JSON.stringify(compose.services.prometheus);
+    expect(mounts).toContain('./ops/alerts:/etc/prometheus/rules:ro');
+    expect(scrape.rule_files).toEqual(['/etc/prometheus/rules/*.rules.yml']);
   });
 });
 
