@@ -127,9 +127,10 @@ async function main() {
       `  Temporal        ${temporal.address} (namespace ${temporal.namespace}, retention ${NAMESPACE_RETENTION})`,
       `  Temporal Web UI ${temporal.uiUrl}`,
       `  sandbox ledger  http://127.0.0.1:${env.SANDBOX_PORT}/_sandbox/ledger`,
+      `  metrics         http://127.0.0.1:${webhookPort}/metrics (receiver)  http://127.0.0.1:${env.WORKER_METRICS_PORT ?? '9464'}/metrics (worker)  http://127.0.0.1:${env.TEMPORAL_SDK_METRICS_PORT ?? '9465'}/metrics (Temporal SDK)`,
       `  temporal CLI    ${cli}`,
       '',
-      'Try: npm run send -- razorpay        (Ctrl-C stops everything)',
+      'Try: npm run send -- razorpay        then: npm run ops -- reviews      (Ctrl-C stops everything)',
       '',
     ].join('\n'),
   );
