@@ -3,6 +3,7 @@
  * One long-lived connection and one set of activity dependencies (HTTP agents, the CRM token cache)
  * per process.
  */
+import v8 from 'node:v8';
 import { Client } from '@temporalio/client';
 import {
   type LogLevel,
@@ -43,6 +44,19 @@ export function createEnrollmentWorker(options: EnrollmentWorkerOptions): Promis
 }
 
 /**
+ * Tells V8 to favour memory over speed in this process: a smaller young generation and a heap that
+ * grows less eagerly before collecting. With the default heuristics the heaps (main thread and the
+ * workflow thread, whose isolate is created after this runs) balloon under load with short-lived
+ * garbage: at saturation the peak RSS is ~200 MiB lower with this, at no measurable cost in
+ * throughput or latency: the worker waits on Temporal and the downstreams, not on its CPU
+ * (docs/benchmarks.md). Called first thing in main(), before the heaps grow; tests that import this
+ * module are unaffected.
+ */
+export function favourMemoryOverSpeed(): void {
+  v8.setFlagsFromString('--optimize-for-size');
+}
+
+/**
  * Installs the process's Temporal runtime once: the SDK's own logs (including workflow `log.*` calls)
  * go into our JSON logs, and its metrics to a Prometheus exporter on `sdkMetricsPort`, if given.
  */
@@ -78,6 +92,7 @@ export function installTemporalRuntime(logger: Logger, sdkMetricsPort?: number):
 }
 
 async function main() {
+  favourMemoryOverSpeed();
   const config = loadWorkerConfig();
   const logger = createLogger('worker', config.LOG_LEVEL);
   installTemporalRuntime(logger, config.TEMPORAL_SDK_METRICS_PORT);

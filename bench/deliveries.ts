@@ -1,0 +1,87 @@
+/**
+ * Signed Razorpay `payment.captured` deliveries of distinct payments, built by the same code as
+ * `npm run send` (planDeliveries: realistic event, PHP-style serialisation, provider-exact HMAC).
+ * Built ahead of each measurement so signing does not load the generator while it measures.
+ */
+import { planDeliveries } from '../src/tools/deliver';
+import { newPaymentId } from '../src/tools/provider-events';
+import { enrollmentWorkflowId } from '../src/shared/workflow-id';
+
+export interface Delivery {
+  paymentId: string;
+  workflowId: string;
+  body: string;
+  headers: Record<string, string>;
+}
+
+let counter = 0;
+
+export function razorpayDelivery(secret: string): Delivery {
+  const paymentId = newPaymentId('razorpay');
+  counter += 1;
+  const plan = planDeliveries({
+    provider: 'razorpay',
+    url: 'http://unused',
+    secret,
+    event: 'payment.captured',
+    fixture: {
+      paymentId,
+      email: `student.${paymentId.toLowerCase()}@example.com`,
+      phone: `+9198${String(counter % 1e8).padStart(8, '0')}`,
+      courseId: `course-${(counter % 7) + 1}`,
+      name: `Student ${counter}`,
+    },
+  });
+  const { body, headers } = plan.deliveries[0]!.signed;
+  return { paymentId, workflowId: enrollmentWorkflowId('razorpay', paymentId), body, headers };
+}
+
+/** An endless supply: pre-built deliveries first, then built on demand. */
+export class DeliveryPool {
+  private items: Delivery[] = [];
+  private index = 0;
+
+  constructor(
+    private readonly make: () => Delivery,
+    prebuild: number,
+  ) {
+    for (let i = 0; i < prebuild; i++) this.items.push(make());
+  }
+
+  next(): Delivery {
+    const item = this.items[this.index] ?? this.make();
+    this.items[this.index] = undefined as unknown as Delivery; // let it be collected
+    this.index += 1;
+    return item;
+  }
+
+  get used(): number {
+    return this.index;
+  }
+}
+
+/**
+ * Every payment delivered `copies` times, the copies of a block of payments shuffled together, so
+ * duplicates of one payment arrive close together and concurrently, as in a provider's retry storm.
+ */
+export function duplicatePool(secret: string, copies: number, prebuildPayments: number): DeliveryPool {
+  const block = 20;
+  let pending: Delivery[] = [];
+  const refill = () => {
+    const deliveries: Delivery[] = [];
+    for (let p = 0; p < block; p++) {
+      const d = razorpayDelivery(secret);
+      for (let c = 0; c < copies; c++) deliveries.push(d);
+    }
+    for (let i = deliveries.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [deliveries[i], deliveries[j]] = [deliveries[j]!, deliveries[i]!];
+    }
+    pending = deliveries;
+  };
+  const make = () => {
+    if (pending.length === 0) refill();
+    return pending.pop()!;
+  };
+  return new DeliveryPool(make, prebuildPayments * copies);
+}

@@ -1,0 +1,352 @@
+/**
+ * One function per measurement. Each takes the running system and returns plain figures; run.ts
+ * repeats them and reports medians and spreads.
+ */
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { type Client, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
+import {
+  enrollmentStateSearchAttribute,
+  paymentIdSearchAttribute,
+  paymentProviderSearchAttribute,
+} from '../src/workflows/messages';
+import { paymentDetails, paymentSummary } from '../src/workflows/details';
+import type { PaymentEvent } from '../src/shared/payment-event';
+import { type Delivery, DeliveryPool, duplicatePool, razorpayDelivery } from './deliveries';
+import {
+  autocannonMax,
+  autocannonRate,
+  closedLoop,
+  type LoadResult,
+  paced,
+  post,
+  type Request,
+} from './load';
+import { sleep } from './procs';
+import { percentile } from './stats';
+import { TASK_QUEUES } from './system';
+
+const PATH = '/webhooks/razorpay';
+const toRequest = (d: Delivery): Request => ({ path: PATH, body: d.body, headers: d.headers });
+
+export interface Target {
+  host: string;
+  port: number;
+}
+const url = (t: Target) => `http://${t.host}:${t.port}${PATH}`;
+
+/** Closed loop, `connections` in flight, distinct payments. */
+export function ackMax(
+  target: Target,
+  secret: string,
+  connections: number,
+  seconds: number,
+  expectedRate = 600,
+) {
+  const pool = new DeliveryPool(() => razorpayDelivery(secret), Math.round(expectedRate * seconds * 1.2));
+  return autocannonMax({
+    url: url(target),
+    connections,
+    durationSeconds: seconds,
+    next: () => toRequest(pool.next()),
+  });
+}
+
+/** Every payment delivered `copies` times (copies shuffled together, so concurrent). */
+export function ackDuplicates(
+  target: Target,
+  secret: string,
+  copies: number,
+  connections: number,
+  seconds: number,
+) {
+  const pool = duplicatePool(secret, copies, Math.round((600 * seconds) / copies));
+  return autocannonMax({
+    url: url(target),
+    connections,
+    durationSeconds: seconds,
+    next: () => toRequest(pool.next()),
+  });
+}
+
+/** Fixed offered rate, open loop, evenly spaced. */
+export function ackPaced(target: Target, secret: string, rate: number, connections: number, seconds: number) {
+  const pool = new DeliveryPool(() => razorpayDelivery(secret), Math.round(rate * seconds) + 10);
+  return paced({
+    ...target,
+    rate,
+    durationSeconds: seconds,
+    connections,
+    next: () => toRequest(pool.next()),
+  });
+}
+
+/** Fixed offered rate with autocannon's `overallRate` (bursts at the top of each second). */
+export function ackAutocannonRate(
+  target: Target,
+  secret: string,
+  rate: number,
+  connections: number,
+  seconds: number,
+) {
+  const pool = new DeliveryPool(() => razorpayDelivery(secret), Math.round(rate * seconds) + 2 * connections);
+  return autocannonRate({
+    url: url(target),
+    connections,
+    durationSeconds: seconds,
+    overallRate: rate,
+    next: () => toRequest(pool.next()),
+  });
+}
+
+/** The raw start ceiling: `client.workflow.start` of a no-op workflow, nothing else. */
+export function rawStarts(client: Client, concurrency: number, seconds: number) {
+  return closedLoop(concurrency, seconds, async () => {
+    await client.workflow.start('noopWorkflow', {
+      taskQueue: TASK_QUEUES.noop,
+      workflowId: `noop-${randomUUID()}`,
+    });
+  });
+}
+
+const samplePayment = (paymentId: string): PaymentEvent => ({
+  provider: 'razorpay',
+  paymentId,
+  eventId: 'EvtBench000001',
+  eventType: 'payment.captured',
+  amountMinor: 49900,
+  currency: 'INR',
+  student: {
+    email: `student.${paymentId.toLowerCase()}@example.com`,
+    name: 'Student Bench',
+    phone: '+919800000001',
+  },
+  courseId: 'course-1',
+  paidAt: new Date().toISOString(),
+});
+
+/**
+ * A start with everything the receiver's start carries (the payment as input, summary and details,
+ * three search attributes, the ID policies), straight from a client: what a start costs Temporal
+ * when it is ours, without HTTP, verification and parsing in front of it.
+ */
+export function startsLikeOurs(client: Client, concurrency: number, seconds: number) {
+  return closedLoop(concurrency, seconds, async () => {
+    const paymentId = `pay_${randomUUID().replace(/-/g, '').slice(0, 14)}`;
+    const payment = samplePayment(paymentId);
+    await client.workflow.start('enrollmentWorkflow', {
+      taskQueue: TASK_QUEUES.noop,
+      workflowId: `payment-razorpay-${paymentId}`,
+      args: [{ payment }],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      staticSummary: paymentSummary(payment),
+      staticDetails: paymentDetails(payment),
+      typedSearchAttributes: [
+        { key: paymentIdSearchAttribute, value: payment.paymentId },
+        { key: paymentProviderSearchAttribute, value: payment.provider },
+        { key: enrollmentStateSearchAttribute, value: 'validating' },
+      ],
+    });
+  });
+}
+
+export interface EndToEndResult {
+  /** How many payments (workflows) the batch had. */
+  payments: number;
+  /** Delivery (or start) send time to workflow close time, ms. */
+  p50: number;
+  p99: number;
+  max: number;
+  /** Completions per second over the middle 80 % of completions (steady state). */
+  completedPerSecond: number;
+  /** Workflows that did not close as Completed. */
+  notCompleted: number;
+  /** Offered rate, when paced. */
+  offeredPerSecond?: number;
+}
+
+async function completedCount(client: Client, taskQueue: string): Promise<number> {
+  const { count } = await client.workflow.count(
+    `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Completed'`,
+  );
+  return count;
+}
+
+/** Waits until `n` more workflows on `taskQueue` have completed than `before`, then reads close times. */
+async function collect(
+  client: Client,
+  taskQueue: string,
+  before: number,
+  sent: Map<string, number>,
+  timeoutMs: number,
+): Promise<Omit<EndToEndResult, 'offeredPerSecond'>> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await completedCount(client, taskQueue)) - before < sent.size) {
+    if (Date.now() > deadline) break;
+    await sleep(250);
+  }
+  const entries = [...sent.entries()];
+  const closes: number[] = [];
+  const latencies: number[] = [];
+  let notCompleted = 0;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (;;) {
+        const entry = entries[next++];
+        if (!entry) return;
+        const [workflowId, sentAt] = entry;
+        const d = await client.workflow.getHandle(workflowId).describe();
+        if (d.status.name !== 'COMPLETED' || !d.closeTime) {
+          notCompleted += 1;
+          continue;
+        }
+        closes.push(d.closeTime.getTime());
+        latencies.push(d.closeTime.getTime() - sentAt);
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  closes.sort((a, b) => a - b);
+  const lo = closes[Math.floor(closes.length * 0.1)]!;
+  const hi = closes[Math.floor(closes.length * 0.9)]!;
+  const middle = Math.floor(closes.length * 0.9) - Math.floor(closes.length * 0.1);
+  return {
+    payments: sent.size,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: latencies.at(-1) ?? NaN,
+    completedPerSecond: hi > lo ? (middle * 1000) / (hi - lo) : NaN,
+    notCompleted,
+  };
+}
+
+export interface EndToEndOptions {
+  client: Client;
+  /** `rate` undefined = saturation: `connections` deliveries in flight, as fast as acked. */
+  rate?: number;
+  payments: number;
+  connections: number;
+  timeoutMs?: number;
+}
+
+/** Ours: signed deliveries to the receiver on the worker's queue; sent = just before the POST. */
+export async function endToEndOurs(
+  target: Target,
+  secret: string,
+  options: EndToEndOptions,
+): Promise<EndToEndResult> {
+  const { client, payments, connections } = options;
+  const before = await completedCount(client, TASK_QUEUES.enrollments);
+  const deliveries = Array.from({ length: payments }, () => razorpayDelivery(secret));
+  const sent = new Map<string, number>();
+  let offered: number | undefined;
+  const failures: Record<string, number> = {};
+  if (options.rate) {
+    let i = 0;
+    const result: LoadResult = await paced({
+      ...target,
+      rate: options.rate,
+      durationSeconds: payments / options.rate,
+      connections,
+      next: () => {
+        const d = deliveries[i++]!;
+        sent.set(d.workflowId, Date.now());
+        return toRequest(d);
+      },
+    });
+    offered = result.offeredPerSecond;
+    Object.assign(failures, result.failures);
+  } else {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+    let i = 0;
+    await Promise.all(
+      Array.from({ length: connections }, async () => {
+        for (;;) {
+          const d = deliveries[i++];
+          if (!d) return;
+          sent.set(d.workflowId, Date.now());
+          const status = await post(agent, target.host, target.port, toRequest(d));
+          if (status !== 200) failures[status] = (failures[status] ?? 0) + 1;
+        }
+      }),
+    );
+    agent.destroy();
+  }
+  if (Object.keys(failures).length > 0)
+    throw new Error(`deliveries not acknowledged: ${JSON.stringify(failures)}`);
+  const result = await collect(client, TASK_QUEUES.enrollments, before, sent, options.timeoutMs ?? 120_000);
+  return { ...result, offeredPerSecond: offered };
+}
+
+/** Ceiling: the three-no-op-activity workflow started straight from a client; sent = just before start. */
+export async function endToEndCeiling(options: EndToEndOptions): Promise<EndToEndResult> {
+  const { client, payments, connections } = options;
+  const before = await completedCount(client, TASK_QUEUES.ceiling);
+  const sent = new Map<string, number>();
+  const startOne = async () => {
+    const workflowId = `ceiling-${randomUUID()}`;
+    sent.set(workflowId, Date.now());
+    await client.workflow.start('threeNoopActivitiesWorkflow', {
+      taskQueue: TASK_QUEUES.ceiling,
+      workflowId,
+      args: [workflowId],
+    });
+  };
+  let offered: number | undefined;
+  if (options.rate) {
+    const interval = 1000 / options.rate;
+    const t0 = performance.now();
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < payments; i++) {
+      const wait = t0 + i * interval - performance.now();
+      if (wait > 1) await sleep(wait);
+      pending.push(startOne());
+    }
+    offered = payments / ((performance.now() - t0) / 1000 + interval / 1000);
+    await Promise.all(pending);
+  } else {
+    let i = 0;
+    await Promise.all(
+      Array.from({ length: connections }, async () => {
+        while (i++ < payments) await startOne();
+      }),
+    );
+  }
+  const result = await collect(client, TASK_QUEUES.ceiling, before, sent, options.timeoutMs ?? 120_000);
+  return { ...result, offeredPerSecond: offered };
+}
+
+/** Raw starts at a fixed offered rate (open loop, latency from the scheduled time): the latency ceiling. */
+export async function pacedStarts(client: Client, rate: number, seconds: number) {
+  const total = Math.round(rate * seconds);
+  const interval = 1000 / rate;
+  const latencies: number[] = [];
+  let failed = 0;
+  const pending: Promise<void>[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = t0 + i * interval;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    pending.push(
+      client.workflow
+        .start('noopWorkflow', { taskQueue: TASK_QUEUES.noop, workflowId: `noop-${randomUUID()}` })
+        .then(
+          () => void latencies.push(performance.now() - due),
+          () => void (failed += 1),
+        ),
+    );
+  }
+  await Promise.all(pending);
+  latencies.sort((a, b) => a - b);
+  return {
+    okPerSecond: latencies.length / seconds,
+    ok: latencies.length,
+    failed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: latencies.at(-1) ?? NaN,
+  };
+}

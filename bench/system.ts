@@ -1,0 +1,292 @@
+/**
+ * Everything the benchmark measures, started fresh in a temp directory, all on 127.0.0.1:
+ * - a Temporal dev server started exactly as `npm run dev` starts it (src/temporal/dev-server.ts:
+ *   SQLite file, default pragmas, our search attributes, 30-day retention);
+ * - the sandbox downstreams (src/sandbox/main.ts, zero added latency), the product's worker
+ *   (src/worker.ts) and two product receivers (src/webhook/main.ts): one whose task queue no worker
+ *   polls, for acknowledgement figures comparable with the raw start ceiling (starts with no worker),
+ *   and one on the worker's queue, for paid-to-enrolled;
+ * - the ceilings: a bare Express + HMAC server, and a worker with no-op activities.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { writeWorkflowBundle } from '../scripts/bundle-workflows';
+import { requireTemporalCli } from '../src/temporal/binaries';
+import { type DevServer, NAMESPACE_RETENTION, startDevServer } from '../src/temporal/dev-server';
+import { freePort } from '../src/temporal/free-port';
+import { searchAttributeRegistrations } from '../src/workflows/messages';
+import { httpReady, logLineReady, NodeProcess, ROOT, sleep } from './procs';
+
+export const TASK_QUEUES = {
+  /** The product worker's queue (paid-to-enrolled). */
+  enrollments: 'enrollments',
+  /** The ack receiver's queue: polled by nobody, like the raw start ceiling's. */
+  ackOnly: 'bench-ack-only',
+  /** Raw start ceiling: no-op workflows, polled by nobody. */
+  noop: 'bench-noop',
+  /** Paid-to-enrolled ceiling: three no-op activities, polled by the ceiling worker. */
+  ceiling: 'bench-ceiling',
+} as const;
+
+export interface BenchSystem {
+  dir: string;
+  cli: string;
+  shape: ProcessShape;
+  /** Where a product script (`src/...ts`) runs from in this shape. */
+  script: (tsScript: string) => string;
+  temporal: Pick<DevServer, 'address' | 'process' | 'stop'>;
+  client: Client;
+  connection: Connection;
+  secret: string;
+  sandboxUrl: string;
+  httpCeiling: { proc: NodeProcess; port: number };
+  ackReceiver: { proc: NodeProcess; port: number };
+  e2eReceiver: { proc: NodeProcess; port: number };
+  worker: NodeProcess;
+  ceilingWorker: NodeProcess;
+  sandbox: NodeProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * How the product's processes run. `production`: compiled by the project's own `tsc -p
+ * tsconfig.build.json` (type checking skipped: the bench must not fail on a colleague's work in
+ * progress) and run as `node dist/...`, as the Docker image runs them. `dev`: `node --import tsx
+ * src/...`, as `npm run dev` runs them (tsx adds its loader thread and transpile caches).
+ */
+export type ProcessShape = 'production' | 'dev';
+
+/** Compiles src/ like the Dockerfile's `npm run build` into `outDir`; returns the script resolver. */
+export async function compileProduct(outDir: string): Promise<(tsScript: string) => string> {
+  const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  await promisify(execFile)(
+    process.execPath,
+    [tsc, '-p', path.join(ROOT, 'tsconfig.build.json'), '--noCheck', '--outDir', outDir],
+    {
+      cwd: ROOT,
+    },
+  );
+  return (tsScript) => path.join(outDir, tsScript.replace(/^src\//, '').replace(/\.ts$/, '.js'));
+}
+
+export interface SystemOptions {
+  shape?: ProcessShape;
+  /** Write `--cpu-prof` profiles of the receivers and the worker here. */
+  cpuProfDir?: string;
+  /** Extra environment for the product's processes (e.g. to compare a setting). */
+  productEnv?: Record<string, string>;
+  /** Another worker script in place of src/worker.ts (experiments). */
+  workerScript?: string;
+  /** Another receiver script in place of src/webhook/main.ts (experiments). */
+  receiverScript?: string;
+  /** Another Temporal server in place of the product's dev server (experiments). */
+  devServer?: (cli: string, dir: string) => Promise<Pick<DevServer, 'address' | 'process' | 'stop'>>;
+}
+
+export async function startBenchSystem(options: SystemOptions = {}): Promise<BenchSystem> {
+  const cli = requireTemporalCli();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'enrollflow-bench-'));
+  const hex = (n: number) => randomBytes(n).toString('hex');
+  const secrets = {
+    RAZORPAY_WEBHOOK_SECRETS: `rzp_${hex(16)}`,
+    STRIPE_WEBHOOK_SECRETS: `whsec_${hex(16)}`,
+    LMS_API_KEY: `lms_${hex(16)}`,
+    WHATSAPP_ACCESS_TOKEN: `wa_${hex(16)}`,
+    WHATSAPP_PHONE_NUMBER_ID: '100000000000009',
+    HUBSPOT_CLIENT_ID: `client-${hex(4)}`,
+    HUBSPOT_CLIENT_SECRET: `hs_${hex(16)}`,
+    HUBSPOT_REFRESH_TOKEN: `refresh_${hex(16)}`,
+  };
+  const productBundle = path.join(dir, 'workflow-bundle.js');
+  const benchBundle = path.join(dir, 'bench-bundle.js');
+  const shape = options.shape ?? 'production';
+  const [temporal, script] = await Promise.all([
+    options.devServer
+      ? options.devServer(cli, dir)
+      : startDevServer({
+          cliPath: cli,
+          dbFile: path.join(dir, 'temporal.sqlite'),
+          headless: true,
+          logFile: path.join(dir, 'temporal.log'),
+        }),
+    shape === 'production' ? compileProduct(path.join(dir, 'dist')) : (tsScript: string) => tsScript,
+    writeWorkflowBundle(productBundle),
+    bundleWorkflowCode({ workflowsPath: require.resolve('./workflows') }).then(({ code }) =>
+      fs.writeFileSync(benchBundle, code),
+    ),
+  ]);
+
+  const base: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    // The compiled product lives outside the repository: let it find the repository's packages.
+    NODE_PATH: path.join(ROOT, 'node_modules'),
+    LOG_LEVEL: 'info',
+    TEMPORAL_ADDRESS: temporal.address,
+    ...secrets,
+  };
+  const log = (name: string) => path.join(dir, `${name}.log`);
+
+  const sandboxLog = log('sandbox');
+  const sandbox = await NodeProcess.start({
+    name: 'sandbox',
+    script: script('src/sandbox/main.ts'),
+    env: { ...base, SANDBOX_PORT: '0' },
+    logFile: sandboxLog,
+    ready: logLineReady(sandboxLog, /"msg":"sandbox listening"/),
+  });
+  const sandboxUrl = /"url":"(http:[^"]+)"/.exec(fs.readFileSync(sandboxLog, 'utf8'))![1]!;
+
+  const product: NodeJS.ProcessEnv = {
+    ...base,
+    LMS_BASE_URL: `${sandboxUrl}/lms`,
+    WHATSAPP_GRAPH_URL: `${sandboxUrl}/whatsapp`,
+    HUBSPOT_BASE_URL: `${sandboxUrl}/hubspot`,
+    WORKFLOW_BUNDLE_PATH: productBundle,
+    WORKER_METRICS_PORT: '0',
+    TEMPORAL_SDK_METRICS_PORT: String(await freePort()),
+    ...options.productEnv,
+  };
+  const receiver = async (name: string, taskQueue: string) => {
+    const port = await freePort();
+    const proc = await NodeProcess.start({
+      name,
+      script: options.receiverScript ?? script('src/webhook/main.ts'),
+      env: { ...product, TEMPORAL_TASK_QUEUE: taskQueue, WEBHOOK_PORT: String(port) },
+      logFile: log(name),
+      ready: httpReady(`http://127.0.0.1:${port}/readyz`),
+      cpuProfDir: options.cpuProfDir,
+    });
+    return { proc, port };
+  };
+  const httpCeilingPort = await freePort();
+  const workerLog = log('worker');
+  const ceilingLog = log('ceiling-worker');
+  const [worker, ceilingWorker, ackReceiver, e2eReceiver, httpCeiling] = await Promise.all([
+    NodeProcess.start({
+      name: 'worker',
+      script: options.workerScript ?? script('src/worker.ts'),
+      env: { ...product, TEMPORAL_TASK_QUEUE: TASK_QUEUES.enrollments },
+      logFile: workerLog,
+      ready: logLineReady(workerLog, /"msg":"worker polling"/),
+      cpuProfDir: options.cpuProfDir,
+    }),
+    NodeProcess.start({
+      name: 'ceiling-worker',
+      script: 'bench/ceiling-worker.ts',
+      env: { ...product, BENCH_TASK_QUEUE: TASK_QUEUES.ceiling, BENCH_BUNDLE: benchBundle },
+      logFile: ceilingLog,
+      ready: logLineReady(ceilingLog, /ceiling worker polling/),
+    }),
+    receiver('receiver-ack', TASK_QUEUES.ackOnly),
+    receiver('receiver-e2e', TASK_QUEUES.enrollments),
+    NodeProcess.start({
+      name: 'http-ceiling',
+      script: 'bench/http-ceiling.ts',
+      env: { ...base, BENCH_PORT: String(httpCeilingPort) },
+      logFile: log('http-ceiling'),
+      ready: httpReady(`http://127.0.0.1:${httpCeilingPort}/healthz`),
+    }).then((proc) => ({ proc, port: httpCeilingPort })),
+  ]);
+
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection });
+
+  return {
+    dir,
+    cli,
+    shape,
+    script,
+    temporal,
+    client,
+    connection,
+    secret: secrets.RAZORPAY_WEBHOOK_SECRETS,
+    sandboxUrl,
+    httpCeiling,
+    ackReceiver,
+    e2eReceiver,
+    worker,
+    ceilingWorker,
+    sandbox,
+    async stop() {
+      await Promise.all([ackReceiver.proc, e2eReceiver.proc, httpCeiling.proc].map((p) => p.stop()));
+      await Promise.all([worker.stop(), ceilingWorker.stop()]);
+      await sandbox.stop();
+      await connection.close();
+      await temporal.stop();
+    },
+  };
+}
+
+export type PersistenceVariant = 'sqlite-wal' | 'in-memory' | 'sqlite-default';
+
+/**
+ * A second dev server like `startDevServer`'s but with a different persistence, for the start
+ * ceiling only: SQLite with `journal_mode=WAL, synchronous=NORMAL`, or in memory.
+ */
+export async function startVariantServer(
+  cli: string,
+  dir: string,
+  variant: PersistenceVariant,
+  extraArgs: string[] = [],
+): Promise<{ address: string; process: ChildProcess; stop(): Promise<void> }> {
+  const port = await freePort();
+  const address = `127.0.0.1:${port}`;
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
+  args.push(
+    '--http-port',
+    String(await freePort()),
+    '--metrics-port',
+    String(await freePort()),
+    '--headless',
+  );
+  if (variant !== 'in-memory') args.push('--db-filename', path.join(dir, `temporal-${variant}.sqlite`));
+  if (variant === 'sqlite-wal') {
+    args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
+  }
+  args.push(...extraArgs);
+  for (const [name, type] of Object.entries(searchAttributeRegistrations)) {
+    args.push('--search-attribute', `${name}=${type}`);
+  }
+  const logFd = fs.openSync(path.join(dir, `temporal-${variant}.log`), 'a');
+  const child = spawn(cli, args, { stdio: ['ignore', logFd, logFd] });
+  fs.closeSync(logFd);
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await gone;
+  };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      await connection.close();
+      break;
+    } catch (err) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        await stop();
+        throw err;
+      }
+      await sleep(250);
+    }
+  }
+  await promisify(execFile)(cli, [
+    'operator',
+    'namespace',
+    'update',
+    '--address',
+    address,
+    '--namespace',
+    'default',
+    '--retention',
+    NAMESPACE_RETENTION,
+  ]);
+  return { address, process: child, stop };
+}
