@@ -133,95 +133,118 @@ export async function startBenchSystem(options: SystemOptions = {}): Promise<Ben
   };
   const log = (name: string) => path.join(dir, `${name}.log`);
 
-  const sandboxLog = log('sandbox');
-  const sandbox = await NodeProcess.start({
-    name: 'sandbox',
-    script: script('src/sandbox/main.ts'),
-    env: { ...base, SANDBOX_PORT: '0' },
-    logFile: sandboxLog,
-    ready: logLineReady(sandboxLog, /"msg":"sandbox listening"/),
-  });
-  const sandboxUrl = /"url":"(http:[^"]+)"/.exec(fs.readFileSync(sandboxLog, 'utf8'))![1]!;
-
-  const product: NodeJS.ProcessEnv = {
-    ...base,
-    LMS_BASE_URL: `${sandboxUrl}/lms`,
-    WHATSAPP_GRAPH_URL: `${sandboxUrl}/whatsapp`,
-    HUBSPOT_BASE_URL: `${sandboxUrl}/hubspot`,
-    WORKFLOW_BUNDLE_PATH: productBundle,
-    WORKER_METRICS_PORT: '0',
-    TEMPORAL_SDK_METRICS_PORT: String(await freePort()),
-    ...options.productEnv,
+  // Whatever started is stopped again if anything fails to start: no orphans after a failed run.
+  const started: Array<{ stop(): Promise<void> }> = [temporal];
+  const cleanUp = async (err: unknown): Promise<never> => {
+    await Promise.allSettled(started.reverse().map((p) => p.stop()));
+    throw err;
   };
-  const receiver = async (name: string, taskQueue: string) => {
-    const port = await freePort();
-    const proc = await NodeProcess.start({
-      name,
-      script: options.receiverScript ?? script('src/webhook/main.ts'),
-      env: { ...product, TEMPORAL_TASK_QUEUE: taskQueue, WEBHOOK_PORT: String(port) },
-      logFile: log(name),
-      ready: httpReady(`http://127.0.0.1:${port}/readyz`),
-      cpuProfDir: options.cpuProfDir,
+  try {
+    const sandboxLog = log('sandbox');
+    const track = async <T extends { stop(): Promise<void> }>(p: Promise<T>): Promise<T> => {
+      const value = await p;
+      started.push(value);
+      return value;
+    };
+    const sandbox = await NodeProcess.start({
+      name: 'sandbox',
+      script: script('src/sandbox/main.ts'),
+      env: { ...base, SANDBOX_PORT: '0' },
+      logFile: sandboxLog,
+      ready: logLineReady(sandboxLog, /"msg":"sandbox listening"/),
     });
-    return { proc, port };
-  };
-  const httpCeilingPort = await freePort();
-  const workerLog = log('worker');
-  const ceilingLog = log('ceiling-worker');
-  const [worker, ceilingWorker, ackReceiver, e2eReceiver, httpCeiling] = await Promise.all([
-    NodeProcess.start({
-      name: 'worker',
-      script: options.workerScript ?? script('src/worker.ts'),
-      env: { ...product, TEMPORAL_TASK_QUEUE: TASK_QUEUES.enrollments },
-      logFile: workerLog,
-      ready: logLineReady(workerLog, /"msg":"worker polling"/),
-      cpuProfDir: options.cpuProfDir,
-    }),
-    NodeProcess.start({
-      name: 'ceiling-worker',
-      script: 'bench/ceiling-worker.ts',
-      env: { ...product, BENCH_TASK_QUEUE: TASK_QUEUES.ceiling, BENCH_BUNDLE: benchBundle },
-      logFile: ceilingLog,
-      ready: logLineReady(ceilingLog, /ceiling worker polling/),
-    }),
-    receiver('receiver-ack', TASK_QUEUES.ackOnly),
-    receiver('receiver-e2e', TASK_QUEUES.enrollments),
-    NodeProcess.start({
-      name: 'http-ceiling',
-      script: 'bench/http-ceiling.ts',
-      env: { ...base, BENCH_PORT: String(httpCeilingPort) },
-      logFile: log('http-ceiling'),
-      ready: httpReady(`http://127.0.0.1:${httpCeilingPort}/healthz`),
-    }).then((proc) => ({ proc, port: httpCeilingPort })),
-  ]);
+    started.push(sandbox);
+    const sandboxUrl = /"url":"(http:[^"]+)"/.exec(fs.readFileSync(sandboxLog, 'utf8'))![1]!;
 
-  const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection });
+    const product: NodeJS.ProcessEnv = {
+      ...base,
+      LMS_BASE_URL: `${sandboxUrl}/lms`,
+      WHATSAPP_GRAPH_URL: `${sandboxUrl}/whatsapp`,
+      HUBSPOT_BASE_URL: `${sandboxUrl}/hubspot`,
+      WORKFLOW_BUNDLE_PATH: productBundle,
+      WORKER_METRICS_PORT: '0',
+      TEMPORAL_SDK_METRICS_PORT: String(await freePort()),
+      ...options.productEnv,
+    };
+    const receiver = async (name: string, taskQueue: string) => {
+      const port = await freePort();
+      const proc = await track(
+        NodeProcess.start({
+          name,
+          script: options.receiverScript ?? script('src/webhook/main.ts'),
+          env: { ...product, TEMPORAL_TASK_QUEUE: taskQueue, WEBHOOK_PORT: String(port) },
+          logFile: log(name),
+          ready: httpReady(`http://127.0.0.1:${port}/readyz`),
+          cpuProfDir: options.cpuProfDir,
+        }),
+      );
+      return { proc, port };
+    };
+    const httpCeilingPort = await freePort();
+    const workerLog = log('worker');
+    const ceilingLog = log('ceiling-worker');
+    const [worker, ceilingWorker, ackReceiver, e2eReceiver, httpCeiling] = await Promise.all([
+      track(
+        NodeProcess.start({
+          name: 'worker',
+          script: options.workerScript ?? script('src/worker.ts'),
+          env: { ...product, TEMPORAL_TASK_QUEUE: TASK_QUEUES.enrollments },
+          logFile: workerLog,
+          ready: logLineReady(workerLog, /"msg":"worker polling"/),
+          cpuProfDir: options.cpuProfDir,
+        }),
+      ),
+      track(
+        NodeProcess.start({
+          name: 'ceiling-worker',
+          script: 'bench/ceiling-worker.ts',
+          env: { ...product, BENCH_TASK_QUEUE: TASK_QUEUES.ceiling, BENCH_BUNDLE: benchBundle },
+          logFile: ceilingLog,
+          ready: logLineReady(ceilingLog, /ceiling worker polling/),
+        }),
+      ),
+      receiver('receiver-ack', TASK_QUEUES.ackOnly),
+      receiver('receiver-e2e', TASK_QUEUES.enrollments),
+      track(
+        NodeProcess.start({
+          name: 'http-ceiling',
+          script: 'bench/http-ceiling.ts',
+          env: { ...base, BENCH_PORT: String(httpCeilingPort) },
+          logFile: log('http-ceiling'),
+          ready: httpReady(`http://127.0.0.1:${httpCeilingPort}/healthz`),
+        }),
+      ).then((proc) => ({ proc, port: httpCeilingPort })),
+    ]);
+    const connection = await Connection.connect({ address: temporal.address });
+    const client = new Client({ connection });
 
-  return {
-    dir,
-    cli,
-    shape,
-    script,
-    temporal,
-    client,
-    connection,
-    secret: secrets.RAZORPAY_WEBHOOK_SECRETS,
-    sandboxUrl,
-    httpCeiling,
-    ackReceiver,
-    e2eReceiver,
-    worker,
-    ceilingWorker,
-    sandbox,
-    async stop() {
-      await Promise.all([ackReceiver.proc, e2eReceiver.proc, httpCeiling.proc].map((p) => p.stop()));
-      await Promise.all([worker.stop(), ceilingWorker.stop()]);
-      await sandbox.stop();
-      await connection.close();
-      await temporal.stop();
-    },
-  };
+    return {
+      dir,
+      cli,
+      shape,
+      script,
+      temporal,
+      client,
+      connection,
+      secret: secrets.RAZORPAY_WEBHOOK_SECRETS,
+      sandboxUrl,
+      httpCeiling,
+      ackReceiver,
+      e2eReceiver,
+      worker,
+      ceilingWorker,
+      sandbox,
+      async stop() {
+        await Promise.all([ackReceiver.proc, e2eReceiver.proc, httpCeiling.proc].map((p) => p.stop()));
+        await Promise.all([worker.stop(), ceilingWorker.stop()]);
+        await sandbox.stop();
+        await connection.close();
+        await temporal.stop();
+      },
+    };
+  } catch (err) {
+    return cleanUp(err);
+  }
 }
 
 export type PersistenceVariant = 'sqlite-wal' | 'in-memory' | 'sqlite-default';
