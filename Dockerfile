@@ -21,4 +21,4 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 3000 9464 9465
-CMD ["node", "dist/webhook/main.js"]
+CMD ["node", "--heap-growing-percent=20", "dist/webhook/main.js"]

@@ -1,11 +1,11 @@
 /**
  * The paid-to-enrolled ceiling's worker: the bench workflows with no-op activities, on its own task
- * queue, with exactly the worker settings the product's worker uses (`enrollmentWorkerTuning`).
+ * queue. The product's worker sets no WorkerOptions tuning (SDK defaults), so neither does this one;
+ * it is started with the product worker's V8 flags (bench/system.ts).
  * Env: TEMPORAL_ADDRESS, BENCH_TASK_QUEUE, BENCH_BUNDLE (prebuilt bundle of bench/workflows.ts).
  */
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { noopActivities } from './noop-activities';
-import { workerTuningForBench } from './tuning';
 
 async function main() {
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -15,7 +15,6 @@ async function main() {
     taskQueue: process.env.BENCH_TASK_QUEUE!,
     workflowBundle: { codePath: process.env.BENCH_BUNDLE! },
     activities: noopActivities,
-    ...workerTuningForBench(),
   });
   console.log('ceiling worker polling');
   await worker.run();

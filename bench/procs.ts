@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { v8FlagsForScript } from '../src/shared/v8-flags';
 
 export const ROOT = path.resolve(__dirname, '..');
 
@@ -19,6 +20,11 @@ export interface NodeProcessOptions {
   logFile: string;
   /** Resolves true once the process serves. */
   ready: () => Promise<boolean>;
+  /**
+   * V8 flags; default: those the product's launchers give this entry point (src/shared/v8-flags.ts),
+   * so the bench runs each process exactly as the Dockerfile and `npm run dev` do.
+   */
+  v8Flags?: readonly string[];
   /** Directory for a `--cpu-prof` profile, written when the process exits cleanly. */
   cpuProfDir?: string;
   timeoutMs?: number;
@@ -37,7 +43,8 @@ export class NodeProcess {
 
   static async start(options: NodeProcessOptions): Promise<NodeProcess> {
     const compiled = path.isAbsolute(options.script) && options.script.endsWith('.js');
-    const args = compiled ? [] : ['--import', 'tsx'];
+    const args = [...(options.v8Flags ?? v8FlagsForScript(options.script))];
+    if (!compiled) args.push('--import', 'tsx');
     if (options.env.BENCH_NODE_ARGS) args.push(...options.env.BENCH_NODE_ARGS.split(' '));
     if (options.cpuProfDir) {
       // One directory per process: other threads (tsx's loader, the workflow thread) write profiles

@@ -6,7 +6,9 @@ import fs from 'node:fs';
 import * as prettier from 'prettier';
 import type { CpuUse } from './cpu';
 import type { EndToEndResult } from './phases';
-import type { PersistenceVariant } from './system';
+import { type PersistenceVariant, VARIANT_PRAGMAS } from './system';
+import type { FsyncCount } from './fsyncs';
+import { SQLITE_PRAGMAS } from '../src/temporal/dev-server';
 import { fmt, pct, spread, type Spread } from './stats';
 
 export interface Sample {
@@ -50,7 +52,10 @@ export interface BenchResults {
     variant: PersistenceVariant;
     samples: Record<string, Sample[]>;
     receiverMemory: { peakMiB: number; rssMiB: number };
+    fsyncs?: FsyncCount;
   }>;
+  /** fsyncs per start of the run's own dev server (started as `npm run dev` starts it). */
+  fsyncs?: FsyncCount;
   quiet: { foreignAtStart: string[]; foreignAtEnd: string[]; loadAtStart: number; foreignCores: number };
   durationSeconds: number;
 }
@@ -106,7 +111,7 @@ export function renderReport(r: BenchResults): string {
       `Machine: ${m.cores} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, \`${m.temporal}\`.`,
     '',
     `Temporal: a fresh dev server for the run, started exactly as \`npm run dev\` starts it ` +
-      `(\`src/temporal/dev-server.ts\`): SQLite file on local ext4, default pragmas. ` +
+      `(\`src/temporal/dev-server.ts\`): SQLite file on local ext4, \`${SQLITE_PRAGMAS.join(', ')}\`. ` +
       (c.shape === 'production'
         ? `Product processes (receiver, worker, sandbox) compiled by the project's \`tsc -p tsconfig.build.json\` ` +
           `and run as \`node dist/...\`, as the Docker image runs them; `
@@ -285,7 +290,10 @@ export function renderReport(r: BenchResults): string {
       `### Persistence: what the dev server's SQLite costs`,
       '',
       `The same start ceiling and the same receiver (a fresh one per server) against dev servers with other ` +
-        `persistence, ${c.variantReps} repetition(s) each. \`npm run dev\` uses the first row's.`,
+        `persistence, ${c.variantReps} repetition(s) each. \`npm run dev\` uses the first row's. ` +
+        `Fsyncs per start: fsync-family system calls of the server over ${r.fsyncs?.starts ?? 'n'} starts ` +
+        `(strace, after the timed measurements; \`bench/fsyncs.ts\`): at least one per start means each ` +
+        `acknowledged start was on the disk, fewer means commits waited in the page cache.`,
       '',
     );
     header(
@@ -295,8 +303,9 @@ export function renderReport(r: BenchResults): string {
       'Ours / starts',
       'Raw starts at 100/s: p50 / p99 ms',
       'Ours at 100/s: p50 / p99 ms',
+      'Fsyncs per start',
     );
-    const vrow = (label: string, v: Record<string, Sample[]>) => {
+    const vrow = (label: string, v: Record<string, Sample[]>, fsyncs: FsyncCount | undefined) => {
       const t = (n: string) => of(v[n], (x) => x.okPerSecond);
       const l = (n: string, p: 'p50' | 'p99') => of(v[n], (x) => x[p]);
       row(
@@ -306,15 +315,21 @@ export function renderReport(r: BenchResults): string {
         pct(ratio(t('ackMax'), t('rawStarts'))),
         `${fmt(l('pacedStarts@100', 'p50'))} / ${fmt(l('pacedStarts@100', 'p99'))}`,
         `${fmt(l('paced@100', 'p50'))} / ${fmt(l('paced@100', 'p99'))}`,
+        fsyncCell(fsyncs),
       );
     };
-    vrow('SQLite file, default pragmas (`npm run dev`; the run above)', s);
+    const pragmas = (list: readonly string[]) =>
+      list.length
+        ? list.map((p) => `\`${p}\``).join(', ')
+        : 'no pragmas (rollback journal, `synchronous=full`)';
+    vrow(`SQLite file, ${pragmas(SQLITE_PRAGMAS)} (\`npm run dev\`; the run above)`, s, r.fsyncs);
     for (const v of r.variants) {
       vrow(
-        v.variant === 'sqlite-wal'
-          ? 'SQLite file, `--sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal`'
-          : 'In memory (no `--db-filename`)',
+        v.variant === 'in-memory'
+          ? 'In memory (no `--db-filename`)'
+          : `SQLite file, ${pragmas(VARIANT_PRAGMAS[v.variant])}`,
         v.samples,
+        v.fsyncs,
       );
     }
   }
@@ -337,6 +352,9 @@ export function renderReport(r: BenchResults): string {
   row('Receiver peak RSS < 150 MiB', `${receiverPeak.toFixed(0)} MiB`, met(receiverPeak < 150));
   return lines.join('\n');
 }
+
+const fsyncCell = (f: FsyncCount | undefined): string =>
+  !f ? 'none (no disk)' : f.perStart === undefined ? `n/a (${f.unavailable})` : f.perStart.toFixed(2);
 
 /**
  * Replaces the generated section of `file` (or appends one), keeping everything else, and formats the

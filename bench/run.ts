@@ -25,6 +25,7 @@ import {
   rawStarts,
   startsLikeOurs,
 } from './phases';
+import { countFsyncsPerStart } from './fsyncs';
 import { httpReady, NodeProcess, ROOT, sleep } from './procs';
 import { renderReport, writeReport, type BenchResults, type Sample } from './report';
 import { type PersistenceVariant, startBenchSystem, startVariantServer, TASK_QUEUES } from './system';
@@ -48,7 +49,10 @@ const E2E_RATE = 10;
 const E2E_RATE_SECONDS = quick ? 5 : 10;
 const SETTLE_MS = 1000;
 const VARIANT_REPS = Math.min(REPS, 2);
-const VARIANTS: PersistenceVariant[] = flag('--no-variants') ? [] : ['sqlite-wal', 'in-memory'];
+const VARIANTS: PersistenceVariant[] = flag('--no-variants')
+  ? []
+  : ['sqlite-rollback', 'sqlite-wal-normal', 'in-memory'];
+const FSYNC_STARTS = quick ? 200 : 400;
 
 const log = (...parts: unknown[]) =>
   console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...parts);
@@ -132,6 +136,7 @@ async function main() {
     cpu,
     memory: {},
     variants: [],
+    fsyncs: undefined,
     quiet: { foreignAtStart, foreignAtEnd: [], loadAtStart, foreignCores: NaN },
     durationSeconds: NaN,
   };
@@ -209,6 +214,13 @@ async function main() {
   const wholeUse = whole.stop();
   results.quiet.foreignCores = wholeUse.foreignCores;
   results.cpu.whole = [wholeUse];
+  log(`fsyncs per start (${FSYNC_STARTS} starts under strace)`);
+  results.fsyncs = await countFsyncsPerStart(
+    sys.temporal.process.pid!,
+    sys.client,
+    path.join(sys.dir, 'strace-dev-server.txt'),
+    FSYNC_STARTS,
+  );
   await sys.stop();
 
   for (const variant of VARIANTS) {
@@ -249,7 +261,16 @@ async function main() {
       await sleep(SETTLE_MS);
       put('paced@100', await ackPaced(target, sys.secret, 100, CONNECTIONS, RATE_SECONDS));
     }
-    results.variants.push({ variant, samples, receiverMemory: receiver.memory() });
+    const fsyncs =
+      variant === 'in-memory'
+        ? undefined
+        : await countFsyncsPerStart(
+            server.process.pid!,
+            client,
+            path.join(sys.dir, `strace-${variant}.txt`),
+            FSYNC_STARTS,
+          );
+    results.variants.push({ variant, samples, receiverMemory: receiver.memory(), fsyncs });
     await receiver.stop();
     await connection.close();
     await server.stop();

@@ -1,7 +1,7 @@
 /**
  * Everything the benchmark measures, started fresh in a temp directory, all on 127.0.0.1:
  * - a Temporal dev server started exactly as `npm run dev` starts it (src/temporal/dev-server.ts:
- *   SQLite file, default pragmas, our search attributes, 30-day retention);
+ *   SQLite file with `SQLITE_PRAGMAS`, our search attributes, 30-day retention);
  * - the sandbox downstreams (src/sandbox/main.ts, zero added latency), the product's worker
  *   (src/worker.ts) and two product receivers (src/webhook/main.ts): one whose task queue no worker
  *   polls, for acknowledgement figures comparable with the raw start ceiling (starts with no worker),
@@ -22,6 +22,7 @@ import { type DevServer, NAMESPACE_RETENTION, startDevServer } from '../src/temp
 import { freePort } from '../src/temporal/free-port';
 import { searchAttributeRegistrations } from '../src/workflows/messages';
 import { httpReady, logLineReady, NodeProcess, ROOT, sleep } from './procs';
+import { V8_FLAGS } from '../src/shared/v8-flags';
 
 export const TASK_QUEUES = {
   /** The product worker's queue (paid-to-enrolled). */
@@ -198,9 +199,12 @@ export async function startBenchSystem(options: SystemOptions = {}): Promise<Ben
         NodeProcess.start({
           name: 'ceiling-worker',
           script: 'bench/ceiling-worker.ts',
+          // The product worker's V8 flags, so the ceiling runs under the settings of what it bounds.
+          v8Flags: V8_FLAGS.worker,
           env: { ...product, BENCH_TASK_QUEUE: TASK_QUEUES.ceiling, BENCH_BUNDLE: benchBundle },
           logFile: ceilingLog,
           ready: logLineReady(ceilingLog, /ceiling worker polling/),
+          cpuProfDir: options.cpuProfDir,
         }),
       ),
       receiver('receiver-ack', TASK_QUEUES.ackOnly),
@@ -247,11 +251,20 @@ export async function startBenchSystem(options: SystemOptions = {}): Promise<Ben
   }
 }
 
-export type PersistenceVariant = 'sqlite-wal' | 'in-memory' | 'sqlite-default';
+export type PersistenceVariant = 'sqlite-rollback' | 'sqlite-wal-normal' | 'in-memory';
+
+/** The `--sqlite-pragma` values of each variant: what `npm run dev` would trade for what. */
+export const VARIANT_PRAGMAS: Record<PersistenceVariant, string[]> = {
+  /** SQLite's (and the dev server's) default: a rollback journal, fsyncs on every commit. */
+  'sqlite-rollback': [],
+  /** Faster than ours, but commits wait for a checkpoint to reach the disk. */
+  'sqlite-wal-normal': ['journal_mode=wal', 'synchronous=normal'],
+  'in-memory': [],
+};
 
 /**
- * A second dev server like `startDevServer`'s but with a different persistence, for the start
- * ceiling only: SQLite with `journal_mode=WAL, synchronous=NORMAL`, or in memory.
+ * A second dev server like `startDevServer`'s but with a different persistence (VARIANT_PRAGMAS), for
+ * the comparison of persistence settings.
  */
 export async function startVariantServer(
   cli: string,
@@ -270,9 +283,7 @@ export async function startVariantServer(
     '--headless',
   );
   if (variant !== 'in-memory') args.push('--db-filename', path.join(dir, `temporal-${variant}.sqlite`));
-  if (variant === 'sqlite-wal') {
-    args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
-  }
+  for (const pragma of VARIANT_PRAGMAS[variant]) args.push('--sqlite-pragma', pragma);
   args.push(...extraArgs);
   for (const [name, type] of Object.entries(searchAttributeRegistrations)) {
     args.push('--search-attribute', `${name}=${type}`);

@@ -11,6 +11,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { requireTemporalCli } from '../src/temporal/binaries';
 import { NAMESPACE_RETENTION, startDevServer } from '../src/temporal/dev-server';
+import { v8FlagsForScript } from '../src/shared/v8-flags';
 
 const ROOT = path.resolve(__dirname, '..');
 const DATA = path.join(ROOT, '.data');
@@ -58,11 +59,15 @@ function loadEnv(): NodeJS.ProcessEnv {
 }
 
 function startChild(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...v8FlagsForScript(script), '--import', 'tsx', path.join(ROOT, script)],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   for (const stream of [child.stdout, child.stderr]) {
     readline.createInterface({ input: stream }).on('line', (line) => console.log(`[${name}] ${line}`));
   }

@@ -3,7 +3,6 @@
  * One long-lived connection and one set of activity dependencies (HTTP agents, the CRM token cache)
  * per process.
  */
-import v8 from 'node:v8';
 import { Client } from '@temporalio/client';
 import {
   type LogLevel,
@@ -17,6 +16,7 @@ import { loadWorkerConfig, type WorkerConfig } from './config';
 import { installRuntimeWithSdkMetrics } from './observability/sdk-metrics';
 import { startWorkerObservability } from './observability/worker-observability';
 import { createLogger, type Logger } from './shared/logger';
+import { warnOfMissingV8Flags } from './shared/v8-flags';
 import { temporalConnectionOptions } from './temporal/connection-options';
 import { assertRetentionCoversRedelivery } from './temporal/retention-guard';
 
@@ -41,19 +41,6 @@ export function createEnrollmentWorker(options: EnrollmentWorkerOptions): Promis
     activities: createActivities(config, { logger: logger.child({ component: 'activities' }) }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
   });
-}
-
-/**
- * Tells V8 to favour memory over speed in this process: a smaller young generation and a heap that
- * grows less eagerly before collecting. With the default heuristics the heaps (main thread and the
- * workflow thread, whose isolate is created after this runs) balloon under load with short-lived
- * garbage: at saturation the peak RSS is ~200 MiB lower with this, at no measurable cost in
- * throughput or latency: the worker waits on Temporal and the downstreams, not on its CPU
- * (docs/benchmarks.md). Called first thing in main(), before the heaps grow; tests that import this
- * module are unaffected.
- */
-export function favourMemoryOverSpeed(): void {
-  v8.setFlagsFromString('--optimize-for-size');
 }
 
 /**
@@ -92,9 +79,9 @@ export function installTemporalRuntime(logger: Logger, sdkMetricsPort?: number):
 }
 
 async function main() {
-  favourMemoryOverSpeed();
   const config = loadWorkerConfig();
   const logger = createLogger('worker', config.LOG_LEVEL);
+  warnOfMissingV8Flags(logger, 'worker');
   installTemporalRuntime(logger, config.TEMPORAL_SDK_METRICS_PORT);
   let worker: Worker | undefined;
   const observability = await startWorkerObservability({

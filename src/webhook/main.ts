@@ -1,10 +1,10 @@
 /** The webhook receiver process: `POST /webhooks/razorpay`, `POST /webhooks/stripe`, health probes. */
 import { createServer, type Server } from 'node:http';
-import v8 from 'node:v8';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { temporalConnectionOptions } from '../temporal/connection-options';
 import { loadWebhookConfig, type WebhookConfig } from '../config';
 import { createLogger, type Logger } from '../shared/logger';
+import { warnOfMissingV8Flags } from '../shared/v8-flags';
 import { createWebhookMetrics } from '../observability/webhook-metrics';
 import { createWebhookApp } from './app';
 import { razorpayAdapter } from './providers/razorpay';
@@ -90,12 +90,9 @@ export async function startWebhookReceiver(
 }
 
 async function main() {
-  // After each full GC, V8 may let the heap grow up to 4× the live data before collecting again;
-  // under a duplicate storm that is short-lived garbage, and peak RSS reached ~200 MiB. Capped at
-  // +20 %: ~136 MiB, with the same acks/s, CPU and latency (docs/benchmarks.md). Set first thing.
-  v8.setFlagsFromString('--heap-growing-percent=20');
   const config = loadWebhookConfig();
   const logger = createLogger('webhook', config.LOG_LEVEL);
+  warnOfMissingV8Flags(logger, 'webhook');
   const receiver = await startWebhookReceiver(config, logger, {
     temporalConnection: temporalConnectionOptions(config, process.env),
   });

@@ -4,11 +4,13 @@ import {
   type RetryPolicy,
   TimeoutFailure,
   condition,
+  isCancellation,
   log,
   metricMeter,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -79,6 +81,19 @@ const STATE_OF_STEP: Record<StepName, EnrollmentState> = {
 const newStep = (): StepState => ({ status: 'pending', attempts: 0 });
 
 /**
+ * How long a step must last before visibility (the `EnrollmentState` search attribute that list
+ * queries, the Web UI's filters, batch jobs and the business metrics read) shows it. Every upsert costs
+ * the server a visibility write; one per step cost a quarter of the paid-to-enrolled throughput
+ * (docs/benchmarks.md), for states that last a few milliseconds. Operators look for payments stuck for
+ * minutes, so a step is shown once it has lasted this long; review, completion and abort are shown at
+ * once. The status query and the Web UI's current details are always exact.
+ */
+export const VISIBLE_STEP_DELAY = '5s';
+
+/** States visibility shows the moment the workflow enters them: a person or an alert acts on them. */
+const SHOWN_AT_ONCE: ReadonlySet<EnrollmentState> = new Set(['needs_review', 'completed', 'aborted']);
+
+/**
  * One payment, start to finish: check the student data, enroll in the LMS, send the WhatsApp welcome,
  * record the contact in the CRM. A step that fails for good waits in manual review for an operator's
  * `resolveReview` signal (retry / skip / abort). The welcome is never sent to a student who was not
@@ -109,14 +124,34 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
 
   // The Web UI's "current details": rewritten at every change an operator would care about.
   const publish = () => setCurrentDetails(renderCurrentDetails(status));
+  // What visibility shows now: set by the receiver at start (or by an earlier run, after a reset).
+  let visibleState = workflowInfo().typedSearchAttributes.get(enrollmentStateSearchAttribute);
+  const show = (state: EnrollmentState) => {
+    if (visibleState === state) return;
+    visibleState = state;
+    upsertSearchAttributes([{ key: enrollmentStateSearchAttribute, value: state }]);
+  };
   const setState = (state: EnrollmentState) => {
-    if (status.state !== state) {
-      status.state = state;
-      upsertSearchAttributes([{ key: enrollmentStateSearchAttribute, value: state }]);
-    }
+    status.state = state;
+    if (SHOWN_AT_ONCE.has(state)) show(state);
     publish();
   };
   publish();
+  void showLastingSteps();
+
+  /** Shows the current state once visibility has lagged behind it for VISIBLE_STEP_DELAY. */
+  async function showLastingSteps(): Promise<void> {
+    try {
+      for (;;) {
+        await condition(() => status.state !== visibleState);
+        await sleep(VISIBLE_STEP_DELAY);
+        show(status.state);
+      }
+    } catch (err) {
+      // The workflow was cancelled: whatever ends it shows its final state.
+      if (!isCancellation(err)) throw err;
+    }
+  }
 
   setHandler(statusQuery, () => status);
 

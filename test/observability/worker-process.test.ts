@@ -19,6 +19,7 @@ import { startWebhookReceiver, type RunningReceiver } from '../../src/webhook/ma
 import { statusQuery } from '../../src/workflows/messages';
 import { eventually } from '../helpers/eventually';
 import { allRules, parseExposition, ROOT, unexportedReferences } from './alert-rules';
+import { productNodeArgs } from '../helpers/product-process';
 
 /**
  * The worker as it is deployed: `src/worker.ts` in its own process (the compose health check's
@@ -96,7 +97,7 @@ beforeAll(async () => {
     ...credentials,
     ...webhookSecrets,
   };
-  worker = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/worker.ts')], {
+  worker = spawn(process.execPath, productNodeArgs('src/worker.ts'), {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

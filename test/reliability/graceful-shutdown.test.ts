@@ -6,6 +6,7 @@ import { freePort } from '../../src/temporal/free-port';
 import { planDeliveries } from '../../src/tools/deliver';
 import { newPaymentId } from '../../src/tools/provider-events';
 import { type ChaosSystem, sleep, startChaosSystem } from './harness';
+import { productNodeArgs } from '../helpers/product-process';
 
 /** SIGTERM is how containers are stopped: in-flight work must finish, nothing may be cut off. */
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -17,7 +18,7 @@ describe('graceful shutdown', () => {
     await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
     const port = await freePort();
     const secret = 'rzp_graceful_secret';
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/webhook/main.ts')], {
+    const child = spawn(process.execPath, productNodeArgs('src/webhook/main.ts'), {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH,

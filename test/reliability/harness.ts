@@ -18,6 +18,7 @@ import { requireTemporalCli } from '../../src/temporal/binaries';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
 import { freePort } from '../../src/temporal/free-port';
 import { writeWorkflowBundle } from '../../scripts/bundle-workflows';
+import { productNodeArgs } from '../helpers/product-process';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -50,7 +51,7 @@ export class ManagedProcess {
   async start(timeoutMs = 60_000): Promise<void> {
     this.deliberate = false;
     const log = fs.openSync(this.logFile, 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, this.script)], {
+    const child = spawn(process.execPath, productNodeArgs(this.script), {
       cwd: ROOT,
       env: this.env,
       stdio: ['ignore', log, log],

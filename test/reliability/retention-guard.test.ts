@@ -5,6 +5,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { requireTemporalCli } from '../../src/temporal/binaries';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
 import { assertRetentionCoversRedelivery, RetentionTooShortError } from '../../src/temporal/retention-guard';
+import { productNodeArgs } from '../helpers/product-process';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -33,7 +34,7 @@ const setRetention = (retention: string) =>
 
 function runWorker(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/worker.ts')], {
+    const child = spawn(process.execPath, productNodeArgs('src/worker.ts'), {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH,

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { configVariables } from '../../src/config';
+import { V8_FLAGS } from '../../src/shared/v8-flags';
 
 /**
  * There is no Docker engine here, so the production stack is checked as a document: the services an
@@ -76,9 +77,9 @@ describe('docker-compose.yml', () => {
     expect(unknown).toEqual([]);
   });
 
-  it('starts the webhook and worker entry points the build produces', () => {
-    expect(compose.services.webhook!.command).toEqual(['node', 'dist/webhook/main.js']);
-    expect(compose.services.worker!.command).toEqual(['node', 'dist/worker.js']);
+  it('starts the webhook and worker entry points the build produces, with their V8 flags', () => {
+    expect(compose.services.webhook!.command).toEqual(['node', ...V8_FLAGS.webhook, 'dist/webhook/main.js']);
+    expect(compose.services.worker!.command).toEqual(['node', ...V8_FLAGS.worker, 'dist/worker.js']);
     expect(fs.existsSync(path.join(ROOT, 'src/webhook/main.ts'))).toBe(true);
     expect(fs.existsSync(path.join(ROOT, 'src/worker.ts'))).toBe(true);
   });
@@ -126,6 +127,9 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/bundle-workflows\.ts dist\/workflow-bundle\.js/);
     expect(dockerfile).toMatch(/WORKFLOW_BUNDLE_PATH=\/app\/dist\/workflow-bundle\.js/);
     expect(dockerfile).toMatch(/^USER node$/m);
+    // The image's default command is the receiver's, as compose runs it.
+    const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
+    expect(JSON.parse(cmd ?? '[]')).toEqual(compose.services.webhook!.command);
   });
 });
 

@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Runtime, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { EnrollmentActivities } from '../../src/activities';
@@ -12,6 +12,7 @@ import {
   searchAttributeRegistrations,
   statusQuery,
 } from '../../src/workflows/messages';
+import { VISIBLE_STEP_DELAY } from '../../src/workflows/enrollment';
 import { temporal } from '@temporalio/proto';
 import { eventually } from '../helpers/eventually';
 import { paymentEvent } from '../helpers/payments';
@@ -335,6 +336,57 @@ describe('enrollmentWorkflow', () => {
       expect(status.state).toBe('needs_review');
       await handle.signal(resolveReviewSignal, { action: 'abort', reviewer: 'lead@ops' });
       await handle.result();
+    });
+  });
+  describe('visibility (EnrollmentState)', () => {
+    /** The EnrollmentState values the workflow upserted, in history order. */
+    async function upsertedStates(handle: Awaited<ReturnType<typeof start>>): Promise<unknown[]> {
+      const history = await handle.fetchHistory();
+      return (history.events ?? []).flatMap((event) => {
+        const field =
+          event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields
+            ?.EnrollmentState;
+        return field ? [defaultPayloadConverter.fromPayload(field)] : [];
+      });
+    }
+
+    it('shows a payment done in moments as completed, without a write per step', async () => {
+      const { activities } = scriptedActivities();
+      await withWorker(activities, async () => {
+        const handle = await start(paymentEvent());
+        await handle.result();
+        // Started as "validating" by the receiver (here: no search attribute at all); one upsert at the end.
+        expect(await upsertedStates(handle)).toEqual(['completed']);
+        const { searchAttributes } = await handle.describe();
+        expect(searchAttributes.EnrollmentState).toEqual(['completed']);
+      });
+    });
+
+    it(`shows a step that lasts longer than ${VISIBLE_STEP_DELAY}, then the final state`, async () => {
+      // The LMS fails attempts 1-3: with the policy's 1 s, 2 s, 4 s backoff it is down for ~7 s.
+      const { activities } = scriptedActivities({
+        enroll: (attempt) => {
+          if (attempt < 4)
+            throw ApplicationFailure.retryable('LMS answered 503', 'DownstreamUnavailable', { attempt });
+        },
+      });
+      await withWorker(activities, async () => {
+        const handle = await start(paymentEvent());
+        await handle.result();
+        expect(await upsertedStates(handle)).toEqual(['enrolling', 'completed']);
+      });
+    });
+
+    it('shows a review at once', async () => {
+      const { activities } = scriptedActivities({ enroll: permanentLmsFailure });
+      await withWorker(activities, async () => {
+        const handle = await start(paymentEvent());
+        await inReview(handle);
+        expect(await upsertedStates(handle)).toEqual(['needs_review']);
+        await handle.signal(resolveReviewSignal, { action: 'abort', reviewer: 'ops@example.com' });
+        await handle.result();
+        expect(await upsertedStates(handle)).toEqual(['needs_review', 'aborted']);
+      });
     });
   });
 });
