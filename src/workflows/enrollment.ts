@@ -7,6 +7,7 @@ import {
   isCancellation,
   log,
   metricMeter,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -90,6 +91,9 @@ const newStep = (): StepState => ({ status: 'pending', attempts: 0 });
  */
 export const VISIBLE_STEP_DELAY = '5s';
 
+/** The change that made steps show late (see `VISIBLE_STEP_DELAY`), for `patched()`. */
+export const SHOW_STEPS_LATE_PATCH = 'show-steps-late';
+
 /** States visibility shows the moment the workflow enters them: a person or an alert acts on them. */
 const SHOWN_AT_ONCE: ReadonlySet<EnrollmentState> = new Set(['needs_review', 'completed', 'aborted']);
 
@@ -131,13 +135,22 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
     visibleState = state;
     upsertSearchAttributes([{ key: enrollmentStateSearchAttribute, value: state }]);
   };
+  // Workflows started before steps were shown late replay as they ran: every step shown at once
+  // (test/workflow/replay.test.ts replays histories recorded from that version).
+  const showStepsLate = patched(SHOW_STEPS_LATE_PATCH);
   const setState = (state: EnrollmentState) => {
+    if (!showStepsLate) {
+      // The earlier version's rule, kept exactly: an upsert whenever the state changes.
+      if (status.state !== state)
+        upsertSearchAttributes([{ key: enrollmentStateSearchAttribute, value: state }]);
+    } else if (SHOWN_AT_ONCE.has(state)) {
+      show(state);
+    }
     status.state = state;
-    if (SHOWN_AT_ONCE.has(state)) show(state);
     publish();
   };
   publish();
-  void showLastingSteps();
+  if (showStepsLate) void showLastingSteps();
 
   /** Shows the current state once visibility has lagged behind it for VISIBLE_STEP_DELAY. */
   async function showLastingSteps(): Promise<void> {

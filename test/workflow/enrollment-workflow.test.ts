@@ -1,29 +1,23 @@
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Runtime, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { EnrollmentActivities } from '../../src/activities';
 import type { PaymentEvent } from '../../src/shared/payment-event';
-import { resolveTemporalBinaries } from '../../src/temporal/binaries';
 import {
   type EnrollmentStatus,
   paymentDetailsSignal,
   resolveReviewSignal,
-  searchAttributeRegistrations,
   statusQuery,
 } from '../../src/workflows/messages';
 import { VISIBLE_STEP_DELAY } from '../../src/workflows/enrollment';
-import { temporal } from '@temporalio/proto';
 import { eventually } from '../helpers/eventually';
 import { paymentEvent } from '../helpers/payments';
+import { permanentLmsFailure, scriptedActivities, timeSkippingEnvironment } from './scripted-activities';
 
 /**
  * The workflow's decisions, on Temporal's time-skipping test server: retries and backoff run in
  * virtual time. Activities are scripted stand-ins here; test/e2e runs the real ones over HTTP.
  */
-
-type Calls = { enroll: unknown[]; welcome: unknown[]; crm: unknown[] };
-type Script = Partial<Record<keyof Calls, (attempt: number) => void>>;
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
@@ -35,20 +29,7 @@ beforeEach(() => {
 
 beforeAll(async () => {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const { testServer } = resolveTemporalBinaries();
-  env = await TestWorkflowEnvironment.createTimeSkipping(
-    testServer ? { server: { executable: { type: 'existing-path', path: testServer } } } : {},
-  );
-  // The time-skipping server, like any Temporal server, refuses search attributes it does not know.
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(
-      Object.keys(searchAttributeRegistrations).map((name) => [
-        name,
-        temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-      ]),
-    ),
-  });
+  env = await timeSkippingEnvironment();
   bundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('../../src/workflows'),
     logger: new DefaultLogger('WARN'),
@@ -58,29 +39,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await env?.teardown();
 });
-
-function scriptedActivities(script: Script = {}): { activities: EnrollmentActivities; calls: Calls } {
-  const calls: Calls = { enroll: [], welcome: [], crm: [] };
-  const attempt = () => Context.current().info.attempt;
-  const activities: EnrollmentActivities = {
-    async enrollStudent(input) {
-      calls.enroll.push(input);
-      script.enroll?.(attempt());
-      return { enrollmentId: 'enr_1', alreadyEnrolled: false, attempt: attempt() };
-    },
-    async sendWelcomeMessage(input) {
-      calls.welcome.push(input);
-      script.welcome?.(attempt());
-      return { messageId: 'wamid.1', waId: '919876543210', attempt: attempt() };
-    },
-    async upsertCrmContact(input) {
-      calls.crm.push(input);
-      script.crm?.(attempt());
-      return { contactId: '101', created: true, attempt: attempt() };
-    },
-  };
-  return { activities, calls };
-}
 
 async function withWorker<T>(activities: EnrollmentActivities, fn: () => Promise<T>): Promise<T> {
   const worker = await Worker.create({
@@ -107,13 +65,6 @@ const inReview = (handle: Awaited<ReturnType<typeof start>>) =>
     const status = await stateOf(handle);
     return status.state === 'needs_review' ? status : undefined;
   });
-
-const permanentLmsFailure = () => {
-  throw ApplicationFailure.nonRetryable('course is closed for enrollment', 'LmsRejected', {
-    attempt: 1,
-    status: 422,
-  });
-};
 
 describe('enrollmentWorkflow', () => {
   it('enrolls, welcomes and records the student once each, and reports every step', async () => {

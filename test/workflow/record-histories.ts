@@ -1,0 +1,147 @@
+/**
+ * Records event histories of the enrollment workflow for test/workflow/replay.test.ts, on the
+ * time-skipping server with scripted activities: one per path through the workflow, including one
+ * still waiting in review (what a deployment meets in flight).
+ *
+ *   npx tsx test/workflow/record-histories.ts --label v2 [--workflows <dir of an enrollflow checkout's src/workflows>]
+ *
+ * Record them from the version a change replaces, before changing the workflow's commands, and keep
+ * them: the replay test then proves that workflows that version started still run on the new code.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  enrollmentStateSearchAttribute,
+  paymentIdSearchAttribute,
+  paymentProviderSearchAttribute,
+} from '../../src/workflows/messages';
+import { paymentEvent } from '../helpers/payments';
+import {
+  permanentLmsFailure,
+  type Script,
+  scriptedActivities,
+  timeSkippingEnvironment,
+} from './scripted-activities';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
+};
+const label = option('--label', '');
+const workflowsPath = path.resolve(option('--workflows', path.join(__dirname, '../../src/workflows')));
+const outDir = path.resolve(option('--out', path.join(__dirname, 'histories')));
+
+interface Scenario {
+  name: string;
+  script?: () => Script;
+  payment?: Parameters<typeof paymentEvent>[0];
+  /** What happens while it runs; resolves when the history is complete enough to record. */
+  drive: (handle: Handle) => Promise<void>;
+}
+type Handle = Awaited<
+  ReturnType<Awaited<ReturnType<typeof timeSkippingEnvironment>>['client']['workflow']['start']>
+>;
+
+const waitForReview = async (handle: Handle) => {
+  for (;;) {
+    const history = await handle.fetchHistory();
+    const upserts = (history.events ?? []).filter((e) => e.upsertWorkflowSearchAttributesEventAttributes);
+    if (JSON.stringify(upserts).includes(Buffer.from('"needs_review"').toString('base64'))) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+const scenarios: Scenario[] = [
+  { name: 'completed', drive: async (h) => void (await h.result()) },
+  {
+    name: 'lms-retried',
+    script: () => ({
+      enroll: (attempt) => {
+        if (attempt < 4)
+          throw ApplicationFailure.retryable('LMS answered 503', 'DownstreamUnavailable', { attempt });
+      },
+    }),
+    drive: async (h) => void (await h.result()),
+  },
+  {
+    name: 'in-review',
+    script: () => ({ enroll: permanentLmsFailure }),
+    // Recorded while still waiting for a person: the state a deployment finds it in.
+    drive: waitForReview,
+  },
+  {
+    name: 'review-retried',
+    script: () => {
+      let calls = 0;
+      return { enroll: () => (calls++ === 0 ? permanentLmsFailure() : undefined) };
+    },
+    drive: async (h) => {
+      await waitForReview(h);
+      await h.signal('resolveReview', { action: 'retry', reviewer: 'ops@example.com', note: 'LMS fixed' });
+      await h.result();
+    },
+  },
+  {
+    name: 'details-from-redelivery',
+    payment: { courseId: undefined },
+    drive: async (h) => {
+      await waitForReview(h);
+      await h.signal('paymentDetails', { ...started.get(h.workflowId)!, courseId: 'course-ml-101' });
+      await h.result();
+    },
+  },
+];
+
+/** The payment each workflow was started with, by workflow ID. */
+const started = new Map<string, ReturnType<typeof paymentEvent>>();
+
+async function main() {
+  if (!label) throw new Error('--label is required (e.g. v1, the version the histories come from)');
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const env = await timeSkippingEnvironment();
+  try {
+    const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+    fs.mkdirSync(outDir, { recursive: true });
+    for (const scenario of scenarios) {
+      const taskQueue = `record-${scenario.name}`;
+      const { activities } = scriptedActivities(scenario.script?.());
+      const worker = await Worker.create({
+        connection: env.nativeConnection,
+        taskQueue,
+        workflowBundle,
+        activities,
+      });
+      await worker.runUntil(async () => {
+        const payment = paymentEvent(scenario.payment);
+        const workflowId = `payment-${payment.provider}-${payment.paymentId}`;
+        started.set(workflowId, payment);
+        const handle = await env.client.workflow.start('enrollmentWorkflow', {
+          taskQueue,
+          workflowId,
+          args: [{ payment }],
+          // As the receiver starts it (src/webhook/start-enrollment.ts).
+          typedSearchAttributes: [
+            { key: paymentIdSearchAttribute, value: payment.paymentId },
+            { key: paymentProviderSearchAttribute, value: payment.provider },
+            { key: enrollmentStateSearchAttribute, value: 'validating' },
+          ],
+        });
+        await scenario.drive(handle);
+        const file = path.join(outDir, `${label}-${scenario.name}.json`);
+        fs.writeFileSync(file, `${historyToJSON(await handle.fetchHistory())}\n`);
+        console.log(`recorded ${path.relative(process.cwd(), file)}`);
+      });
+    }
+  } finally {
+    await env.teardown();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,53 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON, type History } from '@temporalio/common/lib/proto-utils';
+import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+
+/**
+ * Workflows already running when a new version is deployed are replayed by the new code, which must
+ * issue the same commands for the events they already have, or they stop with a non-determinism
+ * error. These histories were recorded (test/workflow/record-histories.ts) from earlier versions of
+ * the workflow, including ones still waiting in review; the current code must replay every one.
+ */
+const DIR = path.join(__dirname, 'histories');
+const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
+const historyOf = (file: string): History =>
+  historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8')));
+
+let workflowBundle: WorkflowBundle;
+beforeAll(async () => {
+  workflowBundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../src/workflows'),
+    logger: new DefaultLogger('WARN'),
+  });
+}, 120_000);
+
+describe('replaying recorded histories on the current workflow code', () => {
+  it('has histories from each recorded version, in flight and finished', () => {
+    expect(files.some((f) => f.startsWith('v1-') && f.includes('in-review'))).toBe(true);
+    expect(files.some((f) => f.startsWith('v2-') && f.includes('in-review'))).toBe(true);
+  });
+
+  it.each(files)('replays %s', async (file) => {
+    await Worker.runReplayHistory({ workflowBundle }, historyOf(file), file);
+  });
+
+  it('notices a history the code no longer matches (the check can fail)', async () => {
+    // As if an earlier version had called the LMS activity by another name.
+    const history = historyOf('v1-completed.json');
+    const events = history.events!.map((e) =>
+      e.activityTaskScheduledEventAttributes?.activityType?.name === 'enrollStudent'
+        ? {
+            ...e,
+            activityTaskScheduledEventAttributes: {
+              ...e.activityTaskScheduledEventAttributes,
+              activityType: { name: 'enrollStudentV0' },
+            },
+          }
+        : e,
+    );
+    const replay = Worker.runReplayHistory({ workflowBundle }, { ...history, events }, 'renamed');
+    await expect(replay).rejects.toBeInstanceOf(DeterminismViolationError);
+  });
+});
