@@ -114,7 +114,7 @@ export function renderReport(r: BenchResults): string {
       `(\`src/temporal/dev-server.ts\`): SQLite file on local ext4, \`${SQLITE_PRAGMAS.join(', ')}\`. ` +
       (c.shape === 'production'
         ? `Product processes (receiver, worker, sandbox) compiled by the project's \`tsc -p tsconfig.build.json\` ` +
-          `and run as \`node dist/...\`, as the Docker image runs them; `
+          `and run as \`node <V8 flags> dist/...\` (\`src/shared/v8-flags.ts\`), as the Docker image runs them; `
         : `Product processes run as \`npm run dev\` runs them (\`node --import tsx src/...\`); `) +
       `LOG_LEVEL=info, logs to files. Load generator (autocannon, Temporal client) in the bench process, same machine.`,
     '',
