@@ -82,12 +82,13 @@ const STATE_OF_STEP: Record<StepName, EnrollmentState> = {
 const newStep = (): StepState => ({ status: 'pending', attempts: 0 });
 
 /**
- * How long a step must last before visibility (the `EnrollmentState` search attribute that list
- * queries, the Web UI's filters, batch jobs and the business metrics read) shows it. Every upsert costs
- * the server a visibility write; one per step cost a quarter of the paid-to-enrolled throughput
+ * How far visibility (the `EnrollmentState` search attribute that list queries, the Web UI's filters,
+ * batch jobs and the business metrics read) may lag behind a payment's steps. Every upsert costs the
+ * server a visibility write; one per step cost a quarter of the paid-to-enrolled throughput
  * (docs/benchmarks.md), for states that last a few milliseconds. Operators look for payments stuck for
- * minutes, so a step is shown once it has lasted this long; review, completion and abort are shown at
- * once. The status query and the Web UI's current details are always exact.
+ * minutes, so once visibility has lagged this long it is brought up to date (showing the step current
+ * then); entering or leaving review, completion and abort are shown at once. The status query and the
+ * Web UI's current details are always exact.
  */
 export const VISIBLE_STEP_DELAY = '5s';
 
@@ -143,7 +144,9 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
       // The earlier version's rule, kept exactly: an upsert whenever the state changes.
       if (status.state !== state)
         upsertSearchAttributes([{ key: enrollmentStateSearchAttribute, value: state }]);
-    } else if (SHOWN_AT_ONCE.has(state)) {
+    } else if (SHOWN_AT_ONCE.has(state) || visibleState === 'needs_review') {
+      // Leaving review is shown at once too, so a decided payment drops out of review filters and
+      // batch signals straight away.
       show(state);
     }
     status.state = state;
@@ -152,7 +155,7 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
   publish();
   if (showStepsLate) void showLastingSteps();
 
-  /** Shows the current state once visibility has lagged behind it for VISIBLE_STEP_DELAY. */
+  /** Brings visibility up to date once it has lagged behind the state for VISIBLE_STEP_DELAY. */
   async function showLastingSteps(): Promise<void> {
     try {
       for (;;) {
@@ -161,7 +164,7 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
         show(status.state);
       }
     } catch (err) {
-      // The workflow was cancelled: whatever ends it shows its final state.
+      // The workflow was cancelled: this timer goes with it; what visibility shows is left as it is.
       if (!isCancellation(err)) throw err;
     }
   }

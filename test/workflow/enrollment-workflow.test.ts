@@ -306,8 +306,17 @@ describe('enrollmentWorkflow', () => {
       await withWorker(activities, async () => {
         const handle = await start(paymentEvent());
         await handle.result();
-        // Started as "validating" by the receiver (here: no search attribute at all); one upsert at the end.
+        // No EnrollmentState upsert per step, one at the end; the patch marker brings one of its own
+        // (TemporalChangeVersion): two visibility writes where there were four.
         expect(await upsertedStates(handle)).toEqual(['completed']);
+        const upserts = (await handle.fetchHistory()).events!.filter(
+          (e) => e.upsertWorkflowSearchAttributesEventAttributes,
+        );
+        expect(
+          upserts.map((e) =>
+            Object.keys(e.upsertWorkflowSearchAttributesEventAttributes!.searchAttributes!.indexedFields!),
+          ),
+        ).toEqual([['TemporalChangeVersion'], ['EnrollmentState']]);
         const { searchAttributes } = await handle.describe();
         expect(searchAttributes.EnrollmentState).toEqual(['completed']);
       });
@@ -328,12 +337,28 @@ describe('enrollmentWorkflow', () => {
       });
     });
 
-    it('shows a review at once', async () => {
-      const { activities } = scriptedActivities({ enroll: permanentLmsFailure });
+    it('shows entering and leaving a review at once', async () => {
+      let lmsFixed = false;
+      const { activities } = scriptedActivities({
+        enroll: () => (lmsFixed ? undefined : permanentLmsFailure()),
+      });
       await withWorker(activities, async () => {
         const handle = await start(paymentEvent());
         await inReview(handle);
         expect(await upsertedStates(handle)).toEqual(['needs_review']);
+        lmsFixed = true;
+        await handle.signal(resolveReviewSignal, { action: 'retry', reviewer: 'ops@example.com' });
+        await handle.result();
+        // "enrolling" right after the decision, not 5 s later: a decided payment leaves review filters.
+        expect(await upsertedStates(handle)).toEqual(['needs_review', 'enrolling', 'completed']);
+      });
+    });
+
+    it('shows an abort at once', async () => {
+      const { activities } = scriptedActivities({ enroll: permanentLmsFailure });
+      await withWorker(activities, async () => {
+        const handle = await start(paymentEvent());
+        await inReview(handle);
         await handle.signal(resolveReviewSignal, { action: 'abort', reviewer: 'ops@example.com' });
         await handle.result();
         expect(await upsertedStates(handle)).toEqual(['needs_review', 'aborted']);
