@@ -95,6 +95,13 @@ export const VISIBLE_STEP_DELAY = '5s';
 /** The change that made steps show late (see `VISIBLE_STEP_DELAY`), for `patched()`. */
 export const SHOW_STEPS_LATE_PATCH = 'show-steps-late';
 
+/**
+ * The change that ends a cancelled workflow as Canceled: before it, the cancelled step's activity
+ * failure opened a review (EnrollmentState `needs_review` and a "payment needs review" log on a
+ * workflow that was in fact being cancelled).
+ */
+export const CANCEL_ENDS_PAYMENT_PATCH = 'cancel-ends-payment';
+
 /** States visibility shows the moment the workflow enters them: a person or an alert acts on them. */
 const SHOWN_AT_ONCE: ReadonlySet<EnrollmentState> = new Set(['needs_review', 'completed', 'aborted']);
 
@@ -263,6 +270,9 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
         return 'succeeded';
       } catch (err) {
         if (!(err instanceof ActivityFailure)) throw err;
+        // Our code never cancels an activity itself: a cancelled one means the workflow is being
+        // cancelled (`temporal workflow cancel`), and that is no reason to ask a person.
+        if (isCancellation(err) && patched(CANCEL_ENDS_PAYMENT_PATCH)) throw err;
         const failure = describeFailure(err);
         state.attempts += failure.attempts;
         state.status = 'failed';

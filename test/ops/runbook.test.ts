@@ -462,6 +462,26 @@ const scenarios: Record<string, Scenario> = {
     },
   },
 
+  cancel: {
+    async setup() {
+      await system.setFaults({ lms: { errorRate: 1 } });
+      const p = await pay(system);
+      await pendingAttempt(p.workflowId, 'enrollStudent', 2);
+      return varsOf(p);
+    },
+    async verify(_outputs, vars) {
+      const handle = system.client.workflow.getHandle(vars.WORKFLOW_ID!);
+      await eventually(async () =>
+        (await handle.describe()).status.name === 'CANCELLED' ? true : undefined,
+      );
+      const status = await statusOf(system, vars.WORKFLOW_ID!);
+      expect(status.reviews).toEqual([]);
+      expect((await system.ledger()).enrollments.map((e) => e.external_ref)).not.toContain(
+        `razorpay:${vars.PAYMENT_ID}`,
+      );
+    },
+  },
+
   'patch-census': {
     async setup() {
       // One payment run by today's code (it records show-steps-late), one that no worker has run yet.
@@ -536,6 +556,7 @@ describe('docs/operations.md', () => {
       /^temporal workflow reset --workflow-id \S+ --type FirstWorkflowTask /m,
       /^temporal workflow reset --workflow-id \S+ --event-id \S+ /m,
       /^temporal workflow terminate --workflow-id \S+ --reason /m,
+      /^temporal workflow cancel --workflow-id \S+$/m,
       /^temporal workflow list --query /m,
     ]) {
       expect(tested).toMatch(pattern);

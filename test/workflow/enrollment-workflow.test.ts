@@ -1,4 +1,5 @@
-import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure, defaultPayloadConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Runtime, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { EnrollmentActivities } from '../../src/activities';
@@ -271,6 +272,30 @@ describe('enrollmentWorkflow', () => {
     });
     expect(calls.enroll[0]).toMatchObject({ email: 'asha@example.com' });
     expect(calls.welcome).toHaveLength(0);
+  });
+
+  it('ends as Canceled when cancelled during a step, without opening a review or calling further', async () => {
+    const { activities, calls } = scriptedActivities({
+      enroll: (attempt) => {
+        throw ApplicationFailure.retryable('LMS answered 503', 'DownstreamUnavailable', { attempt });
+      },
+    });
+    await withWorker(activities, async () => {
+      const handle = await start(paymentEvent());
+      await eventually(async () =>
+        ((await handle.describe()).raw.pendingActivities?.[0]?.attempt ?? 0) >= 2 ? true : undefined,
+      );
+      await handle.cancel();
+      const failure = await handle.result().catch((err: unknown) => err);
+      expect(failure).toBeInstanceOf(WorkflowFailedError);
+      expect((failure as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+      expect((await handle.describe()).status.name).toBe('CANCELLED');
+      const status = await stateOf(handle);
+      expect(status.reviews).toEqual([]);
+      expect(status.state).toBe('enrolling');
+      expect(calls.welcome).toHaveLength(0);
+      expect(calls.crm).toHaveLength(0);
+    });
   });
 
   it('records, and otherwise ignores, a resolve signal when nothing is in review or the signal is malformed', async () => {

@@ -94,6 +94,24 @@ const scenarios: Scenario[] = [
       await h.result();
     },
   },
+  {
+    name: 'cancelled',
+    // The LMS keeps failing; an operator cancels the workflow while the step is between retries.
+    script: () => ({
+      enroll: (attempt) => {
+        throw ApplicationFailure.retryable('LMS answered 503', 'DownstreamUnavailable', { attempt });
+      },
+    }),
+    drive: async (h) => {
+      for (;;) {
+        const { raw } = await h.describe();
+        if ((raw.pendingActivities?.[0]?.attempt ?? 0) >= 2) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await h.cancel();
+      await h.result().catch(() => undefined);
+    },
+  },
 ];
 
 /** The payment each workflow was started with, by workflow ID. */
@@ -106,7 +124,8 @@ async function main() {
   try {
     const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
     fs.mkdirSync(outDir, { recursive: true });
-    for (const scenario of scenarios) {
+    const only = process.env.RECORD_ONLY?.split(',');
+    for (const scenario of scenarios.filter((s) => !only || only.includes(s.name))) {
       const taskQueue = `record-${scenario.name}`;
       const { activities } = scriptedActivities(scenario.script?.());
       const worker = await Worker.create({
