@@ -4,6 +4,7 @@
  * still waiting in review (what a deployment meets in flight).
  *
  *   npx tsx test/workflow/record-histories.ts --label v2 [--workflows <dir of an enrollflow checkout's src/workflows>]
+ *   (RECORD_ONLY=cancelled,... records only those scenarios)
  *
  * Record them from the version a change replaces, before changing the workflow's commands, and keep
  * them: the replay test then proves that workflows that version started still run on the new code.
