@@ -8,7 +8,7 @@
  *   and one on the worker's queue, for paid-to-enrolled;
  * - the ceilings: a bare Express + HMAC server, and a worker with no-op activities.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,10 +18,9 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { writeWorkflowBundle } from '../scripts/bundle-workflows';
 import { requireTemporalCli } from '../src/temporal/binaries';
-import { type DevServer, NAMESPACE_RETENTION, startDevServer } from '../src/temporal/dev-server';
+import { type DevServer, startDevServer } from '../src/temporal/dev-server';
 import { freePort } from '../src/temporal/free-port';
-import { searchAttributeRegistrations } from '../src/workflows/messages';
-import { httpReady, logLineReady, NodeProcess, ROOT, sleep } from './procs';
+import { httpReady, logLineReady, NodeProcess, ROOT } from './procs';
 import { V8_FLAGS } from '../src/shared/v8-flags';
 
 export const TASK_QUEUES = {
@@ -262,65 +261,17 @@ export const VARIANT_PRAGMAS: Record<PersistenceVariant, string[]> = {
   'in-memory': [],
 };
 
-/**
- * A second dev server like `startDevServer`'s but with a different persistence (VARIANT_PRAGMAS), for
- * the comparison of persistence settings.
- */
-export async function startVariantServer(
+/** A second dev server, started like `npm run dev`'s but with the variant's persistence. */
+export function startVariantServer(
   cli: string,
   dir: string,
   variant: PersistenceVariant,
-  extraArgs: string[] = [],
-): Promise<{ address: string; process: ChildProcess; stop(): Promise<void> }> {
-  const port = await freePort();
-  const address = `127.0.0.1:${port}`;
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
-  args.push(
-    '--http-port',
-    String(await freePort()),
-    '--metrics-port',
-    String(await freePort()),
-    '--headless',
-  );
-  if (variant !== 'in-memory') args.push('--db-filename', path.join(dir, `temporal-${variant}.sqlite`));
-  for (const pragma of VARIANT_PRAGMAS[variant]) args.push('--sqlite-pragma', pragma);
-  args.push(...extraArgs);
-  for (const [name, type] of Object.entries(searchAttributeRegistrations)) {
-    args.push('--search-attribute', `${name}=${type}`);
-  }
-  const logFd = fs.openSync(path.join(dir, `temporal-${variant}.log`), 'a');
-  const child = spawn(cli, args, { stdio: ['ignore', logFd, logFd] });
-  fs.closeSync(logFd);
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const gone = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await gone;
-  };
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
-      await connection.close();
-      break;
-    } catch (err) {
-      if (child.exitCode !== null || Date.now() > deadline) {
-        await stop();
-        throw err;
-      }
-      await sleep(250);
-    }
-  }
-  await promisify(execFile)(cli, [
-    'operator',
-    'namespace',
-    'update',
-    '--address',
-    address,
-    '--namespace',
-    'default',
-    '--retention',
-    NAMESPACE_RETENTION,
-  ]);
-  return { address, process: child, stop };
+): Promise<DevServer> {
+  return startDevServer({
+    cliPath: cli,
+    dbFile: variant === 'in-memory' ? undefined : path.join(dir, `temporal-${variant}.sqlite`),
+    sqlitePragmas: VARIANT_PRAGMAS[variant],
+    headless: true,
+    logFile: path.join(dir, `temporal-${variant}.log`),
+  });
 }

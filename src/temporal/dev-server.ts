@@ -30,6 +30,8 @@ export interface DevServerOptions {
   cliPath: string;
   /** SQLite file; omitted = in-memory (tests that do not restart the server). */
   dbFile?: string;
+  /** `--sqlite-pragma` values for `dbFile`; default SQLITE_PRAGMAS (the bench compares others). */
+  sqlitePragmas?: readonly string[];
   port?: number;
   uiPort?: number;
   headless?: boolean;
@@ -77,7 +79,7 @@ async function startDevServerOnce(options: DevServerOptions): Promise<DevServer>
   if (options.dbFile) {
     fs.mkdirSync(path.dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile);
-    for (const pragma of SQLITE_PRAGMAS) args.push('--sqlite-pragma', pragma);
+    for (const pragma of options.sqlitePragmas ?? SQLITE_PRAGMAS) args.push('--sqlite-pragma', pragma);
   }
   if (namespace !== 'default') args.push('--namespace', namespace);
   for (const [name, type] of Object.entries(searchAttributeRegistrations)) {
