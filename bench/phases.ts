@@ -4,13 +4,8 @@
  */
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { type Client, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
-import {
-  enrollmentStateSearchAttribute,
-  paymentIdSearchAttribute,
-  paymentProviderSearchAttribute,
-} from '../src/workflows/messages';
-import { paymentDetails, paymentSummary } from '../src/workflows/details';
+import type { Client } from '@temporalio/client';
+import { enrollmentStartOptions } from '../src/webhook/start-enrollment';
 import type { PaymentEvent } from '../src/shared/payment-event';
 import { type Delivery, DeliveryPool, duplicatePool, razorpayDelivery } from './deliveries';
 import {
@@ -126,28 +121,15 @@ const samplePayment = (paymentId: string): PaymentEvent => ({
 });
 
 /**
- * A start with everything the receiver's start carries (the payment as input, summary and details,
- * three search attributes, the ID policies), straight from a client: what a start costs Temporal
+ * A start with everything the receiver's start carries (`enrollmentStartOptions`: the payment as input,
+ * summary and details, three search attributes, the ID policies), straight from a client: what a start costs Temporal
  * when it is ours, without HTTP, verification and parsing in front of it.
  */
 export function startsLikeOurs(client: Client, concurrency: number, seconds: number) {
   return closedLoop(concurrency, seconds, async () => {
     const paymentId = `pay_${randomUUID().replace(/-/g, '').slice(0, 14)}`;
     const payment = samplePayment(paymentId);
-    await client.workflow.start('enrollmentWorkflow', {
-      taskQueue: TASK_QUEUES.noop,
-      workflowId: `payment-razorpay-${paymentId}`,
-      args: [{ payment }],
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      staticSummary: paymentSummary(payment),
-      staticDetails: paymentDetails(payment),
-      typedSearchAttributes: [
-        { key: paymentIdSearchAttribute, value: payment.paymentId },
-        { key: paymentProviderSearchAttribute, value: payment.provider },
-        { key: enrollmentStateSearchAttribute, value: 'validating' },
-      ],
-    });
+    await client.workflow.start('enrollmentWorkflow', enrollmentStartOptions(payment, TASK_QUEUES.noop));
   });
 }
 

@@ -3,11 +3,13 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
+  type WorkflowStartOptions,
 } from '@temporalio/client';
 import type { PaymentEvent } from '../shared/payment-event';
 import { enrollmentWorkflowId } from '../shared/workflow-id';
 import type { Logger } from '../shared/logger';
 import {
+  type EnrollmentWorkflowInput,
   enrollmentStateSearchAttribute,
   paymentDetailsSignal,
   paymentIdSearchAttribute,
@@ -33,6 +35,28 @@ export interface StarterOptions {
   taskQueue: string;
   startTimeoutMs: number;
   logger: Logger;
+}
+
+/**
+ * Everything the receiver's start of a payment's workflow carries (the bench and the history recorder
+ * start workflows exactly like it). The ID policies are explained at `createEnrollmentStarter`.
+ */
+export function enrollmentStartOptions(event: PaymentEvent, taskQueue: string) {
+  return {
+    taskQueue,
+    workflowId: enrollmentWorkflowId(event.provider, event.paymentId),
+    args: [{ payment: event }] as [EnrollmentWorkflowInput],
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    // Shown in the Web UI's workflow list and detail page.
+    staticSummary: paymentSummary(event),
+    staticDetails: paymentDetails(event),
+    typedSearchAttributes: [
+      { key: paymentIdSearchAttribute, value: event.paymentId },
+      { key: paymentProviderSearchAttribute, value: event.provider },
+      { key: enrollmentStateSearchAttribute, value: 'validating' as const },
+    ],
+  } satisfies WorkflowStartOptions<typeof enrollmentWorkflow>;
 }
 
 /**
@@ -74,21 +98,10 @@ export function createEnrollmentStarter({
       const startedAt = Date.now();
       try {
         await withDeadline(startTimeoutMs, () =>
-          client.workflow.start<typeof enrollmentWorkflow>('enrollmentWorkflow', {
-            taskQueue,
-            workflowId,
-            args: [{ payment: event }],
-            workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-            workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-            // Shown in the Web UI's workflow list and detail page.
-            staticSummary: paymentSummary(event),
-            staticDetails: paymentDetails(event),
-            typedSearchAttributes: [
-              { key: paymentIdSearchAttribute, value: event.paymentId },
-              { key: paymentProviderSearchAttribute, value: event.provider },
-              { key: enrollmentStateSearchAttribute, value: 'validating' },
-            ],
-          }),
+          client.workflow.start<typeof enrollmentWorkflow>(
+            'enrollmentWorkflow',
+            enrollmentStartOptions(event, taskQueue),
+          ),
         );
         return { status: 'started', workflowId };
       } catch (err) {

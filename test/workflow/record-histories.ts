@@ -14,11 +14,7 @@ import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
-import {
-  enrollmentStateSearchAttribute,
-  paymentIdSearchAttribute,
-  paymentProviderSearchAttribute,
-} from '../../src/workflows/messages';
+import { enrollmentStartOptions } from '../../src/webhook/start-enrollment';
 import { paymentEvent } from '../helpers/payments';
 import {
   permanentLmsFailure,
@@ -137,19 +133,12 @@ async function main() {
       });
       await worker.runUntil(async () => {
         const payment = paymentEvent(scenario.payment);
-        const workflowId = `payment-${payment.provider}-${payment.paymentId}`;
-        started.set(workflowId, payment);
-        const handle = await env.client.workflow.start('enrollmentWorkflow', {
-          taskQueue,
-          workflowId,
-          args: [{ payment }],
-          // As the receiver starts it (src/webhook/start-enrollment.ts).
-          typedSearchAttributes: [
-            { key: paymentIdSearchAttribute, value: payment.paymentId },
-            { key: paymentProviderSearchAttribute, value: payment.provider },
-            { key: enrollmentStateSearchAttribute, value: 'validating' },
-          ],
-        });
+        // As the receiver starts it.
+        const handle = await env.client.workflow.start(
+          'enrollmentWorkflow',
+          enrollmentStartOptions(payment, taskQueue),
+        );
+        started.set(handle.workflowId, payment);
         await scenario.drive(handle);
         const file = path.join(outDir, `${label}-${scenario.name}.json`);
         fs.writeFileSync(file, `${historyToJSON(await handle.fetchHistory())}\n`);
