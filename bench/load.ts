@@ -11,7 +11,7 @@
  */
 import http from 'node:http';
 import autocannon from 'autocannon';
-import { percentile } from './stats';
+import { latencySummary } from './stats';
 
 export interface Request {
   path: string;
@@ -158,15 +158,12 @@ export async function paced(options: PacedOptions): Promise<LoadResult> {
   }
   await Promise.all(pending);
   agent.destroy();
-  latencies.sort((a, b) => a - b);
   return {
+    ...latencySummary(latencies),
     okPerSecond: ok / options.durationSeconds,
     sent: total,
     ok,
     failures,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    max: latencies.at(-1) ?? NaN,
     offeredPerSecond: total / ((lastSent - t0) / 1000 + interval / 1000),
   };
 }
@@ -198,13 +195,10 @@ export async function closedLoop(
     }),
   );
   const elapsed = (performance.now() - t0) / 1000;
-  latencies.sort((a, b) => a - b);
   return {
+    ...latencySummary(latencies),
     okPerSecond: latencies.length / elapsed,
     ok: latencies.length,
     failed,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    max: latencies.at(-1) ?? NaN,
   };
 }

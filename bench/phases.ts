@@ -18,7 +18,7 @@ import {
   type Request,
 } from './load';
 import { sleep } from './procs';
-import { percentile } from './stats';
+import { latencySummary } from './stats';
 import { TASK_QUEUES } from './system';
 
 const PATH = '/webhooks/razorpay';
@@ -189,16 +189,13 @@ async function collect(
       }
     }),
   );
-  latencies.sort((a, b) => a - b);
   closes.sort((a, b) => a - b);
   const lo = closes[Math.floor(closes.length * 0.1)]!;
   const hi = closes[Math.floor(closes.length * 0.9)]!;
   const middle = Math.floor(closes.length * 0.9) - Math.floor(closes.length * 0.1);
   return {
+    ...latencySummary(latencies),
     payments: sent.size,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    max: latencies.at(-1) ?? NaN,
     completedPerSecond: hi > lo ? (middle * 1000) / (hi - lo) : NaN,
     notCompleted,
   };
@@ -322,13 +319,10 @@ export async function pacedStarts(client: Client, rate: number, seconds: number)
     );
   }
   await Promise.all(pending);
-  latencies.sort((a, b) => a - b);
   return {
+    ...latencySummary(latencies),
     okPerSecond: latencies.length / seconds,
     ok: latencies.length,
     failed,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    max: latencies.at(-1) ?? NaN,
   };
 }

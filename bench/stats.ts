@@ -7,6 +7,12 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
 }
 
+/** p50, p99 and max of one run's latencies (sorts them in place). */
+export function latencySummary(latencies: number[]): { p50: number; p99: number; max: number } {
+  latencies.sort((a, b) => a - b);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? NaN };
+}
+
 export interface Spread {
   median: number;
   min: number;
