@@ -3,6 +3,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tools/**', '.data/**', 'coverage/**', '*.config.*'] },
   js.configs.recommended,
@@ -16,18 +18,68 @@ export default tseslint.config(
     },
   },
   {
+    // Production code never depends on dev tooling (the dev server launcher, the reliability harness,
+    // the bench) or on tests: none of it ships in the image.
+    files: ['src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/scripts/*', '**/test/*', '**/bench/*'],
+              message: 'dev tooling and tests stay out of src/',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // src/domain is the workflow-safe room: pure rules and shapes that the workflow bundle, the receiver,
+    // the activities and the ops CLI share. No Node built-ins, no I/O, nothing from the Node-side rooms.
+    files: ['src/domain/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins,
+          patterns: [
+            {
+              regex: '^\\.\\./',
+              allowTypeImports: true,
+              message: 'src/domain imports only src/domain (types excepted)',
+            },
+            {
+              regex: '^(?!\\.{1,2}/|zod$)',
+              message: 'src/domain may use zod and nothing else from node_modules',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox: Node built-ins (and anything doing I/O)
-    // would break replay, so they are forbidden at lint time rather than discovered at run time.
+    // would break replay, so they are forbidden at lint time rather than discovered at run time. At run
+    // time it may import the workflow-safe room (src/domain) and the SDK; other rooms only as types
+    // (the activities' signatures, for proxyActivities).
     files: ['src/workflows/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: [...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
-          // Activities run outside the sandbox; the workflow may only know their types.
+          paths: nodeBuiltins,
           patterns: [
-            { group: ['../activities', '../activities/*'], allowTypeImports: true },
-            { group: ['../webhook/*', '../sandbox/*', '../tools/*', '../config'] },
+            {
+              regex: '^\\.\\./(?!domain(/|$))',
+              allowTypeImports: true,
+              message: 'workflow code imports only src/domain and src/workflows at run time (types excepted)',
+            },
+            {
+              regex: '^(?!\\.{1,2}/|@temporalio/(workflow|common)$)',
+              message: 'workflow code may use the Temporal SDK and nothing else from node_modules',
+            },
           ],
         },
       ],

@@ -4,8 +4,8 @@
  * Built ahead of each measurement so signing does not load the generator while it measures.
  */
 import { planDeliveries } from '../src/tools/deliver';
-import { newPaymentId } from '../src/tools/provider-events';
-import { enrollmentWorkflowId } from '../src/shared/workflow-id';
+import { newPaymentId } from '../src/providers';
+import { enrollmentWorkflowId } from '../src/domain/ids';
 
 export interface Delivery {
   paymentId: string;

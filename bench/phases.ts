@@ -6,7 +6,7 @@ import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { enrollmentStartOptions } from '../src/webhook/start-enrollment';
-import type { PaymentEvent } from '../src/shared/payment-event';
+import type { PaymentEvent } from '../src/domain/payment-event';
 import { type Delivery, DeliveryPool, duplicatePool, razorpayDelivery } from './deliveries';
 import {
   autocannonMax,
@@ -20,6 +20,7 @@ import {
 import { sleep } from './procs';
 import { latencySummary } from './stats';
 import { TASK_QUEUES } from './system';
+import { ENROLLMENT_WORKFLOW_TYPE } from '../src/workflows/messages';
 
 const PATH = '/webhooks/razorpay';
 const toRequest = (d: Delivery): Request => ({ path: PATH, body: d.body, headers: d.headers });
@@ -129,7 +130,7 @@ export function startsLikeOurs(client: Client, concurrency: number, seconds: num
   return closedLoop(concurrency, seconds, async () => {
     const paymentId = `pay_${randomUUID().replace(/-/g, '').slice(0, 14)}`;
     const payment = samplePayment(paymentId);
-    await client.workflow.start('enrollmentWorkflow', enrollmentStartOptions(payment, TASK_QUEUES.noop));
+    await client.workflow.start(ENROLLMENT_WORKFLOW_TYPE, enrollmentStartOptions(payment, TASK_QUEUES.noop));
   });
 }
 

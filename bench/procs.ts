@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { v8FlagsForScript } from '../src/shared/v8-flags';
+import { v8FlagsForScript } from '../src/runtime/v8-flags';
 
 export const ROOT = path.resolve(__dirname, '..');
 
@@ -21,7 +21,7 @@ export interface NodeProcessOptions {
   /** Resolves true once the process serves. */
   ready: () => Promise<boolean>;
   /**
-   * V8 flags; default: those the product's launchers give this entry point (src/shared/v8-flags.ts),
+   * V8 flags; default: those the product's launchers give this entry point (src/runtime/v8-flags.ts),
    * so the bench runs each process exactly as the Dockerfile and `npm run dev` do.
    */
   v8Flags?: readonly string[];

@@ -8,7 +8,7 @@ import type { CpuUse } from './cpu';
 import type { EndToEndResult } from './phases';
 import { type PersistenceVariant, VARIANT_PRAGMAS } from './system';
 import type { FsyncCount } from './fsyncs';
-import { SQLITE_PRAGMAS } from '../src/temporal/dev-server';
+import { SQLITE_PRAGMAS } from '../scripts/temporal/dev-server';
 import { fmt, pct, spread, type Spread } from './stats';
 
 export interface Sample {
@@ -111,10 +111,10 @@ export function renderReport(r: BenchResults): string {
       `Machine: ${m.cores} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, \`${m.temporal}\`.`,
     '',
     `Temporal: a fresh dev server for the run, started exactly as \`npm run dev\` starts it ` +
-      `(\`src/temporal/dev-server.ts\`): SQLite file on local ext4, \`${SQLITE_PRAGMAS.join(', ')}\`. ` +
+      `(\`scripts/temporal/dev-server.ts\`): SQLite file on local ext4, \`${SQLITE_PRAGMAS.join(', ')}\`. ` +
       (c.shape === 'production'
         ? `Product processes (receiver, worker, sandbox) compiled by the project's \`tsc -p tsconfig.build.json\` ` +
-          `and run as \`node <V8 flags> dist/...\` (\`src/shared/v8-flags.ts\`), as the Docker image runs them; `
+          `and run as \`node <V8 flags> dist/...\` (\`src/runtime/v8-flags.ts\`), as the Docker image runs them; `
         : `Product processes run as \`npm run dev\` runs them (\`node --import tsx src/...\`); `) +
       `LOG_LEVEL=info, logs to files. Load generator (autocannon, Temporal client) in the bench process, same machine.`,
     '',

@@ -29,7 +29,7 @@ import { countFsyncsPerStart } from './fsyncs';
 import { httpReady, NodeProcess, ROOT, sleep } from './procs';
 import { renderReport, writeReport, type BenchResults, type Sample } from './report';
 import { type PersistenceVariant, startBenchSystem, startVariantServer, TASK_QUEUES } from './system';
-import { freePort } from '../src/temporal/free-port';
+import { freePort } from '../scripts/temporal/free-port';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(name);

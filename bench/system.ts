@@ -1,6 +1,6 @@
 /**
  * Everything the benchmark measures, started fresh in a temp directory, all on 127.0.0.1:
- * - a Temporal dev server started exactly as `npm run dev` starts it (src/temporal/dev-server.ts:
+ * - a Temporal dev server started exactly as `npm run dev` starts it (scripts/temporal/dev-server.ts:
  *   SQLite file with `SQLITE_PRAGMAS`, our search attributes, 30-day retention);
  * - the sandbox downstreams (src/sandbox/main.ts, zero added latency), the product's worker
  *   (src/worker.ts) and two product receivers (src/webhook/main.ts): one whose task queue no worker
@@ -17,15 +17,16 @@ import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { writeWorkflowBundle } from '../scripts/bundle-workflows';
-import { requireTemporalCli } from '../src/temporal/binaries';
-import { type DevServer, startDevServer } from '../src/temporal/dev-server';
-import { freePort } from '../src/temporal/free-port';
+import { requireTemporalCli } from '../scripts/temporal/binaries';
+import { type DevServer, startDevServer } from '../scripts/temporal/dev-server';
+import { freePort } from '../scripts/temporal/free-port';
 import { httpReady, logLineReady, NodeProcess, ROOT } from './procs';
-import { V8_FLAGS } from '../src/shared/v8-flags';
+import { V8_FLAGS } from '../src/runtime/v8-flags';
+import { TASK_QUEUE_DEFAULT } from '../src/workflows/messages';
 
 export const TASK_QUEUES = {
   /** The product worker's queue (paid-to-enrolled). */
-  enrollments: 'enrollments',
+  enrollments: TASK_QUEUE_DEFAULT,
   /** The ack receiver's queue: polled by nobody, like the raw start ceiling's. */
   ackOnly: 'bench-ack-only',
   /** Raw start ceiling: no-op workflows, polled by nobody. */

@@ -9,9 +9,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { requireTemporalCli } from '../src/temporal/binaries';
-import { NAMESPACE_RETENTION, startDevServer } from '../src/temporal/dev-server';
-import { v8FlagsForScript } from '../src/shared/v8-flags';
+import { requireTemporalCli } from './temporal/binaries';
+import { NAMESPACE_RETENTION, startDevServer } from './temporal/dev-server';
+import { v8FlagsForScript } from '../src/runtime/v8-flags';
 
 const ROOT = path.resolve(__dirname, '..');
 const DATA = path.join(ROOT, '.data');

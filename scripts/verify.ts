@@ -19,7 +19,7 @@ import {
   type ScenarioReport,
   temporalRestart,
   workerCrash,
-} from '../test/reliability/scenarios';
+} from './reliability/scenarios';
 
 const ROOT = path.resolve(__dirname, '..');
 

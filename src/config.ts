@@ -4,6 +4,8 @@
  * Nothing else in the code reads `process.env`. `.env.example` documents every variable here.
  */
 import { z } from 'zod';
+import { describeIssues } from './domain/zod-issues';
+import { TASK_QUEUE_DEFAULT } from './workflows/messages';
 
 const csvSecrets = (name: string) =>
   z
@@ -31,7 +33,7 @@ const url = (name: string) =>
 const temporalSchema = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
-  TEMPORAL_TASK_QUEUE: z.string().default('enrollments'),
+  TEMPORAL_TASK_QUEUE: z.string().default(TASK_QUEUE_DEFAULT),
   // Read by @temporalio/envconfig (src/temporal/connection-options.ts); validated here for a clear error.
   TEMPORAL_API_KEY: z.string().min(20, 'TEMPORAL_API_KEY looks truncated').optional(),
   TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
@@ -107,10 +109,8 @@ function parse<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv, what: str
   const result = schema.safeParse(withoutEmpty(env));
   if (result.success) return result.data;
   // Name the variable and the rule, never the value: a value may be a secret.
-  const lines = result.error.issues.map((i) => `  - ${i.path.join('.') || '(env)'}: ${i.message}`);
-  throw new ConfigError(
-    `Invalid ${what} configuration:\n${lines.join('\n')}\nSee .env.example for every variable.`,
-  );
+  const lines = describeIssues(result.error, { whole: '(env)', separator: '\n', bullet: '  - ' });
+  throw new ConfigError(`Invalid ${what} configuration:\n${lines}\nSee .env.example for every variable.`);
 }
 
 export const loadWebhookConfig = (env: NodeJS.ProcessEnv = process.env): WebhookConfig =>

@@ -15,10 +15,11 @@ import { createActivities } from './activities';
 import { loadWorkerConfig, type WorkerConfig } from './config';
 import { installRuntimeWithSdkMetrics } from './observability/sdk-metrics';
 import { startWorkerObservability } from './observability/worker-observability';
-import { createLogger, type Logger } from './shared/logger';
-import { warnOfMissingV8Flags } from './shared/v8-flags';
+import { createLogger, type Logger } from './runtime/logger';
+import { warnOfMissingV8Flags } from './runtime/v8-flags';
 import { temporalConnectionOptions } from './temporal/connection-options';
 import { assertRetentionCoversRedelivery } from './temporal/retention-guard';
+import { runMain } from './runtime/process';
 
 export interface EnrollmentWorkerOptions {
   config: WorkerConfig;
@@ -120,9 +121,4 @@ async function main() {
   }
 }
 
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
-}
+if (require.main === module) runMain(main);

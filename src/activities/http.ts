@@ -11,9 +11,10 @@
  * Request/response headers and bodies are never logged: they carry tokens, keys and student PII.
  */
 import { performance } from 'node:perf_hooks';
-import type { Logger } from '../shared/logger';
+import type { Logger } from '../runtime/logger';
 import { activityLogFields, currentCancellationSignal } from './activity-context';
-import { DownstreamFailure, type NonRetryableErrorType } from './errors';
+import type { NonRetryableErrorType } from '../domain/failures';
+import { DownstreamFailure } from './errors';
 import { retryDelayFromHeaders } from './retry-after';
 import type { PaymentRef } from './types';
 

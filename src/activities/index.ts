@@ -7,7 +7,7 @@
  * HubSpot token cache above all) lives as long as the worker process and is shared by all executions.
  */
 import type { WorkerConfig } from '../config';
-import { createLogger, type Logger } from '../shared/logger';
+import { createLogger, type Logger } from '../runtime/logger';
 import { currentAttempt } from './activity-context';
 import { toActivityError } from './errors';
 import type { ClassifyDeps, HttpDeps } from './http';
@@ -24,8 +24,8 @@ import type {
 } from './types';
 import { sendWelcomeOnce } from './whatsapp';
 
-export { NON_RETRYABLE_ERROR_TYPES, RETRYABLE_ERROR_TYPES } from './errors';
-export type { ActivityErrorType, NonRetryableErrorType, RetryableErrorType } from './errors';
+export { NON_RETRYABLE_ERROR_TYPES, RETRYABLE_ERROR_TYPES } from '../domain/failures';
+export type { ActivityErrorType, NonRetryableErrorType, RetryableErrorType } from '../domain/failures';
 export type * from './types';
 
 export interface ActivityDeps {

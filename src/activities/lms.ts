@@ -4,7 +4,7 @@
  * So every transport failure, timeouts included, is retryable here.
  */
 import type { WorkerConfig } from '../config';
-import { idempotencyKey } from '../shared/workflow-id';
+import { idempotencyKey } from '../domain/ids';
 import { currentAttempt } from './activity-context';
 import { DownstreamFailure } from './errors';
 import {

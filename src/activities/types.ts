@@ -2,7 +2,7 @@
  * Inputs and results of the enrollment activities. The workflow imports this module as types only,
  * so it must stay free of runtime code and Node built-ins.
  */
-import type { PaymentProvider } from '../shared/payment-event';
+import type { PaymentProvider } from '../domain/payment-event';
 
 // Type aliases rather than interfaces on purpose: object type aliases are assignable to
 // `Record<string, unknown>`, which the workflow uses to record results generically.

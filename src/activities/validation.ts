@@ -4,20 +4,20 @@
  * the rule, never the value (it is student PII).
  */
 import { z } from 'zod';
-import { paymentEventSchema, paymentProviders } from '../shared/payment-event';
+import { paymentEventSchema } from '../domain/payment-event';
+import { providerNames } from '../providers';
 import { DownstreamFailure } from './errors';
-
-/** `+` then 7 to 15 digits, no leading zero in the country code (ITU-T E.164). */
-export const E164 = /^\+[1-9]\d{6,14}$/;
+import { E164_PATTERN, EMAIL_PATTERN } from '../domain/contact-rules';
+import { describeIssues } from '../domain/zod-issues';
 
 const paymentRef = z.object({
-  provider: z.enum(paymentProviders),
+  provider: z.enum(providerNames),
   paymentId: paymentEventSchema.shape.paymentId,
 });
-const email = z.email('must be an email address').max(320);
+const email = z.string().regex(EMAIL_PATTERN, 'must be an email address').max(320);
 const name = z.string().trim().min(1, 'must not be empty').max(256);
 const courseId = z.string().trim().min(1, 'must not be empty').max(256);
-const phone = z.string().regex(E164, 'must be E.164, e.g. +919876543210');
+const phone = z.string().regex(E164_PATTERN, 'must be E.164, e.g. +919876543210');
 
 export const enrollStudentInputSchema = z.object({ payment: paymentRef, email, name, courseId });
 
@@ -37,8 +37,11 @@ export const upsertContactInputSchema = z.object({
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, activity: string): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
-  throw new DownstreamFailure('InvalidActivityInput', `${activity}: invalid input (${problems.join('; ')})`, {
-    code: 'invalid_input',
-  });
+  throw new DownstreamFailure(
+    'InvalidActivityInput',
+    `${activity}: invalid input (${describeIssues(result.error)})`,
+    {
+      code: 'invalid_input',
+    },
+  );
 }

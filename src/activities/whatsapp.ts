@@ -8,7 +8,8 @@
  */
 import type { WorkerConfig } from '../config';
 import { currentAttempt, previousHeartbeatDetails, recordHeartbeat } from './activity-context';
-import { DownstreamFailure, type RetryableErrorType } from './errors';
+import type { RetryableErrorType } from '../domain/failures';
+import { DownstreamFailure } from './errors';
 import {
   failureForStatus,
   failureForTransport,

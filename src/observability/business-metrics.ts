@@ -24,8 +24,9 @@
  * Each worker replica exports the same values: alert on `max()` across instances.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Logger } from '../shared/logger';
+import type { Logger } from '../runtime/logger';
 import { enrollmentStates, type EnrollmentStatus, statusQuery } from '../workflows/messages';
+import { ENROLLMENT_WORKFLOW_TYPE } from '../workflows/messages';
 
 /** The slice of `@temporalio/client`'s Client used here; tests inject a fake. */
 export interface WorkflowVisibility {
@@ -87,7 +88,7 @@ export function createBusinessMetrics(options: BusinessMetricsOptions): Business
     registry,
     logger,
     now = Date.now,
-    workflowType = 'enrollmentWorkflow',
+    workflowType = ENROLLMENT_WORKFLOW_TYPE,
     notEnrolledAfterMinutes = 10,
     maxReviewsListed = 1000,
     maxStatusQueries = 20,

@@ -10,7 +10,7 @@
  * is logged: the worker still processes payments, and Prometheus reports the target down.
  */
 import { Runtime, type RuntimeOptions, type TelemetryOptions } from '@temporalio/worker';
-import type { Logger } from '../shared/logger';
+import type { Logger } from '../runtime/logger';
 
 /** Milliseconds; the exporter's defaults stop at 10 s, while a payment may take minutes to enroll. */
 const PAID_TO_ENROLLED_MS = [

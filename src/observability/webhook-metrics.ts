@@ -4,12 +4,13 @@
  * (`timeStarts`) to measure how long Temporal takes to accept a start. Each metrics object owns its
  * registry: nothing is registered globally, so tests can build as many receivers as they like.
  *
- * Label values are bounded: provider is razorpay | stripe | other, event_type is one of the event types
- * providers actually send us (else `other`, or `none` when the body was never trusted or read), and
+ * Label values are bounded: provider is a registered provider or `other`, event_type is one of the
+ * registry's known event types (else `other`, or `none` when the body was never trusted or read), and
  * outcome is one of `deliveryOutcomes`. A forged delivery can therefore not create new series.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { knownEventTypes, providerNames } from '../providers';
 import type { EnrollmentStarter } from '../webhook/start-enrollment';
 
 export const deliveryOutcomes = [
@@ -25,28 +26,6 @@ export const deliveryOutcomes = [
 ] as const;
 export type DeliveryOutcome = (typeof deliveryOutcomes)[number];
 
-const PROVIDERS = new Set(['razorpay', 'stripe']);
-
-/** Event types Razorpay and Stripe send to a payments endpoint; anything else is counted as `other`. */
-export const KNOWN_EVENT_TYPES = new Set([
-  'payment.captured',
-  'payment.authorized',
-  'payment.failed',
-  'order.paid',
-  'refund.created',
-  'refund.processed',
-  'refund.failed',
-  'checkout.session.completed',
-  'checkout.session.async_payment_succeeded',
-  'checkout.session.async_payment_failed',
-  'checkout.session.expired',
-  'payment_intent.succeeded',
-  'payment_intent.payment_failed',
-  'payment_intent.canceled',
-  'charge.succeeded',
-  'charge.refunded',
-]);
-
 /** Buckets around the 2.5 s start deadline (WEBHOOK_START_TIMEOUT_MS), so p95/p99 near it are visible. */
 export const START_SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 3, 4];
 
@@ -54,9 +33,8 @@ export const START_SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
 export interface DeliveryFacts {
   /** `req.params.provider`, as requested (unknown providers are counted as `other`). */
   provider: unknown;
-  status: number;
-  /** The JSON answer: `{status: "started" | "duplicate" | "ignored"}` or `{error: ...}`. */
-  body: Record<string, unknown>;
+  /** The answered Outcome's `kind`, exactly as the receiver decided it. */
+  outcome: DeliveryOutcome;
   /** The event type the adapter read from a verified body, when it got that far. */
   eventType?: unknown;
 }
@@ -71,22 +49,10 @@ export interface WebhookMetrics {
   handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
-const label = (value: unknown, known: Set<string>, absent: string) =>
-  typeof value !== 'string' || value === '' ? absent : known.has(value) ? value : 'other';
+const providers: ReadonlySet<string> = new Set(providerNames);
 
-/** The delivery outcome of an HTTP answer, as the receiver's contract (README) defines it. */
-export function deliveryOutcome(status: number, body: Record<string, unknown>): DeliveryOutcome {
-  if (status >= 200 && status < 300) {
-    const s = body.status;
-    return s === 'started' || s === 'duplicate' || s === 'ignored' ? s : 'error';
-  }
-  if (status === 401) return 'unauthorized';
-  if (status === 413) return 'too_large';
-  if (status === 415) return 'unsupported';
-  if (status === 503) return 'unavailable';
-  if (status >= 400 && status < 500) return 'invalid';
-  return 'error';
-}
+const label = (value: unknown, known: ReadonlySet<string>, absent: string) =>
+  typeof value !== 'string' || value === '' ? absent : known.has(value) ? value : 'other';
 
 export function createWebhookMetrics(options: { defaultMetrics?: boolean } = {}): WebhookMetrics {
   const registry = new Registry();
@@ -118,7 +84,7 @@ export function createWebhookMetrics(options: { defaultMetrics?: boolean } = {})
     registers: [registry],
   });
   // Zero series from the start: `rate()` and ratios in alert rules then see 0, not "no data".
-  for (const provider of PROVIDERS) {
+  for (const provider of providers) {
     signatureFailures.labels({ provider }).inc(0);
     duplicates.labels({ provider }).inc(0);
   }
@@ -126,11 +92,10 @@ export function createWebhookMetrics(options: { defaultMetrics?: boolean } = {})
   return {
     registry,
 
-    record({ provider, status, body, eventType }) {
+    record({ provider, outcome, eventType }) {
       try {
-        const p = label(provider, PROVIDERS, 'other');
-        const outcome = deliveryOutcome(status, body);
-        deliveries.inc({ provider: p, event_type: label(eventType, KNOWN_EVENT_TYPES, 'none'), outcome });
+        const p = label(provider, providers, 'other');
+        deliveries.inc({ provider: p, event_type: label(eventType, knownEventTypes, 'none'), outcome });
         if (outcome === 'unauthorized') signatureFailures.inc({ provider: p });
         if (outcome === 'duplicate') duplicates.inc({ provider: p });
       } catch {
@@ -142,7 +107,7 @@ export function createWebhookMetrics(options: { defaultMetrics?: boolean } = {})
       return {
         ready: () => starter.ready(),
         async start(event) {
-          const end = startSeconds.startTimer({ provider: label(event.provider, PROVIDERS, 'other') });
+          const end = startSeconds.startTimer({ provider: label(event.provider, providers, 'other') });
           try {
             const result = await starter.start(event);
             end({ outcome: result.status });

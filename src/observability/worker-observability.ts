@@ -10,7 +10,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import type { Logger } from '../shared/logger';
+import type { Logger } from '../runtime/logger';
 import { type BusinessMetrics, createBusinessMetrics, type WorkflowVisibility } from './business-metrics';
 
 export interface WorkerObservabilityOptions {

@@ -13,17 +13,19 @@
  * 2 bad command line. Expected failures print one line, never a stack trace.
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { paymentProviders } from '../shared/payment-event';
+import { isPaymentProvider, type PaymentProvider, providerNames } from '../providers';
 import { reviewActions, type ReviewAction, type StepName } from '../workflows/messages';
 import { connectOps, resolveTarget, type OpsConnection, type TargetFlags } from './connect';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, OpsError, UsageError } from './errors';
 import { json } from './format';
 import type { OpsIo } from './io';
-import { isPaymentProvider, parsePaymentRef } from './payment-ref';
+import { parsePaymentRef } from './payment-ref';
 import { listReviews, renderReviews } from './reviews';
 import { buildResolveInput, exitCodeOf, renderResolve, resolvePayment, type PatchFlags } from './resolve';
 import { exitCodeOfRetryAll, NEEDS_REVIEW_QUERY, renderRetryAll, retryAll } from './retry-all';
-import { renderShow, showPayment, STEP_ORDER } from './show';
+import { STEP_NAMES } from '../workflows/steps';
+import { renderShow, showPayment } from './show';
+import { processIo, runMain } from '../runtime/process';
 
 export type { OpsIo };
 
@@ -47,14 +49,14 @@ const seconds = (value: string): number => {
 
 const provider = (value: string): string => {
   if (!isPaymentProvider(value)) {
-    throw new InvalidArgumentError(`valid providers are ${paymentProviders.join(', ')}`);
+    throw new InvalidArgumentError(`valid providers are ${providerNames.join(', ')}`);
   }
   return value;
 };
 
 const step = (value: string): StepName => {
-  const found = STEP_ORDER.find((s) => s === value);
-  if (!found) throw new InvalidArgumentError(`valid steps are ${STEP_ORDER.join(', ')}`);
+  const found = STEP_NAMES.find((s) => s === value);
+  if (!found) throw new InvalidArgumentError(`valid steps are ${STEP_NAMES.join(', ')}`);
   return found;
 };
 
@@ -88,10 +90,10 @@ function buildProgram(io: OpsIo, setExit: (code: number) => void): Command {
   program
     .command('reviews')
     .description('list payments waiting in manual review (EnrollmentState="needs_review"), oldest first')
-    .option('--provider <provider>', `only this provider (${paymentProviders.join('|')})`, provider)
+    .option('--provider <provider>', `only this provider (${providerNames.join('|')})`, provider)
     .option('--limit <n>', 'show at most n', positiveInt('--limit', 10_000), 200)
     .option('--json', 'machine-readable output')
-    .action(async (flags: JsonFlag & { provider?: 'razorpay' | 'stripe'; limit: number }, cmd: Command) =>
+    .action(async (flags: JsonFlag & { provider?: PaymentProvider; limit: number }, cmd: Command) =>
       withOps(cmd, async (ops) => {
         const result = await listReviews(ops, {
           provider: flags.provider,
@@ -112,7 +114,7 @@ function buildProgram(io: OpsIo, setExit: (code: number) => void): Command {
     )
     .option(
       '--provider <provider>',
-      `provider of a payment id without a known prefix (${paymentProviders.join('|')})`,
+      `provider of a payment id without a known prefix (${providerNames.join('|')})`,
     )
     .option('--json', 'machine-readable output')
     .action(async (payment: string, flags: JsonFlag & { provider?: string }, cmd: Command) => {
@@ -137,7 +139,7 @@ function buildProgram(io: OpsIo, setExit: (code: number) => void): Command {
     .option('--name <name>', 'corrected student name')
     .option(
       '--provider <provider>',
-      `provider of a payment id without a known prefix (${paymentProviders.join('|')})`,
+      `provider of a payment id without a known prefix (${providerNames.join('|')})`,
     )
     .option('--wait <seconds>', 'how long to watch the workflow after signalling (0: do not)', seconds, 10)
     .option('--json', 'machine-readable output')
@@ -177,7 +179,7 @@ function buildProgram(io: OpsIo, setExit: (code: number) => void): Command {
     .option('--action <action>', `${BULK_ACTIONS.join(' or ')} (abort is never done in bulk)`, 'retry')
     .requiredOption('--reviewer <who>', 'who decides (kept in each review history)')
     .requiredOption('--note <text>', 'why (kept in each review history)')
-    .option('--step <step>', `only reviews at this step (${STEP_ORDER.join('|')})`, step)
+    .option('--step <step>', `only reviews at this step (${STEP_NAMES.join('|')})`, step)
     .option('--reason <text>', 'only reviews whose reason contains this text, e.g. "error 190"')
     .option('--yes', 'really send; without it nothing is sent')
     .option('--concurrency <n>', 'signals in flight at once', positiveInt('--concurrency', 32), 4)
@@ -254,15 +256,7 @@ export async function runOps(
 }
 
 async function main(): Promise<void> {
-  process.exitCode = await runOps(process.argv.slice(2), {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-  });
+  process.exitCode = await runOps(process.argv.slice(2), processIo);
 }
 
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
-}
+if (require.main === module) runMain(main);

@@ -1,4 +1,4 @@
-/** Plain-text rendering shared by the commands: aligned tables, ages, money, one-line text. */
+/** Plain-text rendering shared by the commands: aligned tables, ages, one-line text (money: src/domain/money.ts). */
 
 export interface Column<Row> {
   header: string;
@@ -39,25 +39,6 @@ export function ageSince(iso: string | Date | undefined, now: Date): number | un
   if (iso === undefined) return undefined;
   const at = iso instanceof Date ? iso.getTime() : Date.parse(iso);
   return Number.isNaN(at) ? undefined : now.getTime() - at;
-}
-
-/** Digits after the decimal point for a currency (INR and USD 2, JPY 0, KWD 3), from ICU. */
-function fractionDigits(currency: string): number {
-  try {
-    return (
-      new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ??
-      2
-    );
-  } catch {
-    return 2;
-  }
-}
-
-/** 49900 INR -> "499.00 INR": the amount in major units, as the provider's dashboard shows it. */
-export function formatAmount(amountMinor: number | undefined, currency: string | undefined): string {
-  if (amountMinor === undefined || !currency) return '?';
-  const digits = fractionDigits(currency);
-  return `${(amountMinor / 10 ** digits).toFixed(digits)} ${currency}`;
 }
 
 export function json(value: unknown): string {

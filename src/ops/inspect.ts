@@ -9,7 +9,7 @@ import {
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
 import { arrayFromPayloads, type Payload } from '@temporalio/common';
-import { paymentEventSchema, type PaymentEvent } from '../shared/payment-event';
+import { paymentEventSchema, type PaymentEvent } from '../domain/payment-event';
 import {
   statusQuery,
   type EnrollmentStatus,
@@ -19,8 +19,7 @@ import {
 import type { OpsConnection } from './connect';
 import { OpsError } from './errors';
 import { grpcMessage, isDeadlineExceeded, isGrpcNotFound } from './grpc';
-
-export const ENROLLMENT_WORKFLOW_TYPE = 'enrollmentWorkflow';
+import { ENROLLMENT_WORKFLOW_TYPE } from '../workflows/messages';
 
 /** A query is answered by a worker; without one it would hang until the RPC deadline. */
 export const QUERY_TIMEOUT_MS = 5_000;

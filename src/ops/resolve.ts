@@ -14,7 +14,7 @@ import {
   type ReviewRecord,
   type StudentDataPatch,
 } from '../workflows/messages';
-import { isValidEmail, normalisePhone } from '../workflows/student-data';
+import { isValidEmail, normalisePhone } from '../domain/contact-rules';
 import type { OpsConnection } from './connect';
 import { EXIT_FAILURE, EXIT_OK, OpsError, UsageError } from './errors';
 import { grpcMessage } from './grpc';

@@ -2,12 +2,13 @@
  * `reviews`: the manual-review queue. Every running payment workflow whose EnrollmentState is
  * needs_review, with why (the open review's reason), how long it has waited, and what is at stake.
  */
-import type { PaymentProvider } from '../shared/payment-event';
-import { maskEmail } from '../shared/logger';
+import type { PaymentProvider } from '../domain/payment-event';
+import { maskEmail } from '../runtime/logger';
 import type { StepName } from '../workflows/messages';
 import type { OpsConnection } from './connect';
 import { OpsError } from './errors';
-import { ageSince, formatAge, formatAmount, table, type Column } from './format';
+import { ageSince, formatAge, table, type Column } from './format';
+import { formatMajorUnits } from '../domain/money';
 import { queryStatus, readStartedPayment } from './inspect';
 import { mapWithConcurrency } from './pool';
 import { listPayments, NEEDS_REVIEW_QUERY, onlyRunning } from './visibility';
@@ -66,7 +67,7 @@ export async function listReviews(ops: OpsConnection, options: ReviewsOptions): 
       paymentId: listed.paymentId ?? started?.paymentId,
       amountMinor: started?.amountMinor,
       currency: started?.currency,
-      amount: formatAmount(started?.amountMinor, started?.currency),
+      amount: formatMajorUnits(started?.amountMinor, started?.currency),
       courseId: started?.courseId,
       student: maskEmail(started?.student.email),
     };

@@ -4,7 +4,7 @@
  * activities Temporal is retrying right now, every review with its resolution, and how it ended.
  */
 import type { WorkflowExecutionDescription } from '@temporalio/client';
-import { maskEmail, maskPhone } from '../shared/logger';
+import { maskEmail, maskPhone } from '../runtime/logger';
 import type {
   EnrollmentState,
   EnrollmentSummary,
@@ -12,19 +12,13 @@ import type {
   StepName,
   StepState,
 } from '../workflows/messages';
+import { STEP_NAMES, stepOfActivity } from '../workflows/steps';
 import type { OpsConnection } from './connect';
 import { OpsError } from './errors';
-import { ageSince, formatAge, formatAmount, oneLine, table } from './format';
+import { ageSince, formatAge, oneLine, table } from './format';
+import { formatMajorUnits } from '../domain/money';
 import { describePayment, queryStatus, readClosedOutcome, readStartedPayment } from './inspect';
 import type { PaymentRef } from './payment-ref';
-
-export const STEP_ORDER: readonly StepName[] = ['details', 'enroll', 'welcome', 'crm'];
-
-const STEP_OF_ACTIVITY: Record<string, StepName> = {
-  enrollStudent: 'enroll',
-  sendWelcomeMessage: 'welcome',
-  upsertCrmContact: 'crm',
-};
 
 /** temporal.api.enums.v1.PendingActivityState, by number (the proto package is a dev dependency). */
 const PENDING_STATE: Record<number, string> = {
@@ -92,7 +86,7 @@ function pendingActivities(description: WorkflowExecutionDescription): PendingAc
     const activityType = a.activityType?.name ?? '?';
     return {
       activityType,
-      step: STEP_OF_ACTIVITY[activityType],
+      step: stepOfActivity(activityType),
       state: PENDING_STATE[a.state ?? 0] ?? 'unknown',
       attempt: a.attempt ?? 0,
       maximumAttempts: a.maximumAttempts ?? 0,
@@ -136,7 +130,7 @@ export async function showPayment(ops: OpsConnection, ref: PaymentRef): Promise<
       eventId: p.eventId,
       amountMinor: p.amountMinor,
       currency: p.currency,
-      amount: formatAmount(p.amountMinor, p.currency),
+      amount: formatMajorUnits(p.amountMinor, p.currency),
       paidAt: p.paidAt,
     };
   }
@@ -219,7 +213,7 @@ export function renderShow(result: ShowResult, now: Date): string {
     const steps = result.steps;
     lines.push('');
     lines.push(
-      table(STEP_ORDER, [
+      table(STEP_NAMES, [
         { header: 'STEP', value: (name) => name },
         { header: 'STATUS', value: (name) => steps[name].status },
         { header: 'ATTEMPTS', value: (name) => String(steps[name].attempts) },

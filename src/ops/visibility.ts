@@ -8,7 +8,7 @@ import { paymentIdSearchAttribute, paymentProviderSearchAttribute } from '../wor
 import type { OpsConnection } from './connect';
 import { EXIT_USAGE, OpsError } from './errors';
 import { grpcMessage, isGrpcInvalidArgument } from './grpc';
-import { ENROLLMENT_WORKFLOW_TYPE } from './inspect';
+import { ENROLLMENT_WORKFLOW_TYPE } from '../workflows/messages';
 
 export const NEEDS_REVIEW_QUERY = 'EnrollmentState = "needs_review"';
 

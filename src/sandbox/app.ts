@@ -6,7 +6,7 @@
 import express, { type Express } from 'express';
 import { z } from 'zod';
 import { ConfigError } from '../config';
-import { createLogger } from '../shared/logger';
+import { createLogger } from '../runtime/logger';
 import {
   credentialNames,
   DEFAULT_HUBSPOT_TOKEN_TTL_SECONDS,
@@ -22,6 +22,7 @@ import { Ledger, type LedgerSnapshot } from './ledger';
 import { createLmsService } from './lms';
 import { randomSeed, SeededRandom } from './random';
 import { createWhatsAppService } from './whatsapp';
+import { describeIssues } from '../domain/zod-issues';
 
 export interface SandboxState {
   /** The PRNG seed in use: pass it back as `seed` / SANDBOX_SEED to replay a fault run. */
@@ -55,8 +56,8 @@ function checkOptions(options: SandboxOptions): void {
   const result = optionsSchema.safeParse(options);
   if (result.success) return;
   // Paths and rules only: values may be credentials.
-  const lines = result.error.issues.map((i) => `  - ${i.path.join('.') || '(options)'}: ${i.message}`);
-  throw new ConfigError(`Invalid sandbox options:\n${lines.join('\n')}`);
+  const lines = describeIssues(result.error, { whole: '(options)', separator: '\n', bullet: '  - ' });
+  throw new ConfigError(`Invalid sandbox options:\n${lines}`);
 }
 
 export function createSandboxApp(options: SandboxOptions): { app: Express; state: SandboxState } {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ConfigError } from '../config';
 import { credentialNames, DEFAULT_HUBSPOT_TOKEN_TTL_SECONDS, type SandboxCredentials } from './context';
 import { sandboxFaultsSchema } from './faults';
+import { describeIssues } from '../domain/zod-issues';
 
 /** An exported-but-empty variable means "use the default", not "0" (what z.coerce would make of it). */
 const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
@@ -49,8 +50,8 @@ export function loadSandboxConfig(env: NodeJS.ProcessEnv = process.env): Sandbox
   const result = sandboxEnvSchema.safeParse(env);
   if (result.success) return result.data;
   // Name the variable and the rule, never the value: most of these are secrets.
-  const lines = result.error.issues.map((i) => `  - ${i.path.join('.') || '(env)'}: ${i.message}`);
-  throw new ConfigError(`Invalid sandbox configuration:\n${lines.join('\n')}`);
+  const lines = describeIssues(result.error, { whole: '(env)', separator: '\n', bullet: '  - ' });
+  throw new ConfigError(`Invalid sandbox configuration:\n${lines}`);
 }
 
 export const credentialsFrom = (config: SandboxConfig): SandboxCredentials => ({

@@ -4,7 +4,7 @@
  */
 import type { Router } from 'express';
 import type { WorkerConfig } from '../config';
-import type { Logger } from '../shared/logger';
+import type { Logger } from '../runtime/logger';
 import type { FaultInjector, SandboxFaults } from './faults';
 import type { Ledger } from './ledger';
 

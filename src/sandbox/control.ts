@@ -12,7 +12,7 @@ import {
   sandboxFaultsSchema,
   type SandboxFaults,
 } from './faults';
-import { issueDetails, notFound, reply, send, serviceErrors, type ErrorDialect } from './http';
+import { bodyIssueDetails, notFound, reply, send, serviceErrors, type ErrorDialect } from './http';
 
 export interface SandboxControl {
   reset(): void;
@@ -21,7 +21,7 @@ export interface SandboxControl {
 type FaultsUpdate = { ok: true; faults: SandboxFaults } | { ok: false; error: z.ZodError };
 
 const invalidFaults = (error: z.ZodError) =>
-  reply(400, { error: 'invalid_faults', details: issueDetails(error) });
+  reply(400, { error: 'invalid_faults', details: bodyIssueDetails(error) });
 
 const controlDialect: ErrorDialect = {
   unreadableBody: (status, message) => reply(status, { error: 'invalid_json', message }),

@@ -9,7 +9,7 @@
  *   ("committed, response lost"), which is the case retries must not turn into a duplicate.
  */
 import { z } from 'zod';
-import { maskEmail, maskPhone } from '../shared/logger';
+import { maskEmail, maskPhone } from '../runtime/logger';
 import type { SeededRandom } from './random';
 
 export const serviceNames = ['lms', 'whatsapp', 'hubspot'] as const;

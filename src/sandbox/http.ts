@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import type { ServiceContext } from './context';
 import { isoAt } from './context';
 import type { InjectedFault, ServiceName } from './faults';
+import { type IssueDetail, issueDetails } from '../domain/zod-issues';
 
 export interface Reply {
   status: number;
@@ -167,10 +168,4 @@ export function bearerToken(req: Request): string | undefined {
   return match?.[1];
 }
 
-export interface IssueDetail {
-  field: string;
-  message: string;
-}
-
-export const issueDetails = (error: z.ZodError): IssueDetail[] =>
-  error.issues.map((issue) => ({ field: issue.path.join('.') || '(body)', message: issue.message }));
+export const bodyIssueDetails = (error: z.ZodError): IssueDetail[] => issueDetails(error, '(body)');

@@ -18,6 +18,7 @@ import {
   type Reply,
   type ServiceProfile,
 } from './http';
+import { describeIssues } from '../domain/zod-issues';
 
 /** Expired tokens are remembered this long, so they answer EXPIRED rather than "unknown". */
 const EXPIRED_TOKEN_MEMORY_MS = 24 * 60 * 60 * 1000;
@@ -137,8 +138,7 @@ export function createHubSpotService(ctx: ServiceContext): SandboxService {
   function batchUpsert(req: Request): Reply {
     const parsed = batchUpsertSchema.safeParse(req.body);
     if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
-      return validationError(`Invalid input JSON: ${problems.join('; ')}`);
+      return validationError(`Invalid input JSON: ${describeIssues(parsed.error, { whole: '(body)' })}`);
     }
     const inputs = parsed.data.inputs.map((input) => ({
       email: input.id.toLowerCase(),

@@ -9,7 +9,7 @@ import type { SandboxService, ServiceContext } from './context';
 import { isoAt } from './context';
 import {
   endpoint,
-  issueDetails,
+  bodyIssueDetails,
   notFound,
   reply,
   safeEqual,
@@ -116,7 +116,7 @@ export function createLmsService(ctx: ServiceContext): SandboxService {
 
     const parsed = enrollmentRequestSchema.safeParse(body);
     if (!parsed.success) {
-      return reply(422, { error: 'invalid_request', details: issueDetails(parsed.error) });
+      return reply(422, { error: 'invalid_request', details: bodyIssueDetails(parsed.error) });
     }
     const request = parsed.data;
     const rejected = ctx.faults.rejection('lms', { email: request.email, courseId: request.course_id });

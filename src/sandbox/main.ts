@@ -3,10 +3,11 @@
  * LMS_BASE_URL=<url>/lms, WHATSAPP_GRAPH_URL=<url>/whatsapp, HUBSPOT_BASE_URL=<url>/hubspot.
  */
 import { ConfigError } from '../config';
-import { createLogger } from '../shared/logger';
+import { createLogger } from '../runtime/logger';
 import { credentialsFrom, loadSandboxConfig } from './config';
 import { faultsForLog } from './faults';
 import { startSandbox } from './start';
+import { closeOnSignals } from '../runtime/process';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -38,18 +39,10 @@ async function main(): Promise<void> {
     'sandbox listening',
   );
 
-  const stop = (signal: NodeJS.Signals) => {
-    logger.info({ signal }, 'sandbox stopping');
-    sandbox.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'sandbox did not close cleanly');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  closeOnSignals(logger, () => sandbox.close(), {
+    closing: 'sandbox stopping',
+    failed: 'sandbox did not close cleanly',
+  });
 }
 
 main().catch((err: unknown) => {

@@ -18,6 +18,7 @@ import {
   type Reply,
   type ServiceProfile,
 } from './http';
+import { describeIssues } from '../domain/zod-issues';
 
 const parameterSchema = z
   .looseObject({ type: z.string().min(1), text: z.string().optional() })
@@ -140,10 +141,7 @@ export function createWhatsAppService(ctx: ServiceContext): SandboxService {
   function send(req: Request): Reply {
     const parsed = sendTemplateSchema.safeParse(req.body);
     if (!parsed.success) {
-      const details = parsed.error.issues
-        .map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
-        .join('; ');
-      return invalidParameter(details);
+      return invalidParameter(describeIssues(parsed.error, { whole: '(body)' }));
     }
     const message = parsed.data;
     if (ctx.faults.rejection('whatsapp', { phone: message.to })) {

@@ -3,19 +3,14 @@
  * way providers do (at least once, concurrently, the two "paid" events of one payment in any order).
  * End-to-end tests call `sendDeliveries` directly; the CLI only parses flags around it.
  */
-import type { PaymentProvider } from '../shared/payment-event';
 import {
-  defaultEventKind,
-  isEventKind,
-  paidEventPair,
-  razorpayEvent,
-  razorpayEventKinds,
-  resolveFixture,
-  stripeEvent,
-  stripeEventKinds,
   type PaymentFixture,
+  type PaymentProvider,
+  providerNames,
+  providers,
   type ResolvedFixture,
-} from './provider-events';
+  resolveFixture,
+} from '../providers';
 import { randomSecret, signedDelivery, type SignedDelivery } from './sign';
 
 /** How far back `stale` puts the Stripe timestamp: twice the SDK's default 300 s tolerance. */
@@ -88,18 +83,20 @@ export function isExpectedOutcome(result: Pick<DeliveryResult, 'status'>, expect
 
 function eventKinds(opts: SendOptions): string[] {
   const { provider } = opts;
+  const { fixtures } = providers[provider];
   if (opts.mix) {
     if (opts.event !== undefined) {
       throw new Error(
-        `mix sends ${paidEventPair[provider].join(' and ')}; do not combine it with an event type`,
+        `mix sends ${fixtures.paidEventPair.join(' and ')}; do not combine it with an event type`,
       );
     }
-    return [...paidEventPair[provider]];
+    return [...fixtures.paidEventPair];
   }
-  const kind = opts.event ?? defaultEventKind[provider];
-  if (!isEventKind(provider, kind)) {
-    const valid = provider === 'razorpay' ? razorpayEventKinds : stripeEventKinds;
-    throw new Error(`Unknown ${provider} event "${kind}"; expected one of: ${valid.join(', ')}`);
+  const kind = opts.event ?? fixtures.defaultEventKind;
+  if (!(fixtures.eventKinds as readonly string[]).includes(kind)) {
+    throw new Error(
+      `Unknown ${provider} event "${kind}"; expected one of: ${fixtures.eventKinds.join(', ')}`,
+    );
   }
   return [kind];
 }
@@ -111,27 +108,38 @@ export function planDeliveries(opts: SendOptions): DeliveryPlan {
   const count = opts.duplicates ?? (opts.mix ? kinds.length : 1);
   if (!Number.isInteger(count) || count < 1)
     throw new Error(`duplicates must be a positive integer, got ${count}`);
-  if (opts.stale && provider !== 'stripe') {
-    throw new Error('stale applies to Stripe only: Razorpay signatures carry no timestamp');
+  const definition = providers[provider];
+  if (opts.stale && !definition.signsTimestamp) {
+    const timestamped = providerNames.filter((name) => providers[name].signsTimestamp);
+    throw new Error(
+      `stale applies to ${timestamped.map((name) => providers[name].displayName).join(' and ')} only: ${definition.displayName} signatures carry no timestamp`,
+    );
   }
 
   const nowSeconds = Math.floor((opts.now ?? Date.now)() / 1000);
   // Resolve once: every event of this run describes the same payment.
   const fixture = resolveFixture(provider, { createdAt: nowSeconds, ...opts.fixture });
   const secret = opts.wrongSecret ? randomSecret(provider) : opts.secret;
-  const timestamp = provider === 'stripe' ? nowSeconds - (opts.stale ? STALE_SECONDS : 0) : undefined;
+  const timestamp = definition.signsTimestamp ? nowSeconds - (opts.stale ? STALE_SECONDS : 0) : undefined;
 
   const signedByKind = kinds.map((kind): PlannedDelivery => {
-    const body =
-      provider === 'razorpay'
-        ? razorpayEvent(kind as Parameters<typeof razorpayEvent>[0], fixture)
-        : stripeEvent(kind as Parameters<typeof stripeEvent>[0], fixture);
+    const body = definition.fixtures.buildEvent(kind, fixture);
     const signOpts = timestamp === undefined ? { secret } : { secret, timestamp };
     return { eventType: kind, signed: signedDelivery(provider, body, { ...signOpts, tamper: opts.tamper }) };
   });
 
   const deliveries = Array.from({ length: count }, (_, i) => signedByKind[i % signedByKind.length]!);
   return { url: webhookUrl(opts.url, provider), fixture, deliveries };
+}
+
+/** One POST of a signed delivery, exactly as the provider would send it, with a deadline. */
+export function postDelivery(url: string, signed: SignedDelivery, timeoutMs: number): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: signed.headers,
+    body: signed.body,
+    signal: AbortSignal.timeout(timeoutMs),
+  });
 }
 
 async function deliverOnce(
@@ -144,12 +152,7 @@ async function deliverOnce(
   const started = performance.now();
   const base = { index, url, eventType: planned.eventType, eventId: planned.signed.eventId, paymentId };
   try {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: planned.signed.headers,
-      body: planned.signed.body,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    const response = await postDelivery(url, planned.signed, timeoutMs);
     const body = await response.text();
     return { ...base, status: response.status, body, durationMs: Math.round(performance.now() - started) };
   } catch (err) {

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { Argument, Command, CommanderError, InvalidArgumentError } from 'commander';
-import { paymentProviders, type PaymentProvider } from '../shared/payment-event';
+import { type PaymentFixture, type PaymentProvider, providerNames, providers } from '../providers';
+import type { ProviderDefinition } from '../providers/definition';
 import {
   DEFAULT_TIMEOUT_MS,
   expectsRejection,
@@ -17,23 +18,10 @@ import {
   type DeliveryResult,
   type SendOptions,
 } from './deliver';
-import {
-  defaultEventKind,
-  razorpayEventKinds,
-  stripeEventKinds,
-  type PaymentFixture,
-} from './provider-events';
+import { processIo, runMain } from '../runtime/process';
 
 /** Written by the dev runner; lets `send` find the secrets the local receiver was started with. */
 export const DEV_ENV_PATH = path.resolve(__dirname, '..', '..', '.data', 'dev.env');
-
-/** Razorpay counts a delivery slower than this as failed and redelivers it. */
-const RAZORPAY_TIMEOUT_MS = 5_000;
-
-const secretVariable = {
-  razorpay: 'RAZORPAY_WEBHOOK_SECRETS',
-  stripe: 'STRIPE_WEBHOOK_SECRETS',
-} as const satisfies Record<PaymentProvider, string>;
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -69,7 +57,7 @@ export function resolveSecret(
   setting: (name: string) => string | undefined,
   devEnvPath: string,
 ): string {
-  const name = secretVariable[provider];
+  const name = providers[provider].secretVariable;
   const first = setting(name)
     ?.split(',')
     .map((s) => s.trim())
@@ -115,21 +103,24 @@ const omitWhenFalse = (value: string | false | undefined): string | null | undef
   value === false ? null : value;
 
 function buildProgram(defaultUrl: string, io: CliIo): Command {
-  const providerArgument = new Argument('<provider>', 'payment provider').choices(paymentProviders);
+  const providerArgument = new Argument('<provider>', 'payment provider').choices(providerNames);
   return new Command('send')
     .description(
       'Deliver realistic, correctly signed provider webhooks to the enrollflow receiver.\n' +
         'Exit code 0 when every delivery answered 2xx (401 with --tamper, --wrong-secret or --stale).',
     )
-    .usage('razorpay|stripe [options]')
+    .usage(`${providerNames.join('|')} [options]`)
     .addArgument(providerArgument)
     .option('-u, --url <url>', 'receiver base URL; /webhooks/<provider> is appended', defaultUrl)
     .option(
       '-e, --event <type>',
-      `event type (default ${defaultEventKind.razorpay} / ${defaultEventKind.stripe})\n` +
-        `razorpay: ${razorpayEventKinds.join(', ')}\nstripe: ${stripeEventKinds.join(', ')}`,
+      `event type (default ${providerNames.map((name) => providers[name].fixtures.defaultEventKind).join(' / ')})\n` +
+        providerNames.map((name) => `${name}: ${providers[name].fixtures.eventKinds.join(', ')}`).join('\n'),
     )
-    .option('--payment-id <id>', 'payment id (default: random pay_... / pi_...)')
+    .option(
+      '--payment-id <id>',
+      `payment id (default: random ${providerNames.map((name) => `${providers[name].ids.paymentIdPrefix}...`).join(' / ')})`,
+    )
     .option('--course <id>', 'course id (Razorpay notes.course_id, Stripe client_reference_id/metadata)')
     .option('--no-course', 'omit the course id')
     .option('--email <email>', 'student email')
@@ -180,9 +171,10 @@ function printHuman(
   const width = Math.max(...results.map((r) => r.eventType.length));
   for (const r of results) {
     const outcome = r.status === 0 ? `ERROR ${r.error ?? ''}` : `${r.status} ${oneLine(r.body)}`;
+    const { displayName, deliveryTimeoutMs }: ProviderDefinition = providers[provider];
     const slow =
-      provider === 'razorpay' && r.durationMs > RAZORPAY_TIMEOUT_MS
-        ? "  (slower than Razorpay's 5 s timeout: it would redeliver)"
+      deliveryTimeoutMs !== undefined && r.durationMs > deliveryTimeoutMs
+        ? `  (slower than ${displayName}'s ${deliveryTimeoutMs / 1000} s timeout: it would redeliver)`
         : '';
     io.stdout(
       `#${r.index} ${r.eventType.padEnd(width)}  ${r.eventId}  ${r.durationMs} ms  ${outcome}${slow}\n`,
@@ -259,15 +251,7 @@ export async function runSend(
 }
 
 async function main(): Promise<void> {
-  process.exitCode = await runSend(process.argv.slice(2), process.env, {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-  });
+  process.exitCode = await runSend(process.argv.slice(2), process.env, processIo);
 }
 
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
-}
+if (require.main === module) runMain(main);

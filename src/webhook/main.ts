@@ -3,13 +3,13 @@ import { createServer, type Server } from 'node:http';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { temporalConnectionOptions } from '../temporal/connection-options';
 import { loadWebhookConfig, type WebhookConfig } from '../config';
-import { createLogger, type Logger } from '../shared/logger';
-import { warnOfMissingV8Flags } from '../shared/v8-flags';
+import { createLogger, type Logger } from '../runtime/logger';
+import { warnOfMissingV8Flags } from '../runtime/v8-flags';
 import { createWebhookMetrics } from '../observability/webhook-metrics';
 import { createWebhookApp } from './app';
-import { razorpayAdapter } from './providers/razorpay';
-import { stripeAdapter } from './providers/stripe';
+import { createAdapters } from '../providers';
 import { createEnrollmentStarter } from './start-enrollment';
+import { closeOnSignals, runMain } from '../runtime/process';
 
 export interface RunningReceiver {
   server: Server;
@@ -50,10 +50,7 @@ export async function startWebhookReceiver(
     logger,
   });
   const app = createWebhookApp({
-    adapters: {
-      razorpay: razorpayAdapter(config.RAZORPAY_WEBHOOK_SECRETS),
-      stripe: stripeAdapter(config.STRIPE_WEBHOOK_SECRETS, config.STRIPE_TOLERANCE_SECONDS),
-    },
+    adapters: createAdapters(config),
     starter: metrics.timeStarts(starter),
     logger,
     metrics,
@@ -97,23 +94,10 @@ async function main() {
     temporalConnection: temporalConnectionOptions(config, process.env),
   });
   logger.info({ url: receiver.url, temporal: config.TEMPORAL_ADDRESS }, 'webhook receiver listening');
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, 'draining webhook receiver');
-    receiver.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'unclean shutdown');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
-}
-
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
+  closeOnSignals(logger, () => receiver.close(), {
+    closing: 'draining webhook receiver',
+    failed: 'unclean shutdown',
   });
 }
+
+if (require.main === module) runMain(main);

@@ -5,9 +5,9 @@ import {
   WorkflowIdReusePolicy,
   type WorkflowStartOptions,
 } from '@temporalio/client';
-import type { PaymentEvent } from '../shared/payment-event';
-import { enrollmentWorkflowId } from '../shared/workflow-id';
-import type { Logger } from '../shared/logger';
+import type { PaymentEvent } from '../domain/payment-event';
+import { enrollmentWorkflowId } from '../domain/ids';
+import type { Logger } from '../runtime/logger';
 import {
   type EnrollmentWorkflowInput,
   enrollmentStateSearchAttribute,
@@ -17,6 +17,7 @@ import {
 } from '../workflows/messages';
 import type { enrollmentWorkflow } from '../workflows';
 import { paymentDetails, paymentSummary } from '../workflows/details';
+import { ENROLLMENT_WORKFLOW_TYPE } from '../workflows/messages';
 
 export type StartOutcome = { status: 'started' | 'duplicate'; workflowId: string };
 
@@ -99,7 +100,7 @@ export function createEnrollmentStarter({
       try {
         await withDeadline(startTimeoutMs, () =>
           client.workflow.start<typeof enrollmentWorkflow>(
-            'enrollmentWorkflow',
+            ENROLLMENT_WORKFLOW_TYPE,
             enrollmentStartOptions(event, taskQueue),
           ),
         );

@@ -3,10 +3,11 @@
  * "current details" (markdown) that the workflow rewrites at every step change, so an operator sees
  * where a payment is without querying it.
  */
-import type { PaymentEvent } from '../shared/payment-event';
-import { maskEmail, maskPhone } from '../shared/mask';
-import { formatAmount } from '../shared/money';
-import type { EnrollmentStatus, StepName } from './messages';
+import type { PaymentEvent } from '../domain/payment-event';
+import { maskEmail, maskPhone } from '../domain/mask';
+import { formatAmount } from '../domain/money';
+import type { EnrollmentStatus } from './messages';
+import { STEPS } from './steps';
 
 export function paymentSummary(payment: PaymentEvent): string {
   const who = payment.student.name ?? 'unknown student';
@@ -30,13 +31,6 @@ export function paymentDetails(payment: PaymentEvent): string {
   return ['| | |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${cell(v ?? '—')} |`)].join('\n');
 }
 
-const STEP_LABEL: Record<StepName, string> = {
-  details: 'Student data',
-  enroll: 'LMS enrollment',
-  welcome: 'WhatsApp welcome',
-  crm: 'CRM contact',
-};
-
 const cell = (text: string | undefined) =>
   (text ?? '').replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 160);
 
@@ -51,11 +45,10 @@ export function renderCurrentDetails(status: EnrollmentStatus): string {
     );
   }
   lines.push('| step | status | attempts | detail |', '| --- | --- | --- | --- |');
-  for (const [name, step] of Object.entries(status.steps) as Array<
-    [StepName, EnrollmentStatus['steps'][StepName]]
-  >) {
+  for (const { name, label } of STEPS) {
+    const step = status.steps[name];
     const detail = step.skippedBecause ?? step.lastError ?? Object.values(step.result ?? {}).join(', ');
-    lines.push(`| ${STEP_LABEL[name]} | ${step.status} | ${step.attempts} | ${cell(String(detail ?? ''))} |`);
+    lines.push(`| ${label} | ${step.status} | ${step.attempts} | ${cell(String(detail ?? ''))} |`);
   }
   if (status.reviews.some((r) => r.resolution)) {
     lines.push('', '**Review history**');

@@ -5,9 +5,18 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { PaymentEvent } from '../shared/payment-event';
+import type { PaymentEvent } from '../domain/payment-event';
+import type * as workflows from './index';
+import type { StepName } from './steps';
 
+/** The task queue the receiver starts payments on and the worker polls, unless TEMPORAL_TASK_QUEUE says otherwise. */
 export const TASK_QUEUE_DEFAULT = 'enrollments';
+
+/**
+ * The workflow type, for clients that start or list payments by name (the receiver, visibility
+ * queries, the ops CLI, the business metrics). Checked against the worker's exports at compile time.
+ */
+export const ENROLLMENT_WORKFLOW_TYPE = 'enrollmentWorkflow' satisfies keyof typeof workflows;
 
 export const paymentIdSearchAttribute = defineSearchAttributeKey('PaymentId', SearchAttributeType.KEYWORD);
 export const paymentProviderSearchAttribute = defineSearchAttributeKey(
@@ -36,7 +45,7 @@ export const enrollmentStates = [
 ] as const;
 export type EnrollmentState = (typeof enrollmentStates)[number];
 
-export type StepName = 'details' | 'enroll' | 'welcome' | 'crm';
+export type { StepName };
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
 
 export interface StepState {

@@ -2,7 +2,8 @@
  * Checks the student data a payment carried before anything downstream is called. Pure and
  * deterministic, so it runs inside the workflow.
  */
-import type { PaymentEvent } from '../shared/payment-event';
+import type { PaymentEvent } from '../domain/payment-event';
+import { isValidEmail, normalisePhone } from '../domain/contact-rules';
 import type { StudentDataPatch } from './messages';
 
 export interface StudentData {
@@ -11,10 +12,6 @@ export interface StudentData {
   phone?: string;
   courseId?: string;
 }
-
-// Deliberately simple: the LMS and CRM do their own validation; this catches what is clearly unusable.
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const E164 = /^\+[1-9]\d{7,14}$/;
 
 export function studentDataOf(payment: PaymentEvent): StudentData {
   return { ...payment.student, courseId: payment.courseId };
@@ -37,15 +34,6 @@ export function applyPatch(current: StudentData, patch: StudentDataPatch | undef
     Object.entries(patch).filter(([, v]) => typeof v === 'string' && v !== ''),
   );
   return { ...current, ...defined };
-}
-
-export const isValidEmail = (email: string | undefined): email is string => !!email && EMAIL.test(email);
-
-/** Strips spaces, dashes and brackets; returns the E.164 number or undefined. */
-export function normalisePhone(phone: string | undefined): string | undefined {
-  if (!phone) return undefined;
-  const compact = phone.replace(/[\s\-().]/g, '');
-  return E164.test(compact) ? compact : undefined;
 }
 
 /** What stops enrollment; empty when the student can be enrolled. */

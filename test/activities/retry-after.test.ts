@@ -5,7 +5,7 @@ import {
   retryDelayFromHeaders,
 } from '../../src/activities/retry-after';
 import { classifyStatus, loggableUrl } from '../../src/activities/http';
-import { NON_RETRYABLE_ERROR_TYPES, RETRYABLE_ERROR_TYPES } from '../../src/activities/errors';
+import { NON_RETRYABLE_ERROR_TYPES, RETRYABLE_ERROR_TYPES } from '../../src/domain/failures';
 
 const NOW = Date.UTC(2026, 10, 2, 10, 0, 0);
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { sendDeliveries } from '../../src/tools/deliver';
-import { newPaymentId } from '../../src/tools/provider-events';
+import { newPaymentId } from '../../src/providers';
 import { eventually } from '../helpers/eventually';
 import { startSystem, type System } from '../helpers/system';
 

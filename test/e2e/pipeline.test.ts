@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { sendDeliveries } from '../../src/tools/deliver';
-import { newPaymentId } from '../../src/tools/provider-events';
+import { newPaymentId } from '../../src/providers';
 import type { EnrollmentSummary } from '../../src/workflows/messages';
 import { statusQuery } from '../../src/workflows/messages';
 import { eventually } from '../helpers/eventually';

@@ -1,4 +1,4 @@
-import type { PaymentEvent } from '../../src/shared/payment-event';
+import type { PaymentEvent } from '../../src/domain/payment-event';
 
 let counter = 0;
 

@@ -11,10 +11,10 @@ import {
   type Worker,
 } from '@temporalio/worker';
 import { loadWebhookConfig, loadWorkerConfig, type WorkerConfig } from '../../src/config';
-import { createLogger } from '../../src/shared/logger';
+import { createLogger } from '../../src/runtime/logger';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/start';
-import { requireTemporalCli } from '../../src/temporal/binaries';
-import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
+import { requireTemporalCli } from '../../scripts/temporal/binaries';
+import { startDevServer, type DevServer } from '../../scripts/temporal/dev-server';
 import { startWebhookReceiver, type RunningReceiver } from '../../src/webhook/main';
 import { createEnrollmentWorker } from '../../src/worker';
 

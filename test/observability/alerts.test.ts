@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Registry } from 'prom-client';
 import { createBusinessMetrics } from '../../src/observability/business-metrics';
 import { createWebhookMetrics } from '../../src/observability/webhook-metrics';
-import { createLogger } from '../../src/shared/logger';
+import { createLogger } from '../../src/runtime/logger';
 import {
   allRules,
   labelNamesIn,
@@ -73,12 +73,7 @@ describe('ops/alerts/enrollflow.rules.yml', () => {
 
   it('names only metrics our prom-client registries export, with their labels', async () => {
     const webhook = createWebhookMetrics({ defaultMetrics: false });
-    webhook.record({
-      provider: 'razorpay',
-      status: 200,
-      body: { status: 'started' },
-      eventType: 'order.paid',
-    });
+    webhook.record({ provider: 'razorpay', outcome: 'started', eventType: 'order.paid' });
     const registry = new Registry();
     createBusinessMetrics({
       registry,

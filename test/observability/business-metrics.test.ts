@@ -4,7 +4,7 @@ import {
   createBusinessMetrics,
   type WorkflowVisibility,
 } from '../../src/observability/business-metrics';
-import { createLogger } from '../../src/shared/logger';
+import { createLogger } from '../../src/runtime/logger';
 import type { EnrollmentStatus } from '../../src/workflows/messages';
 import { parseExposition } from './alert-rules';
 

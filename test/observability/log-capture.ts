@@ -1,4 +1,4 @@
-import { createLogger, type Logger } from '../../src/shared/logger';
+import { createLogger, type Logger } from '../../src/runtime/logger';
 
 export interface CapturedLines {
   logger: Logger;

@@ -4,7 +4,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { httpRequest } from '../../src/activities/http';
 import { loadWebhookConfig, loadWorkerConfig } from '../../src/config';
-import { withLogContext } from '../../src/shared/logger';
+import { withLogContext } from '../../src/runtime/logger';
 import { captureLines } from './log-capture';
 
 /** Structured logs: correlation ids on every line, and redaction in the one logger. */

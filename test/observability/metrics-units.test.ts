@@ -1,12 +1,32 @@
 import type { RuntimeOptions } from '@temporalio/worker';
 import { installRuntimeWithSdkMetrics, sdkMetricsTelemetry } from '../../src/observability/sdk-metrics';
-import { createWebhookMetrics, deliveryOutcome } from '../../src/observability/webhook-metrics';
-import type { PaymentEvent } from '../../src/shared/payment-event';
+import { createWebhookMetrics } from '../../src/observability/webhook-metrics';
+import type { PaymentEvent } from '../../src/domain/payment-event';
+import { httpAnswer, type Outcome } from '../../src/webhook/outcome';
 import { TemporalUnavailableError } from '../../src/webhook/start-enrollment';
 import { parseExposition } from './alert-rules';
 import { captureLines } from './log-capture';
 
 describe('webhook metrics', () => {
+  const outcomes: Outcome[] = [
+    { kind: 'started', workflowId: 'payment-razorpay-pay_1' },
+    { kind: 'duplicate', workflowId: 'payment-razorpay-pay_1' },
+    { kind: 'ignored', eventType: 'payment.failed' },
+    { kind: 'invalid', error: 'malformed_json' },
+    { kind: 'invalid', error: 'unknown_provider' },
+    { kind: 'unauthorized' },
+    { kind: 'too_large' },
+    { kind: 'unsupported', error: 'unsupported_media_type' },
+    { kind: 'unavailable' },
+    { kind: 'error' },
+  ];
+  /** The label recorded for the Outcome that answers with this status and (at least) these fields. */
+  const deliveryOutcome = (status: number, body: Record<string, unknown>) =>
+    outcomes.find((o) => {
+      const answer = httpAnswer(o);
+      return answer.status === status && Object.entries(body).every(([k, v]) => answer.body[k] === v);
+    })?.kind;
+
   it.each([
     [200, { status: 'started' }, 'started'],
     [200, { status: 'duplicate' }, 'duplicate'],
@@ -24,20 +44,10 @@ describe('webhook metrics', () => {
 
   it('keeps label values bounded whatever the request says', async () => {
     const metrics = createWebhookMetrics({ defaultMetrics: false });
-    metrics.record({ provider: 'paypal', status: 404, body: { error: 'unknown_provider' } });
-    metrics.record({
-      provider: 'stripe',
-      status: 200,
-      body: { status: 'ignored' },
-      eventType: 'x'.repeat(200),
-    });
-    metrics.record({ provider: 'stripe', status: 401, body: { error: 'invalid_signature' } });
-    metrics.record({
-      provider: 'razorpay',
-      status: 200,
-      body: { status: 'duplicate' },
-      eventType: 'order.paid',
-    });
+    metrics.record({ provider: 'paypal', outcome: 'invalid' });
+    metrics.record({ provider: 'stripe', outcome: 'ignored', eventType: 'x'.repeat(200) });
+    metrics.record({ provider: 'stripe', outcome: 'unauthorized' });
+    metrics.record({ provider: 'razorpay', outcome: 'duplicate', eventType: 'order.paid' });
     const m = parseExposition(await metrics.registry.metrics());
     const deliveries = (labels: Record<string, string>) =>
       m.value('enrollflow_webhook_deliveries_total', labels);

@@ -9,17 +9,17 @@ import { Registry } from 'prom-client';
 import { loadWebhookConfig } from '../../src/config';
 import { createBusinessMetrics } from '../../src/observability/business-metrics';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/start';
-import { createLogger } from '../../src/shared/logger';
-import { requireTemporalCli } from '../../src/temporal/binaries';
-import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
-import { freePort } from '../../src/temporal/free-port';
+import { createLogger } from '../../src/runtime/logger';
+import { requireTemporalCli } from '../../scripts/temporal/binaries';
+import { startDevServer, type DevServer } from '../../scripts/temporal/dev-server';
+import { freePort } from '../../scripts/temporal/free-port';
 import { sendDeliveries } from '../../src/tools/deliver';
-import { newPaymentId } from '../../src/tools/provider-events';
+import { newPaymentId } from '../../src/providers';
 import { startWebhookReceiver, type RunningReceiver } from '../../src/webhook/main';
 import { statusQuery } from '../../src/workflows/messages';
 import { eventually } from '../helpers/eventually';
 import { allRules, parseExposition, ROOT, unexportedReferences } from './alert-rules';
-import { productNodeArgs } from '../helpers/product-process';
+import { productNodeArgs } from '../../scripts/product-process';
 
 /**
  * The worker as it is deployed: `src/worker.ts` in its own process (the compose health check's

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createLogger, maskEmail } from '../../src/shared/logger';
+import { createLogger, maskEmail } from '../../src/runtime/logger';
 import { createEnrollmentStarter } from '../../src/webhook/start-enrollment';
 import { paymentEvent } from '../helpers/payments';
 import { startSystem, type System } from '../helpers/system';

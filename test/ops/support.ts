@@ -4,10 +4,10 @@
  * worker, sandbox downstreams with faults.
  */
 import { runOps } from '../../src/ops/cli';
-import type { PaymentProvider } from '../../src/shared/payment-event';
+import type { PaymentProvider } from '../../src/domain/payment-event';
 import { sendDeliveries } from '../../src/tools/deliver';
-import { newPaymentId } from '../../src/tools/provider-events';
-import { enrollmentWorkflowId } from '../../src/shared/workflow-id';
+import { newPaymentId } from '../../src/providers';
+import { enrollmentWorkflowId } from '../../src/domain/ids';
 import { statusQuery, type EnrollmentStatus, type EnrollmentSummary } from '../../src/workflows/messages';
 import { eventually } from '../helpers/eventually';
 import type { System } from '../helpers/system';

@@ -1,5 +1,6 @@
 import { UsageError } from '../../src/ops/errors';
-import { formatAge, formatAmount, oneLine, table } from '../../src/ops/format';
+import { formatMajorUnits as formatAmount } from '../../src/domain/money';
+import { formatAge, oneLine, table } from '../../src/ops/format';
 import { mapWithConcurrency } from '../../src/ops/pool';
 import { parsePaymentRef } from '../../src/ops/payment-ref';
 import { buildResolveInput } from '../../src/ops/resolve';

@@ -11,7 +11,7 @@ import {
   type ScenarioReport,
   temporalRestart,
   workerCrash,
-} from './scenarios';
+} from '../../scripts/reliability/scenarios';
 
 /**
  * The reliability scenarios at `npm test` size, each on its own freshly started system of real

@@ -2,22 +2,19 @@ import { createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 import fc from 'fast-check';
-import { createLogger } from '../../src/shared/logger';
-import { type PaymentEvent, paymentEventSchema } from '../../src/shared/payment-event';
-import { razorpayEvent, stripeEvent } from '../../src/tools/provider-events';
+import { createLogger } from '../../src/runtime/logger';
+import { type PaymentEvent, paymentEventSchema } from '../../src/domain/payment-event';
+import { razorpayEvent } from '../../src/providers/razorpay/fixtures';
+import { stripeEvent } from '../../src/providers/stripe/fixtures';
 import { serializeAsProvider } from '../../src/tools/sign';
 import { createWebhookApp, MAX_BODY_BYTES } from '../../src/webhook/app';
-import { type Interpretation, SignatureError } from '../../src/webhook/providers/adapter';
+import { type Interpretation, SignatureError } from '../../src/providers/adapter';
 import {
   interpretRazorpayEvent,
   razorpayAdapter,
   verifyRazorpaySignature,
-} from '../../src/webhook/providers/razorpay';
-import {
-  interpretStripeEvent,
-  stripeAdapter,
-  verifyStripeSignature,
-} from '../../src/webhook/providers/stripe';
+} from '../../src/providers/razorpay';
+import { interpretStripeEvent, stripeAdapter, verifyStripeSignature } from '../../src/providers/stripe';
 import { type EnrollmentStarter, TemporalUnavailableError } from '../../src/webhook/start-enrollment';
 
 /**

@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { enrollmentWorkflowId } from '../../src/shared/workflow-id';
-import { freePort } from '../../src/temporal/free-port';
+import { enrollmentWorkflowId } from '../../src/domain/ids';
+import { freePort } from '../../scripts/temporal/free-port';
 import { planDeliveries } from '../../src/tools/deliver';
-import { newPaymentId } from '../../src/tools/provider-events';
-import { type ChaosSystem, sleep, startChaosSystem } from './harness';
-import { productNodeArgs } from '../helpers/product-process';
+import { newPaymentId } from '../../src/providers';
+import { type ChaosSystem, sleep, startChaosSystem } from '../../scripts/reliability/harness';
+import { productNodeArgs } from '../../scripts/product-process';
 
 /** SIGTERM is how containers are stopped: in-flight work must finish, nothing may be cut off. */
 const ROOT = path.resolve(__dirname, '..', '..');

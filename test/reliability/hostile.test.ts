@@ -2,18 +2,15 @@ import { createHmac } from 'node:crypto';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { loadWebhookConfig } from '../../src/config';
-import type { PaymentProvider } from '../../src/shared/payment-event';
-import { createLogger } from '../../src/shared/logger';
+import type { PaymentProvider } from '../../src/domain/payment-event';
+import { createLogger } from '../../src/runtime/logger';
 import { sendDeliveries } from '../../src/tools/deliver';
-import {
-  type PaymentFixture,
-  newPaymentId,
-  razorpayEvent,
-  stripeEvent,
-  type RazorpayEventKind,
-  type StripeEventKind,
-} from '../../src/tools/provider-events';
-import { randomSecret, serializeAsProvider, signRazorpay, stripeSignatureHeader } from '../../src/tools/sign';
+import { type PaymentFixture, newPaymentId } from '../../src/providers';
+import { razorpayEvent, type RazorpayEventKind } from '../../src/providers/razorpay/fixtures';
+import { stripeEvent, type StripeEventKind } from '../../src/providers/stripe/fixtures';
+import { randomSecret, serializeAsProvider } from '../../src/tools/sign';
+import { signRazorpay } from '../../src/providers/razorpay/signature';
+import { stripeSignatureHeader } from '../../src/providers/stripe/signature';
 import { MAX_BODY_BYTES } from '../../src/webhook/app';
 import { type RunningReceiver, startWebhookReceiver } from '../../src/webhook/main';
 import { statusQuery } from '../../src/workflows/messages';

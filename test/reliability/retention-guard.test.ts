@@ -2,10 +2,10 @@ import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { NativeConnection } from '@temporalio/worker';
-import { requireTemporalCli } from '../../src/temporal/binaries';
-import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
+import { requireTemporalCli } from '../../scripts/temporal/binaries';
+import { startDevServer, type DevServer } from '../../scripts/temporal/dev-server';
 import { assertRetentionCoversRedelivery, RetentionTooShortError } from '../../src/temporal/retention-guard';
-import { productNodeArgs } from '../helpers/product-process';
+import { productNodeArgs } from '../../scripts/product-process';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..', '..');

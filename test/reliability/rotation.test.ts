@@ -1,9 +1,9 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { loadWebhookConfig } from '../../src/config';
-import type { PaymentProvider } from '../../src/shared/payment-event';
-import { createLogger } from '../../src/shared/logger';
+import type { PaymentProvider } from '../../src/domain/payment-event';
+import { createLogger } from '../../src/runtime/logger';
 import { type PlannedDelivery, planDeliveries } from '../../src/tools/deliver';
-import { newPaymentId } from '../../src/tools/provider-events';
+import { newPaymentId } from '../../src/providers';
 import { randomSecret } from '../../src/tools/sign';
 import { type RunningReceiver, startWebhookReceiver } from '../../src/webhook/main';
 import { startSystem, type System } from '../helpers/system';

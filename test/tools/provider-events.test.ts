@@ -1,15 +1,12 @@
+import { newPaymentId, resolveFixture, type PaymentFixture } from '../../src/providers';
+import { RAZORPAY_TEST_ACCOUNT_ID, razorpayEvent } from '../../src/providers/razorpay/fixtures';
 import {
-  newPaymentId,
-  RAZORPAY_TEST_ACCOUNT_ID,
-  razorpayEvent,
-  resolveFixture,
   stripeEvent,
   stripeRelatedIds,
-  type PaymentFixture,
   type StripeCharge,
   type StripeCheckoutSession,
   type StripePaymentIntent,
-} from '../../src/tools/provider-events';
+} from '../../src/providers/stripe/fixtures';
 
 const fixture: PaymentFixture = {
   paymentId: 'pay_Kx7Qm2Lp9Zr4Tb',

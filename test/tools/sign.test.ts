@@ -1,13 +1,10 @@
 import { webcrypto } from 'node:crypto';
 import Stripe from 'stripe';
-import { razorpayEvent, stripeEvent } from '../../src/tools/provider-events';
-import {
-  serializeAsProvider,
-  signedDelivery,
-  signRazorpay,
-  stripeSignatureHeader,
-  tamperBody,
-} from '../../src/tools/sign';
+import { razorpayEvent } from '../../src/providers/razorpay/fixtures';
+import { stripeEvent } from '../../src/providers/stripe/fixtures';
+import { serializeAsProvider, signedDelivery, tamperBody } from '../../src/tools/sign';
+import { signRazorpay } from '../../src/providers/razorpay/signature';
+import { stripeSignatureHeader } from '../../src/providers/stripe/signature';
 
 const RAZORPAY_SECRET = 'rzp_webhook_secret_9f8e7d';
 const STRIPE_SECRET = 'whsec_test_4eC39HqLyjWDarjtT1zdp7dc';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { configVariables } from '../../src/config';
-import { V8_FLAGS } from '../../src/shared/v8-flags';
+import { V8_FLAGS } from '../../src/runtime/v8-flags';
 
 /**
  * There is no Docker engine here, so the production stack is checked as a document: the services an

@@ -1,4 +1,4 @@
-import { formatAmount } from '../../src/shared/money';
+import { formatAmount } from '../../src/domain/money';
 
 describe('formatAmount', () => {
   it('formats minor units with the currency exponent', () => {

@@ -1,6 +1,7 @@
-import { interpretRazorpayEvent } from '../../src/webhook/providers/razorpay';
-import { interpretStripeEvent } from '../../src/webhook/providers/stripe';
-import { razorpayEvent, stripeEvent } from '../../src/tools/provider-events';
+import { interpretRazorpayEvent } from '../../src/providers/razorpay';
+import { interpretStripeEvent } from '../../src/providers/stripe';
+import { razorpayEvent } from '../../src/providers/razorpay/fixtures';
+import { stripeEvent } from '../../src/providers/stripe/fixtures';
 
 const asBody = (event: object) => JSON.parse(JSON.stringify(event)) as Record<string, unknown>;
 

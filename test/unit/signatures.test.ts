@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import Stripe from 'stripe';
-import { SignatureError } from '../../src/webhook/providers/adapter';
-import { verifyRazorpaySignature } from '../../src/webhook/providers/razorpay';
-import { verifyStripeSignature } from '../../src/webhook/providers/stripe';
+import { SignatureError } from '../../src/providers/adapter';
+import { verifyRazorpaySignature } from '../../src/providers/razorpay';
+import { verifyStripeSignature } from '../../src/providers/stripe';
 
 // Signatures here are produced independently of the code under test: Razorpay's with node:crypto
 // right in the test, Stripe's with the official SDK's own test helper.

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { missingV8Flags, V8_FLAGS, v8FlagsForScript, warnOfMissingV8Flags } from '../../src/shared/v8-flags';
+import { missingV8Flags, V8_FLAGS, v8FlagsForScript, warnOfMissingV8Flags } from '../../src/runtime/v8-flags';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {

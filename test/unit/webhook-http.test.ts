@@ -1,12 +1,13 @@
 import { createHmac } from 'node:crypto';
 import type { AddressInfo, Server } from 'node:net';
 import Stripe from 'stripe';
-import { createLogger } from '../../src/shared/logger';
-import type { PaymentEvent } from '../../src/shared/payment-event';
-import { razorpayEvent, stripeEvent } from '../../src/tools/provider-events';
+import { createLogger } from '../../src/runtime/logger';
+import type { PaymentEvent } from '../../src/domain/payment-event';
+import { razorpayEvent } from '../../src/providers/razorpay/fixtures';
+import { stripeEvent } from '../../src/providers/stripe/fixtures';
 import { createWebhookApp, MAX_BODY_BYTES } from '../../src/webhook/app';
-import { razorpayAdapter } from '../../src/webhook/providers/razorpay';
-import { stripeAdapter } from '../../src/webhook/providers/stripe';
+import { razorpayAdapter } from '../../src/providers/razorpay';
+import { stripeAdapter } from '../../src/providers/stripe';
 import { type EnrollmentStarter, TemporalUnavailableError } from '../../src/webhook/start-enrollment';
 
 /**

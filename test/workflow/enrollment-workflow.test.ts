@@ -3,7 +3,7 @@ import { ApplicationFailure, CancelledFailure, defaultPayloadConverter } from '@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Runtime, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { EnrollmentActivities } from '../../src/activities';
-import type { PaymentEvent } from '../../src/shared/payment-event';
+import type { PaymentEvent } from '../../src/domain/payment-event';
 import {
   type EnrollmentStatus,
   paymentDetailsSignal,

@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
 import type { EnrollmentActivities } from '../../src/activities';
-import { resolveTemporalBinaries } from '../../src/temporal/binaries';
+import { resolveTemporalBinaries } from '../../scripts/temporal/binaries';
 import { searchAttributeRegistrations } from '../../src/workflows/messages';
 
 /** Stand-ins for the activities: record their inputs and do what a test's script says. */

@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { DefaultLogger } from '@temporalio/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { loadWorkerConfig, type WorkerConfig } from '../../../src/config';
-import type { Logger } from '../../../src/shared/logger';
+import type { Logger } from '../../../src/runtime/logger';
 
 export const SECRETS = {
   lmsApiKey: 'lms-key-SECRET-0001',

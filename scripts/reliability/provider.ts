@@ -3,9 +3,9 @@
  * several times in random order and concurrently, and redelivers anything not acknowledged with a 2xx
  * within 5 s (Razorpay's limit), with backoff, until a deadline: at-least-once, unordered.
  */
-import { planDeliveries, type PlannedDelivery } from '../../src/tools/deliver';
-import type { PaymentProvider } from '../../src/shared/payment-event';
-import { newPaymentId } from '../../src/tools/provider-events';
+import { planDeliveries, type PlannedDelivery, postDelivery } from '../../src/tools/deliver';
+import type { PaymentProvider } from '../../src/domain/payment-event';
+import { newPaymentId } from '../../src/providers';
 import { sleep } from './harness';
 
 export interface TestPayment {
@@ -112,12 +112,7 @@ export async function deliverAll(payments: TestPayment[], options: ProviderOptio
 
 async function post(url: string, delivery: PlannedDelivery, timeoutMs: number): Promise<number> {
   try {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: delivery.signed.headers,
-      body: delivery.signed.body,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    const res = await postDelivery(url, delivery.signed, timeoutMs);
     await res.arrayBuffer();
     return res.status;
   } catch {

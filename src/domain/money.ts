@@ -5,9 +5,9 @@ interface CurrencyFormat {
 }
 
 /**
- * One formatter per currency: building an `Intl.NumberFormat` costs ~15 µs, formatting with a built
- * one ~0.3 µs, and the receiver formats every payment twice on its acknowledgement path (it was ~6 %
- * of the receiver's CPU, docs/benchmarks.md). `null` remembers a code Intl rejects.
+ * One formatter per currency: building an `Intl.NumberFormat` costs far more than formatting with a
+ * built one, and the receiver formats every payment twice on its acknowledgement path
+ * (docs/benchmarks.md has the figures). `null` remembers a code Intl rejects.
  */
 const formats = new Map<string, CurrencyFormat | null>();
 /** Payment events carry 3-letter codes, so this is never reached by them; it bounds other callers. */
@@ -27,7 +27,13 @@ function currencyFormat(currency: string): CurrencyFormat | null {
   return cached;
 }
 
-/** `49900, 'INR'` -> `₹499.00`; respects zero-decimal currencies (JPY) via Intl. No Node built-ins. */
+/**
+ * Amounts in words, for people: the Web UI's summary and details (`₹499.00`) and the ops CLI
+ * (`499.00 INR`, as the providers' dashboards show it). Both take the currency's minor-unit exponent
+ * from ICU, so zero-decimal (JPY) and three-decimal (KWD) currencies are right. Workflow-safe.
+ */
+
+/** `49900, 'INR'` -> `₹499.00`. */
 export function formatAmount(amountMinor: number, currency: string): string {
   const cached = currencyFormat(currency);
   if (!cached) {
@@ -35,4 +41,11 @@ export function formatAmount(amountMinor: number, currency: string): string {
     return `${currency} ${(amountMinor / 100).toFixed(2)}`;
   }
   return cached.format.format(amountMinor / 10 ** cached.digits);
+}
+
+/** `49900, 'INR'` -> `499.00 INR`: major units and the code; `?` when either is unknown. */
+export function formatMajorUnits(amountMinor: number | undefined, currency: string | undefined): string {
+  if (amountMinor === undefined || !currency) return '?';
+  const digits = currencyFormat(currency)?.digits ?? 2;
+  return `${(amountMinor / 10 ** digits).toFixed(digits)} ${currency}`;
 }

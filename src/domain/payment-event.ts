@@ -1,15 +1,25 @@
 import { z } from 'zod';
+import type { PaymentProvider } from '../providers';
 
 /**
  * The one shape every provider adapter produces. Student and course fields are deliberately loose
  * (plain optional strings): a paid event that is signed and identifiable must never be dropped for
  * bad enrollment data; the workflow checks it and sends the payment to manual review instead.
  */
-export const paymentProviders = ['razorpay', 'stripe'] as const;
-export type PaymentProvider = (typeof paymentProviders)[number];
+export type { PaymentProvider };
+
+/**
+ * Which providers exist is the registry's to say (src/providers/index.ts); this room may not import
+ * it at run time, so the schema checks the shape of a provider name and the type names the registry's.
+ * Adapters set their own name; the activities check it against the registry.
+ */
+const providerName = z.custom<PaymentProvider>(
+  (value) => typeof value === 'string' && /^[a-z][a-z0-9]{1,31}$/.test(value),
+  'provider must be a provider name',
+);
 
 export const paymentEventSchema = z.object({
-  provider: z.enum(paymentProviders),
+  provider: providerName,
   /** Razorpay `pay_...`; Stripe PaymentIntent `pi_...` (a checkout session maps to its intent). */
   paymentId: z
     .string()

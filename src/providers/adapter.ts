@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { z } from 'zod';
-import { type PaymentEvent, type PaymentProvider, paymentEventSchema } from '../../shared/payment-event';
+import { type PaymentEvent, paymentEventSchema } from '../domain/payment-event';
+import type { PaymentProvider } from '.';
 
 /** What a verified, parsed delivery means for us. */
 export type Interpretation =
@@ -25,6 +26,15 @@ export interface ProviderAdapter {
 /** One error class for every verification failure; the message is for our logs, never the response. */
 export class SignatureError extends Error {
   override name = 'SignatureError';
+}
+
+/**
+ * An adapter with no secret would refuse every delivery with a 401 the provider retries for days;
+ * failing at start-up says what is wrong while someone is watching.
+ */
+export function requireSecrets(variable: string, secrets: readonly string[]): void {
+  if (secrets.length === 0)
+    throw new Error(`${variable}: at least one webhook secret is needed to verify deliveries`);
 }
 
 /** A header that appears once, as a string; anything else (absent, repeated into an array) is refused. */

@@ -1,44 +1,16 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+/**
+ * What a verified Razorpay event means for us: paid (`payment.captured`, `order.paid`, with the
+ * payment captured), ignored, or invalid. Razorpay signs the body only, so the event id header is
+ * advisory.
+ */
 import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
-import { paymentEventSchema } from '../../shared/payment-event';
-import {
-  type Interpretation,
-  type ProviderAdapter,
-  SignatureError,
-  advisory,
-  plainRecord,
-  singleHeader,
-  unixSecondsToIso,
-} from './adapter';
+import { paymentEventSchema } from '../../domain/payment-event';
+import { type Interpretation, advisory, plainRecord, singleHeader, unixSecondsToIso } from '../adapter';
+import { describeIssues } from '../../domain/zod-issues';
+import { EVENT_ID_HEADER } from './signature';
 
-const SIGNATURE_HEADER = 'x-razorpay-signature';
-const EVENT_ID_HEADER = 'x-razorpay-event-id';
 const PAID_EVENTS = new Set(['payment.captured', 'order.paid']);
-const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
-
-/**
- * Hand-written rather than the `razorpay` package's `validateWebhookSignature`: that helper takes the
- * body as a string (so it would re-encode what we received) and compares with `===`, which is not
- * constant-time. This is the documented scheme: hex HMAC-SHA256 of the raw bytes with the webhook
- * secret, checked against every active secret (rotation: old events keep the old secret's signature).
- */
-export function verifyRazorpaySignature(
-  rawBody: Buffer,
-  signature: string | undefined,
-  secrets: string[],
-): void {
-  if (!signature) throw new SignatureError('missing X-Razorpay-Signature');
-  if (!HEX_SHA256.test(signature)) throw new SignatureError('X-Razorpay-Signature is not a hex SHA-256');
-  const received = Buffer.from(signature, 'hex');
-  // Check every secret, even after a match, so timing does not reveal which secret is active.
-  let matched = false;
-  for (const secret of secrets) {
-    const expected = createHmac('sha256', secret).update(rawBody).digest();
-    if (timingSafeEqual(expected, received)) matched = true;
-  }
-  if (!matched) throw new SignatureError('no active secret produced this signature');
-}
 
 // Razorpay sends `notes: []` when a payment or order has no notes, and an object otherwise. Notes,
 // email and contact only carry student data, so they are read loosely (see `advisory`); the fields
@@ -114,17 +86,4 @@ export function interpretRazorpayEvent(
   });
   if (!event.success) return { kind: 'invalid', eventType, reason: describeIssues(event.error) };
   return { kind: 'paid', event: event.data };
-}
-
-export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-}
-
-export function razorpayAdapter(secrets: string[]): ProviderAdapter {
-  return {
-    provider: 'razorpay',
-    verify: (rawBody, headers) =>
-      verifyRazorpaySignature(rawBody, singleHeader(headers, SIGNATURE_HEADER), secrets),
-    interpret: interpretRazorpayEvent,
-  };
 }

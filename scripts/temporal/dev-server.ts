@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
-import { searchAttributeRegistrations } from '../workflows/messages';
+import { searchAttributeRegistrations } from '../../src/workflows/messages';
 import { freePort } from './free-port';
 
 const run = promisify(execFile);
@@ -20,9 +20,8 @@ export const NAMESPACE_RETENTION = '720h';
  * rollback journal costs every commit a journal write, two fsyncs and a journal delete; in WAL mode a
  * commit appends to the log and fsyncs it once. `synchronous=full` keeps that fsync on every commit,
  * so an acknowledged payment's start survives a power loss, not only a crash of the server; `normal`
- * would be faster still but may lose the last commits to a power loss. Measured with `npm run bench`
- * (docs/benchmarks.md, Persistence): about twice the starts per second, and p99 at 100
- * acknowledgements/s from ~90-120 ms to ~35 ms. Production runs on PostgreSQL (docker-compose.yml).
+ * would be faster still but may lose the last commits to a power loss. `npm run bench` measures the
+ * difference (docs/benchmarks.md, Persistence). Production runs on PostgreSQL (docker-compose.yml).
  */
 export const SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=full'] as const;
 

@@ -1,19 +1,18 @@
 /**
  * One place for structured logging: every process logs JSON through pino, and redaction of
  * credentials plus masking of student PII happens here, not at call sites. pino's default stdout
- * destination writes synchronously: a delivery's line is written before its 200 is sent. Measured
- * (docs/benchmarks.md): ~35 µs a line, nearly all of it redaction; an asynchronous destination saves
- * ~1 µs, nothing next to a Temporal start, so the lines stay synchronous.
+ * destination writes synchronously: a delivery's line is written before its 200 is sent. An
+ * asynchronous destination would save next to nothing beside a Temporal start (docs/benchmarks.md).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { providerNames, providers, signatureHeaders } from '../providers';
 
 export type { Logger };
 
-/** Configuration variables that hold credentials (src/config.ts). */
+/** Configuration variables that hold credentials (src/config.ts), each provider's webhook secrets included. */
 const SECRET_VARIABLES = [
-  'RAZORPAY_WEBHOOK_SECRETS',
-  'STRIPE_WEBHOOK_SECRETS',
+  ...providerNames.map((name) => providers[name].secretVariable),
   'TEMPORAL_API_KEY',
   'LMS_API_KEY',
   'WHATSAPP_ACCESS_TOKEN',
@@ -29,8 +28,7 @@ const REDACT_PATHS = [
   '*.Authorization',
   'headers.authorization',
   'headers["x-api-key"]',
-  'headers["stripe-signature"]',
-  'headers["x-razorpay-signature"]',
+  ...signatureHeaders.map((header) => `headers["${header}"]`),
   'secret',
   '*.secret',
   'token',
@@ -53,8 +51,7 @@ const REDACT_PATHS = [
   'headers["set-cookie"]',
   '*.headers.authorization',
   '*.headers["x-api-key"]',
-  '*.headers["stripe-signature"]',
-  '*.headers["x-razorpay-signature"]',
+  ...signatureHeaders.map((header) => `*.headers["${header}"]`),
   // The environment's credentials, should a config object (or a slice of it) ever be logged.
   ...SECRET_VARIABLES.flatMap((name) => [name, `*.${name}`]),
 ];
@@ -84,4 +81,4 @@ export function createLogger(name: string, level: string = 'info', destination?:
   return destination ? pino(options, destination) : pino(options);
 }
 
-export { maskEmail, maskPhone } from './mask';
+export { maskEmail, maskPhone } from '../domain/mask';

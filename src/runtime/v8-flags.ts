@@ -13,13 +13,14 @@ export const V8_FLAGS = {
    * The worker waits on Temporal and the downstreams, not on its CPU, but with V8's default heuristics
    * its heaps (main thread and the workflow thread, which inherits the flag) balloon under load with
    * short-lived garbage: `--optimize-for-size` (a small young generation, a heap that grows less
-   * eagerly) keeps its peak RSS ~200 MiB lower at saturation at no measurable cost.
+   * eagerly) keeps its peak RSS far lower at saturation at no measurable cost.
    */
   worker: ['--optimize-for-size'],
   /**
-   * After a full GC, V8 may let the receiver's heap grow to 4× its live data before collecting again;
-   * under a duplicate storm that is all short-lived garbage (peak RSS ~200 MiB). +20 %: ~136 MiB with
-   * the same acks/s, CPU and latency. (`--optimize-for-size` costs it latency: constant scavenges.)
+   * After a full GC, V8 may let the receiver's heap grow to several times its live data before
+   * collecting again; under a duplicate storm that is all short-lived garbage. Capping the growth keeps
+   * the peak RSS down with the same acknowledgements per second, CPU and latency.
+   * (`--optimize-for-size` costs the receiver latency: constant scavenges.)
    */
   webhook: ['--heap-growing-percent=20'],
 } as const satisfies Record<string, readonly string[]>;
@@ -48,6 +49,6 @@ export function warnOfMissingV8Flags(logger: Pick<Logger, 'warn'>, role: V8Role)
   if (missing.length === 0) return;
   logger.warn(
     { missing, expected: `node ${V8_FLAGS[role].join(' ')} …` },
-    'started without the V8 flags this process is tuned for: peak memory will be higher (src/shared/v8-flags.ts)',
+    'started without the V8 flags this process is tuned for: peak memory will be higher (src/runtime/v8-flags.ts)',
   );
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { v8FlagsForScript } from '../../src/shared/v8-flags';
+import { v8FlagsForScript } from '../src/runtime/v8-flags';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = path.resolve(__dirname, '..');
 
 /**
  * `node` arguments that run a product entry point (`src/worker.ts`, `src/webhook/main.ts`, ...) from

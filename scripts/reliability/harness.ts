@@ -14,11 +14,12 @@ import pino from 'pino';
 import type { SandboxFaults } from '../../src/sandbox/faults';
 import type { LedgerSnapshot } from '../../src/sandbox/ledger';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/start';
-import { requireTemporalCli } from '../../src/temporal/binaries';
-import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
-import { freePort } from '../../src/temporal/free-port';
-import { writeWorkflowBundle } from '../../scripts/bundle-workflows';
-import { productNodeArgs } from '../helpers/product-process';
+import { requireTemporalCli } from '../temporal/binaries';
+import { startDevServer, type DevServer } from '../temporal/dev-server';
+import { freePort } from '../temporal/free-port';
+import { writeWorkflowBundle } from '../bundle-workflows';
+import { productNodeArgs } from '../product-process';
+import { TASK_QUEUE_DEFAULT } from '../../src/workflows/messages';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -155,7 +156,7 @@ export async function startChaosSystem(options: SystemOptions = {}): Promise<Cha
     HOME: process.env.HOME,
     LOG_LEVEL: 'info',
     TEMPORAL_ADDRESS: temporal.address,
-    TEMPORAL_TASK_QUEUE: 'enrollments',
+    TEMPORAL_TASK_QUEUE: TASK_QUEUE_DEFAULT,
     WEBHOOK_PORT: String(receiverPort),
     LMS_BASE_URL: `${sandbox.url}/lms`,
     WHATSAPP_GRAPH_URL: `${sandbox.url}/whatsapp`,
@@ -176,13 +177,11 @@ export async function startChaosSystem(options: SystemOptions = {}): Promise<Cha
     // Ready once this start's "worker polling" line is in the log.
     (() => {
       let seen = 0;
-      return async () => {
+      return () => {
         const count = (fs.readFileSync(workerLog, 'utf8').match(/"msg":"worker polling"/g) ?? []).length;
-        if (count > seen) {
-          seen = count;
-          return true;
-        }
-        return false;
+        if (count <= seen) return Promise.resolve(false);
+        seen = count;
+        return Promise.resolve(true);
       };
     })(),
   );

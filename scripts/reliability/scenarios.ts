@@ -6,8 +6,8 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
-import { enrollmentWorkflowId, idempotencyKey } from '../../src/shared/workflow-id';
-import { resolveReviewSignal, statusQuery } from '../../src/workflows/messages';
+import { enrollmentWorkflowId, idempotencyKey } from '../../src/domain/ids';
+import { ENROLLMENT_WORKFLOW_TYPE, resolveReviewSignal, statusQuery } from '../../src/workflows/messages';
 import { type ChaosSystem, sleep, startChaosSystem, type SystemOptions } from './harness';
 import {
   deliverAll,
@@ -118,7 +118,7 @@ async function waitForCompletion(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { count: done } = await client.workflow
-      .count('WorkflowType = "enrollmentWorkflow" AND ExecutionStatus = "Completed"')
+      .count(`WorkflowType = "${ENROLLMENT_WORKFLOW_TYPE}" AND ExecutionStatus = "Completed"`)
       .catch(() => ({ count: -1 }));
     if (done >= count) return;
     if (Date.now() > deadline) return; // the invariant check reports what is missing
@@ -154,7 +154,9 @@ export async function checkInvariants(
   const messages = countBy(ledger.messages, (m) => m.to);
   const contacts = countBy(ledger.contacts, (c) => c.email.toLowerCase());
 
-  const { count: workflows } = await sys.client.workflow.count('WorkflowType = "enrollmentWorkflow"');
+  const { count: workflows } = await sys.client.workflow.count(
+    `WorkflowType = "${ENROLLMENT_WORKFLOW_TYPE}"`,
+  );
   let completed = 0;
   let lost = 0;
   let duplicated = Math.max(0, workflows - payments.length);

@@ -1,65 +1,11 @@
-import { isUtf8 } from 'node:buffer';
-import type { IncomingHttpHeaders } from 'node:http';
-import Stripe from 'stripe';
-import { z } from 'zod';
-import { paymentEventSchema } from '../../shared/payment-event';
-import {
-  type Interpretation,
-  type ProviderAdapter,
-  SignatureError,
-  advisory,
-  plainRecord,
-  singleHeader,
-  unixSecondsToIso,
-} from './adapter';
-import { describeIssues } from './razorpay';
-
-const SIGNATURE_HEADER = 'stripe-signature';
-const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
-
-const stripeSignature =
-  Stripe.webhooks.signature ??
-  ((): never => {
-    throw new Error('this stripe SDK version has no webhooks.signature');
-  })();
-
 /**
- * Verification is the official SDK's (`Stripe.webhooks.signature.verifyHeader`): it parses
- * `t=...,v1=...`, accepts any matching v1 (Stripe sends several while a secret rolls), ignores other
- * schemes and enforces the timestamp tolerance. We add what it lacks: several active endpoint
- * secrets at once, for our own rotation, and two guards that keep the check on the bytes received:
- * - the SDK HMACs a *decoded* string (a leading BOM dropped, invalid UTF-8 turned into U+FFFD), so
- *   different bytes could pass under one signature; Stripe sends BOM-less UTF-8 JSON, we require it;
- * - the SDK takes `parseInt` of the last `t=` and skips the age check when that is NaN; we require
- *   exactly one all-digits timestamp.
+ * What a verified Stripe event means for us: paid (`checkout.session.completed` when paid,
+ * `checkout.session.async_payment_succeeded`, `payment_intent.succeeded`), ignored, or invalid.
  */
-export function verifyStripeSignature(
-  rawBody: Buffer,
-  header: string | undefined,
-  secrets: string[],
-  toleranceSeconds: number,
-  nowMs: number,
-): void {
-  if (!header) throw new SignatureError('missing Stripe-Signature');
-  if (!isUtf8(rawBody) || rawBody.subarray(0, 3).equals(UTF8_BOM)) {
-    throw new SignatureError('body is not BOM-less UTF-8, so it cannot be verified byte for byte');
-  }
-  // Counted the way the SDK splits the header, so a bare `t` part counts too.
-  const timestamps = header.split(',').filter((part) => part.split('=')[0] === 't');
-  if (timestamps.length !== 1 || !/^t=\d{1,15}$/.test(timestamps[0]!)) {
-    throw new SignatureError('Stripe-Signature needs exactly one numeric t=');
-  }
-  let lastReason = 'no secrets configured';
-  for (const secret of secrets) {
-    try {
-      stripeSignature.verifyHeader(rawBody, header, secret, toleranceSeconds, undefined, nowMs);
-      return;
-    } catch (err) {
-      lastReason = err instanceof Error ? err.message.split('\n')[0]! : String(err);
-    }
-  }
-  throw new SignatureError(lastReason);
-}
+import { z } from 'zod';
+import { paymentEventSchema } from '../../domain/payment-event';
+import { type Interpretation, advisory, plainRecord, unixSecondsToIso } from '../adapter';
+import { describeIssues } from '../../domain/zod-issues';
 
 const envelopeSchema = z.object({
   id: z.string().min(1),
@@ -172,19 +118,4 @@ export function interpretStripeEvent(body: Record<string, unknown>): Interpretat
   });
   if (!event.success) return { kind: 'invalid', eventType, reason: describeIssues(event.error) };
   return { kind: 'paid', event: event.data };
-}
-
-export function stripeAdapter(secrets: string[], toleranceSeconds: number): ProviderAdapter {
-  return {
-    provider: 'stripe',
-    verify: (rawBody: Buffer, headers: IncomingHttpHeaders, nowMs: number) =>
-      verifyStripeSignature(
-        rawBody,
-        singleHeader(headers, SIGNATURE_HEADER),
-        secrets,
-        toleranceSeconds,
-        nowMs,
-      ),
-    interpret: (body) => interpretStripeEvent(body),
-  };
 }

@@ -1,0 +1,47 @@
+/**
+ * The failure vocabulary: every `ApplicationFailure.type` an activity raises, and which of them
+ * Temporal may retry. One pure module because three parties must agree on it: the activities that
+ * raise them (src/activities/errors.ts), the workflow's declarative retry policies (which list the
+ * non-retryable ones) and the operators' dashboards and review reasons, which match on the names.
+ *
+ * Retryable (Temporal retries with the workflow's policy, or after `nextRetryDelay` when set):
+ * - DownstreamUnavailable: 5xx, 408, 409 in-flight duplicate, connection refused / DNS failure, and
+ *   resets on idempotent calls; WhatsApp codes 1, 2, 131000.
+ * - RateLimited: 429, WhatsApp 130429 / 131056 / 4 / 80007; carries the server's delay when known.
+ * - DownstreamTimeout: an idempotent call (LMS, HubSpot) ran past HTTP_TIMEOUT_MS.
+ * - DownstreamBadResponse: a 2xx an idempotent call could not use (no id, not JSON).
+ *
+ * Not retryable (the workflow opens a manual review):
+ * - InvalidActivityInput: the input broke the contract (e.g. phone not E.164); retrying cannot help.
+ * - LmsRejected: 4xx from the LMS (422 enrollment_rejected / invalid_request / idempotency_key_reused).
+ * - WhatsAppRejected: Meta refused the message (131026, 131047, 190, 100, 132000, 132001, unknown 4xx).
+ * - WhatsAppOutcomeUnknown: the request may have reached Meta but no answer came back (timeout, reset,
+ *   unreadable 200). Sends are not idempotent, so an operator decides instead of risking a second message.
+ * - CrmRejected: 4xx from HubSpot other than auth and rate limits, or a per-input error in the batch.
+ * - HubSpotAuthFailed: the OAuth refresh was refused, or a fresh token was still answered with 401.
+ *
+ * Workflow-safe: plain data, no Node built-ins.
+ */
+export const NON_RETRYABLE_ERROR_TYPES = [
+  'LmsRejected',
+  'WhatsAppRejected',
+  'WhatsAppOutcomeUnknown',
+  'CrmRejected',
+  'HubSpotAuthFailed',
+  'InvalidActivityInput',
+] as const;
+
+export const RETRYABLE_ERROR_TYPES = [
+  'DownstreamUnavailable',
+  'RateLimited',
+  'DownstreamTimeout',
+  'DownstreamBadResponse',
+] as const;
+
+export type NonRetryableErrorType = (typeof NON_RETRYABLE_ERROR_TYPES)[number];
+export type RetryableErrorType = (typeof RETRYABLE_ERROR_TYPES)[number];
+export type ActivityErrorType = NonRetryableErrorType | RetryableErrorType;
+
+export function isNonRetryableType(type: string): type is NonRetryableErrorType {
+  return (NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(type);
+}

@@ -1,0 +1,40 @@
+/**
+ * Every `patched()` id the enrollment workflow has used. A patch lets workflows an earlier build started
+ * replay on this one: `patched(id)` is true where this code reaches the call first (it records a marker,
+ * and the SDK adds the id to the `TemporalChangeVersion` search attribute), false where the history got
+ * past that point without the marker. The histories test/workflow/replay.test.ts replays are named by
+ * the build that recorded them: v1 before any patch, v2 with show-steps-late, v3 with both.
+ *
+ * Replay is not only for running payments: a query on a closed one (`npm run ops -- show`) replays its
+ * history too, for as long as the namespace retains it. So an old path may go once no payment that needs
+ * it is running, and none has closed within the retention period. Then: replace `patched(id)` with
+ * `deprecatePatch(id)`, delete the old path and the histories that take it; once no retained payment
+ * carries the marker either, delete the call (docs/operations.md, "Deploying a change to the workflow").
+ */
+
+/**
+ * Steps show in `EnrollmentState` late (see `VISIBLE_STEP_DELAY` in ./visibility): a timer per payment
+ * instead of an upsert at every state change. Checked once, at the start of every workflow, before the
+ * first command. Since it shipped, leaving review is shown at once as well, under the same id (the v2
+ * histories were recorded again from that build).
+ *
+ * Old path (false): the v1-* histories. New path (true): v2-*, v3-*.
+ * Retire when no payment without it in `TemporalChangeVersion` is running
+ * (`TemporalChangeVersion IS NULL`, the runbook's patch census) or retained. With the old path go the
+ * v1-* histories, and the replay test's v1 expectations (its check that a renamed activity fails to
+ * replay uses v1-completed.json).
+ */
+export const SHOW_STEPS_LATE_PATCH = 'show-steps-late';
+
+/**
+ * A cancelled workflow ends Canceled: before, the cancelled step's activity failure opened a review
+ * (EnrollmentState `needs_review` and a "payment needs review" log on a workflow that was in fact being
+ * cancelled). Checked only when a step's activity comes back cancelled, so only cancelled payments carry
+ * it, and the census by `TemporalChangeVersion` cannot find the ones that need the old path.
+ *
+ * Old path (false): v1-cancelled, v2-cancelled. New path (true): v3-cancelled.
+ * A payment takes the old path only if an earlier build handled its cancellation, and that closed it, so
+ * none is running: retire once the last build without the patch stopped and the retention period has
+ * passed since. With the old path go v1-cancelled and v2-cancelled.
+ */
+export const CANCEL_ENDS_PAYMENT_PATCH = 'cancel-ends-payment';

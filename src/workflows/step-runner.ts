@@ -1,0 +1,86 @@
+/**
+ * Runs one downstream step: its activity with the proxy's declarative retry policy, and, once Temporal
+ * has stopped retrying, a manual review whose decision says whether to run it again, skip it or stop.
+ * Typed by the step, so what a step keeps of its activity's result is checked by the compiler.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  TimeoutFailure,
+  isCancellation,
+  patched,
+} from '@temporalio/workflow';
+import type { EnrollmentStatus } from './messages';
+import { CANCEL_ENDS_PAYMENT_PATCH } from './patches';
+import type { Reviews } from './review';
+import { type ActivityResults, type ActivityStepName, stepsByName } from './steps';
+import type { Visibility } from './visibility';
+
+/** What the status query and the workflow's result show of each activity step's result. */
+export type KeptResults = {
+  enroll: { enrollmentId: string; alreadyEnrolled: boolean };
+  welcome: { messageId: string };
+  crm: { contactId: string; created: boolean };
+};
+
+export type StepOutcome = 'succeeded' | 'skipped' | 'aborted';
+
+export class StepRunner {
+  /** The kept result of every step that succeeded, typed by step. */
+  readonly results: Partial<KeptResults> = {};
+
+  constructor(
+    private readonly status: EnrollmentStatus,
+    private readonly visibility: Visibility,
+    private readonly reviews: Reviews,
+    /** Called once a step succeeds (the paid-to-enrolled metric hangs on `enroll`). */
+    private readonly onSuccess: (step: ActivityStepName) => void = () => undefined,
+  ) {}
+
+  async run<S extends ActivityStepName>(
+    step: S,
+    call: () => Promise<ActivityResults[S]>,
+    keep: (result: ActivityResults[S]) => KeptResults[S],
+  ): Promise<StepOutcome> {
+    const state = this.status.steps[step];
+    for (;;) {
+      this.visibility.setState(stepsByName[step].state);
+      state.status = 'running';
+      try {
+        const result = await call();
+        const kept = keep(result);
+        state.attempts += result.attempt;
+        state.status = 'succeeded';
+        state.result = kept;
+        this.results[step] = kept;
+        this.onSuccess(step);
+        this.visibility.publish();
+        return 'succeeded';
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        // Our code never cancels an activity itself: a cancelled one means the workflow is being
+        // cancelled (`temporal workflow cancel`), and that is no reason to ask a person.
+        if (isCancellation(err) && patched(CANCEL_ENDS_PAYMENT_PATCH)) throw err;
+        const failure = describeFailure(err);
+        state.attempts += failure.attempts;
+        state.status = 'failed';
+        state.lastError = failure.message;
+        const decided = await this.reviews.review(step, failure.message);
+        if (decided === 'retry') continue;
+        return decided;
+      }
+    }
+  }
+}
+
+/** Turns an activity failure into words for the status query and the review reason. */
+function describeFailure(err: ActivityFailure): { message: string; attempts: number } {
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure) {
+    const detail = cause.details?.[0] as { attempt?: number } | undefined;
+    return { message: `${cause.type ?? 'Error'}: ${cause.message}`, attempts: detail?.attempt ?? 1 };
+  }
+  if (cause instanceof TimeoutFailure)
+    return { message: `activity timed out (${cause.timeoutType})`, attempts: 1 };
+  return { message: cause?.message ?? err.message, attempts: 1 };
+}
