@@ -4,9 +4,6 @@
  */
 import type { PaymentProvider } from '../domain/payment-event';
 
-// Type aliases rather than interfaces on purpose: object type aliases are assignable to
-// `Record<string, unknown>`, which the workflow uses to record results generically.
-
 /** Which payment an activity works for: the business key behind every idempotency key and log line. */
 export type PaymentRef = {
   provider: PaymentProvider;
