@@ -49,7 +49,7 @@ export interface WebhookMetrics {
   handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
-const providers: ReadonlySet<string> = new Set(providerNames);
+const providerLabels: ReadonlySet<string> = new Set(providerNames);
 
 const label = (value: unknown, known: ReadonlySet<string>, absent: string) =>
   typeof value !== 'string' || value === '' ? absent : known.has(value) ? value : 'other';
@@ -84,7 +84,7 @@ export function createWebhookMetrics(options: { defaultMetrics?: boolean } = {})
     registers: [registry],
   });
   // Zero series from the start: `rate()` and ratios in alert rules then see 0, not "no data".
-  for (const provider of providers) {
+  for (const provider of providerLabels) {
     signatureFailures.labels({ provider }).inc(0);
     duplicates.labels({ provider }).inc(0);
   }
@@ -94,7 +94,7 @@ export function createWebhookMetrics(options: { defaultMetrics?: boolean } = {})
 
     record({ provider, outcome, eventType }) {
       try {
-        const p = label(provider, providers, 'other');
+        const p = label(provider, providerLabels, 'other');
         deliveries.inc({ provider: p, event_type: label(eventType, knownEventTypes, 'none'), outcome });
         if (outcome === 'unauthorized') signatureFailures.inc({ provider: p });
         if (outcome === 'duplicate') duplicates.inc({ provider: p });
@@ -107,7 +107,7 @@ export function createWebhookMetrics(options: { defaultMetrics?: boolean } = {})
       return {
         ready: () => starter.ready(),
         async start(event) {
-          const end = startSeconds.startTimer({ provider: label(event.provider, providers, 'other') });
+          const end = startSeconds.startTimer({ provider: label(event.provider, providerLabels, 'other') });
           try {
             const result = await starter.start(event);
             end({ outcome: result.status });
