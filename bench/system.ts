@@ -103,6 +103,9 @@ export async function startBenchSystem(options: SystemOptions = {}): Promise<Ben
     HUBSPOT_CLIENT_ID: `client-${hex(4)}`,
     HUBSPOT_CLIENT_SECRET: `hs_${hex(16)}`,
     HUBSPOT_REFRESH_TOKEN: `refresh_${hex(16)}`,
+    RAZORPAY_KEY_ID: `rzp_test_${hex(7)}`,
+    RAZORPAY_KEY_SECRET: hex(12),
+    STRIPE_API_KEY: `sk_test_${hex(16)}`,
   };
   const productBundle = path.join(dir, 'workflow-bundle.js');
   const benchBundle = path.join(dir, 'bench-bundle.js');

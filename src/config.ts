@@ -30,6 +30,31 @@ const url = (name: string) =>
     .url(`${name} must be an absolute URL`)
     .transform((u) => u.replace(/\/+$/, ''));
 
+/**
+ * Whether Stripe events and objects must be live-mode. A deployment says so explicitly in production
+ * (NODE_ENV=production), so a test-mode key or event can never grant access there by default.
+ */
+const stripeLivemode = z.enum(['true', 'false']).transform((v) => v === 'true');
+const requireLivemodeInProduction = (
+  env: { NODE_ENV?: string; STRIPE_LIVEMODE?: boolean },
+  ctx: z.RefinementCtx,
+) => {
+  if (env.NODE_ENV === 'production' && env.STRIPE_LIVEMODE === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['STRIPE_LIVEMODE'],
+      message: 'STRIPE_LIVEMODE is required when NODE_ENV=production (true for live payments)',
+    });
+  }
+};
+/**
+ * How long after a payment a provider may still deliver its event: Stripe retries for 3 days and a
+ * Razorpay event can be replayed by hand for 15 days. The worker refuses to start if the namespace's
+ * retention is shorter, since workflow-ID uniqueness would then no longer catch the redelivery; the
+ * receiver starts nothing for a paid event created longer ago than this (a replayed captured body).
+ */
+const redeliveryHorizonHours = z.coerce.number().positive().default(360);
+
 const temporalSchema = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
@@ -54,6 +79,9 @@ const webhookSchema = temporalSchema.merge(loggingSchema).extend({
   STRIPE_TOLERANCE_SECONDS: z.coerce.number().int().positive().default(300),
   /** Deadline for durably starting a workflow; well under Razorpay's 5 s delivery timeout. */
   WEBHOOK_START_TIMEOUT_MS: z.coerce.number().int().min(100).max(4000).default(2500),
+  REDELIVERY_HORIZON_HOURS: redeliveryHorizonHours,
+  NODE_ENV: z.string().optional(),
+  STRIPE_LIVEMODE: stripeLivemode.optional(),
 });
 
 const workerSchema = temporalSchema.merge(loggingSchema).extend({
@@ -72,14 +100,19 @@ const workerSchema = temporalSchema.merge(loggingSchema).extend({
   HUBSPOT_CLIENT_ID: required('HUBSPOT_CLIENT_ID'),
   HUBSPOT_CLIENT_SECRET: required('HUBSPOT_CLIENT_SECRET'),
   HUBSPOT_REFRESH_TOKEN: required('HUBSPOT_REFRESH_TOKEN'),
+  /** The provider APIs the confirmation step reads: the webhook is a trigger, the provider's record the truth. */
+  RAZORPAY_API_URL: url('RAZORPAY_API_URL').default('https://api.razorpay.com'),
+  RAZORPAY_KEY_ID: required('RAZORPAY_KEY_ID'),
+  RAZORPAY_KEY_SECRET: required('RAZORPAY_KEY_SECRET'),
+  STRIPE_API_URL: url('STRIPE_API_URL').default('https://api.stripe.com'),
+  STRIPE_API_KEY: required('STRIPE_API_KEY'),
+  /** The course catalog (YAML or JSON): what each provider's items grant, and at what price. */
+  CATALOG_PATH: required('CATALOG_PATH'),
   /** Refresh the cached access token this long before HubSpot says it expires. */
   HUBSPOT_TOKEN_REFRESH_MARGIN_SECONDS: z.coerce.number().int().min(0).default(120),
-  /**
-   * How long after a payment a provider may still deliver its event: Stripe retries for 3 days and a
-   * Razorpay event can be replayed by hand for 15 days. The worker refuses to start if the namespace's
-   * retention is shorter, since workflow-ID uniqueness would then no longer catch the redelivery.
-   */
-  REDELIVERY_HORIZON_HOURS: z.coerce.number().positive().default(360),
+  REDELIVERY_HORIZON_HOURS: redeliveryHorizonHours,
+  NODE_ENV: z.string().optional(),
+  STRIPE_LIVEMODE: stripeLivemode.optional(),
   /** A prebuilt workflow bundle (`npm run build:workflows`); unset = bundle from source at start-up. */
   WORKFLOW_BUNDLE_PATH: z.string().optional(),
   /** Per-request timeout of every downstream HTTP call; kept below the activities' 15 s startToCloseTimeout. */
@@ -91,6 +124,9 @@ const workerSchema = temporalSchema.merge(loggingSchema).extend({
   /** How often the business gauges are recomputed from Temporal visibility. */
   BUSINESS_METRICS_INTERVAL_SECONDS: z.coerce.number().min(1).max(3600).default(30),
 });
+
+const webhookEnv = webhookSchema.superRefine(requireLivemodeInProduction);
+const workerEnv = workerSchema.superRefine(requireLivemodeInProduction);
 
 export type WebhookConfig = z.output<typeof webhookSchema>;
 export type WorkerConfig = z.output<typeof workerSchema>;
@@ -114,9 +150,9 @@ function parse<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv, what: str
 }
 
 export const loadWebhookConfig = (env: NodeJS.ProcessEnv = process.env): WebhookConfig =>
-  parse(webhookSchema, env, 'webhook receiver');
+  parse(webhookEnv, env, 'webhook receiver');
 export const loadWorkerConfig = (env: NodeJS.ProcessEnv = process.env): WorkerConfig =>
-  parse(workerSchema, env, 'worker');
+  parse(workerEnv, env, 'worker');
 export const loadTemporalConfig = (env: NodeJS.ProcessEnv = process.env): TemporalConfig =>
   parse(temporalSchema, env, 'Temporal client');
 

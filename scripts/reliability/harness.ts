@@ -127,6 +127,9 @@ export async function startChaosSystem(options: SystemOptions = {}): Promise<Cha
     HUBSPOT_CLIENT_ID: `client-${s().slice(0, 8)}`,
     HUBSPOT_CLIENT_SECRET: `hs_${s()}`,
     HUBSPOT_REFRESH_TOKEN: `refresh_${s()}`,
+    RAZORPAY_KEY_ID: `rzp_test_${s()}`,
+    RAZORPAY_KEY_SECRET: s(),
+    STRIPE_API_KEY: `sk_test_${s()}`,
   };
   const bundleFile = options.bundleFile ?? path.join(dir, 'workflow-bundle.js');
   const [temporalPort, receiverPort] = [await freePort(), await freePort()];

@@ -18,7 +18,7 @@ import { DownstreamFailure } from './errors';
 import { retryDelayFromHeaders } from './retry-after';
 import type { PaymentRef } from './types';
 
-export type Downstream = 'lms' | 'whatsapp' | 'hubspot';
+export type Downstream = 'lms' | 'whatsapp' | 'hubspot' | 'razorpay' | 'stripe';
 
 export interface HttpRequest {
   downstream: Downstream;

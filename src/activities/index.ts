@@ -7,6 +7,8 @@
  * HubSpot token cache above all) lives as long as the worker process and is shared by all executions.
  */
 import type { WorkerConfig } from '../config';
+import { type Catalog, loadCatalog } from '../catalog';
+import { confirmPurchaseOnce, type ProviderRecordReader, providerRecordReader } from './confirm';
 import { createLogger, type Logger } from '../runtime/logger';
 import { currentAttempt } from './activity-context';
 import { toActivityError } from './errors';
@@ -15,6 +17,8 @@ import { upsertContactOnce } from './hubspot';
 import { HubSpotTokenCache } from './hubspot-token';
 import { enrollStudentOnce } from './lms';
 import type {
+  ConfirmPurchaseInput,
+  ConfirmPurchaseResult,
   EnrollStudentInput,
   EnrollStudentResult,
   SendWelcomeInput,
@@ -35,6 +39,10 @@ export interface ActivityDeps {
   now?: () => number;
   /** Source of Retry-After jitter in [0, 1); injectable so tests can assert exact delays. */
   random?: () => number;
+  /** The catalog; default: loaded from CATALOG_PATH (a bad file stops the worker at start-up). */
+  catalog?: Catalog;
+  /** How provider records are read; default: the providers' APIs. */
+  readRecord?: ProviderRecordReader;
 }
 
 async function atBoundary<T>(run: () => Promise<T>): Promise<T> {
@@ -56,9 +64,17 @@ export function createActivities(config: WorkerConfig, deps: ActivityDeps = {}) 
     random: deps.random ?? Math.random,
   };
   const hubspotTokens = new HubSpotTokenCache(config, http);
+  const confirmDeps = {
+    catalog: deps.catalog ?? loadCatalog(config.CATALOG_PATH),
+    readRecord: deps.readRecord ?? providerRecordReader(config, http),
+    livemode: config.STRIPE_LIVEMODE,
+  };
 
   // Arrow properties, not methods: the worker and tests take them off the object, so no `this`.
   return {
+    /** Confirm the payment with its provider and resolve what it bought against the catalog. */
+    confirmPurchase: (input: ConfirmPurchaseInput): Promise<ConfirmPurchaseResult> =>
+      atBoundary(() => confirmPurchaseOnce(confirmDeps, input)),
     /** Enroll the student in the LMS course; 409 already_enrolled counts as success. */
     enrollStudent: (input: EnrollStudentInput): Promise<EnrollStudentResult> =>
       atBoundary(() => enrollStudentOnce(config, http, input)),

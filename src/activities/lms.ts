@@ -21,8 +21,9 @@ import { enrollStudentInputSchema, parseInput } from './validation';
 
 const lmsErrorCode = (body: unknown) => pickString(body, 'error');
 
-export function externalRef(payment: EnrollStudentInput['payment']): string {
-  return `${payment.provider}:${payment.paymentId}`;
+export function externalRef(payment: EnrollStudentInput['payment'], grantKey?: string): string {
+  const ref = `${payment.provider}:${payment.paymentId}`;
+  return grantKey ? `${ref}:${grantKey}` : ref;
 }
 
 export async function enrollStudentOnce(
@@ -32,7 +33,9 @@ export async function enrollStudentOnce(
 ): Promise<EnrollStudentResult> {
   const attempt = currentAttempt();
   const input = parseInput(enrollStudentInputSchema, rawInput, 'enrollStudent');
-  const ref = externalRef(input.payment);
+  const ref = externalRef(input.payment, input.grantKey);
+  // One key per course of a bundle; payments started before the catalog keep their one key per payment.
+  const step = input.grantKey ? `lms-${input.grantKey}` : 'lms';
 
   let res;
   try {
@@ -44,7 +47,7 @@ export async function enrollStudentOnce(
       headers: {
         'X-Api-Key': config.LMS_API_KEY,
         // Derived from the payment, never from the attempt: every retry presents the same key.
-        'Idempotency-Key': idempotencyKey(input.payment.provider, input.payment.paymentId, 'lms'),
+        'Idempotency-Key': idempotencyKey(input.payment.provider, input.payment.paymentId, step),
       },
       json: { email: input.email, name: input.name, course_id: input.courseId, external_ref: ref },
       payment: input.payment,

@@ -3,6 +3,7 @@
  * so it must stay free of runtime code and Node built-ins.
  */
 import type { PaymentProvider } from '../domain/payment-event';
+import type { PurchaseKind, Resolution } from '../domain/purchase';
 
 /** Which payment an activity works for: the business key behind every idempotency key and log line. */
 export type PaymentRef = {
@@ -10,11 +11,37 @@ export type PaymentRef = {
   paymentId: string;
 };
 
+export type ConfirmPurchaseInput = {
+  payment: PaymentRef;
+  /** Ids the webhook named (order, payment link, session...): pointers, checked against the provider's records. */
+  references?: Record<string, string>;
+  /** A catalog product an operator named at review: granted without the catalog's matching and price rules. */
+  operatorProductId?: string;
+};
+
+export type ConfirmPurchaseResult = {
+  /** What the catalog makes of the provider's record: grant, review (with the reason) or nothing. */
+  resolution: Resolution;
+  /** What the provider says was paid (0 and '' when it does not know the payment). */
+  amountMinor: number;
+  currency: string;
+  kind: PurchaseKind;
+  /** The buyer as the provider recorded them: the truth over anything a webhook carried. */
+  customer: { email?: string; name?: string; phone?: string };
+  attempt: number;
+};
+
 export type EnrollStudentInput = {
   payment: PaymentRef;
   email: string;
   name: string;
+  /** The LMS's course id. */
   courseId: string;
+  /**
+   * The catalog course this enrollment grants: part of the idempotency key, so each course of a bundle
+   * has its own. Absent for payments started before the catalog, which keep their one key per payment.
+   */
+  grantKey?: string;
 };
 
 export type EnrollStudentResult = {
@@ -31,7 +58,12 @@ export type SendWelcomeInput = {
   /** E.164, e.g. `+919876543210`. */
   phone: string;
   name: string;
+  /** Kept for payments started before the catalog: the text the template names the course by. */
   courseId: string;
+  /** The course titles the welcome names (a bundle names every course). */
+  courseTitle?: string;
+  /** The catalog's WhatsApp template for the product; default WHATSAPP_TEMPLATE_NAME. */
+  template?: string;
 };
 
 export type SendWelcomeResult = {

@@ -19,9 +19,33 @@ const name = z.string().trim().min(1, 'must not be empty').max(256);
 const courseId = z.string().trim().min(1, 'must not be empty').max(256);
 const phone = z.string().regex(E164_PATTERN, 'must be E.164, e.g. +919876543210');
 
-export const enrollStudentInputSchema = z.object({ payment: paymentRef, email, name, courseId });
+const grantKey = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a catalog id (letters, digits, . _ -)');
 
-export const sendWelcomeInputSchema = z.object({ payment: paymentRef, phone, name, courseId });
+export const enrollStudentInputSchema = z.object({
+  payment: paymentRef,
+  email,
+  name,
+  courseId,
+  grantKey: grantKey.optional(),
+});
+
+export const sendWelcomeInputSchema = z.object({
+  payment: paymentRef,
+  phone,
+  name,
+  courseId,
+  courseTitle: z.string().trim().min(1).max(512).optional(),
+  template: z
+    .string()
+    .regex(/^[a-z0-9_]{1,512}$/, 'must be a WhatsApp template name')
+    .optional(),
+});
+
+export const confirmPurchaseInputSchema = z.object({
+  payment: paymentRef,
+  references: z.record(z.string(), z.string().max(255)).optional(),
+  operatorProductId: z.string().trim().min(1).max(128).optional(),
+});
 
 export const upsertContactInputSchema = z.object({
   payment: paymentRef,

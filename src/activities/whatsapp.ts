@@ -139,14 +139,14 @@ export async function sendWelcomeOnce(
         to: input.phone.slice(1),
         type: 'template',
         template: {
-          name: config.WHATSAPP_TEMPLATE_NAME,
+          name: input.template ?? config.WHATSAPP_TEMPLATE_NAME,
           language: { code: config.WHATSAPP_TEMPLATE_LANGUAGE },
           components: [
             {
               type: 'body',
               parameters: [
                 { type: 'text', text: firstName(input.name) },
-                { type: 'text', text: input.courseId },
+                { type: 'text', text: input.courseTitle ?? input.courseId },
               ],
             },
           ],

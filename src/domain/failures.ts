@@ -19,6 +19,8 @@
  *   unreadable 200). Sends are not idempotent, so an operator decides instead of risking a second message.
  * - CrmRejected: 4xx from HubSpot other than auth and rate limits, or a per-input error in the batch.
  * - HubSpotAuthFailed: the OAuth refresh was refused, or a fresh token was still answered with 401.
+ * - ProviderRejected: a payment provider's API refused our credentials (401) or the request itself;
+ *   the keys must be fixed before any confirmation can succeed.
  *
  * Workflow-safe: plain data, no Node built-ins.
  */
@@ -28,6 +30,7 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   'WhatsAppOutcomeUnknown',
   'CrmRejected',
   'HubSpotAuthFailed',
+  'ProviderRejected',
   'InvalidActivityInput',
 ] as const;
 

@@ -44,7 +44,18 @@ export const paymentEventSchema = z.object({
   courseId: z.string().max(256).optional(),
   /** When the provider says the payment happened (ISO 8601). */
   paidAt: z.string().datetime(),
+  /**
+   * When the provider created the event, from the signed body (Razorpay `created_at`, Stripe `created`):
+   * the receiver refuses to start anything for an event older than the redelivery horizon.
+   */
+  eventCreatedAt: z.string().datetime().optional(),
   livemode: z.boolean().optional(),
+  /**
+   * Ids of the merchant objects the event names (order, payment_link, subscription, checkout_session,
+   * invoice, customer): pointers for the confirmation step, which checks every link between them and
+   * the payment in the provider's own records before it believes any of them.
+   */
+  references: z.record(z.string(), z.string().max(255)).optional(),
 });
 
 export type PaymentEvent = z.infer<typeof paymentEventSchema>;

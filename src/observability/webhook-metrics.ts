@@ -17,6 +17,7 @@ export const deliveryOutcomes = [
   'started',
   'duplicate',
   'ignored',
+  'stale',
   'invalid',
   'unauthorized',
   'too_large',

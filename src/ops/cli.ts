@@ -133,7 +133,9 @@ function buildProgram(io: OpsIo, setExit: (code: number) => void): Command {
     .requiredOption('--action <action>', `one of ${reviewActions.join(', ')}`)
     .requiredOption('--reviewer <who>', 'who decides (kept in the review history)')
     .requiredOption('--note <text>', 'why (kept in the review history)')
-    .option('--course-id <id>', 'corrected course id (data reviews)')
+    .option('--review <id>', 'the review you decide (as `show` prints it); refused if another is open')
+    .option('--product <id>', 'confirmation reviews: enroll this catalog product anyway (no price check)')
+    .option('--course-id <id>', 'corrected course id (data reviews of payments started before the catalog)')
     .option('--email <email>', 'corrected student email')
     .option('--phone <e164>', 'corrected student phone, E.164')
     .option('--name <name>', 'corrected student name')
@@ -147,15 +149,29 @@ function buildProgram(io: OpsIo, setExit: (code: number) => void): Command {
       async (
         payment: string,
         flags: JsonFlag &
-          PatchFlags & { action: string; reviewer: string; note: string; provider?: string; wait: number },
+          PatchFlags & {
+            action: string;
+            reviewer: string;
+            note: string;
+            provider?: string;
+            wait: number;
+            review?: string;
+          },
         cmd: Command,
       ) => {
         const input = buildResolveInput({
           action: flags.action,
           reviewer: flags.reviewer,
           note: flags.note,
-          patch: { courseId: flags.courseId, email: flags.email, phone: flags.phone, name: flags.name },
+          patch: {
+            product: flags.product,
+            courseId: flags.courseId,
+            email: flags.email,
+            phone: flags.phone,
+            name: flags.name,
+          },
         });
+        if (flags.review !== undefined) input.reviewId = flags.review;
         const ref = parsePaymentRef(payment, flags.provider);
         const waitMs = flags.wait * 1000;
         await withOps(cmd, async (ops) => {

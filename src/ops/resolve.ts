@@ -23,6 +23,8 @@ import { describePayment, queryStatus, readClosedOutcome } from './inspect';
 import type { PaymentRef } from './payment-ref';
 
 export interface PatchFlags {
+  /** A catalog product to enroll anyway at a provider-confirmation review. */
+  product?: string;
   courseId?: string;
   email?: string;
   phone?: string;
@@ -56,7 +58,7 @@ export function buildResolveInput(
   const patch = buildPatch(request.patch);
   if (patch && action === 'abort') {
     throw new UsageError(
-      '--course-id/--email/--phone/--name correct the data for a retry; they make no sense with abort',
+      '--product/--course-id/--email/--phone/--name correct the data for a retry; they make no sense with abort',
     );
   }
   return { action, reviewer, note, ...(patch && { patch }) };
@@ -65,6 +67,10 @@ export function buildResolveInput(
 function buildPatch(flags: PatchFlags | undefined): StudentDataPatch | undefined {
   if (!flags) return undefined;
   const patch: StudentDataPatch = {};
+  if (flags.product !== undefined) {
+    if (!flags.product.trim()) throw new UsageError('--product must name a catalog product');
+    patch.productId = flags.product.trim();
+  }
   if (flags.courseId !== undefined) {
     if (!flags.courseId.trim()) throw new UsageError('--course-id must not be empty');
     patch.courseId = flags.courseId.trim();
@@ -127,7 +133,7 @@ export function assertInReview(workflowId: string, status: EnrollmentStatus): Re
 export async function resolvePayment(
   ops: OpsConnection,
   ref: PaymentRef,
-  input: ResolveReviewInput,
+  request: ResolveReviewInput,
   waitMs: number,
 ): Promise<ResolveResult> {
   const description = await describePayment(ops, ref.workflowId);
@@ -138,6 +144,14 @@ export async function resolvePayment(
   }
   const before = await queryStatus(ops, ref.workflowId);
   const review = assertInReview(ref.workflowId, before);
+  if (request.reviewId !== undefined && request.reviewId !== review.id) {
+    throw new OpsError(
+      `payment workflow ${ref.workflowId} has review ${review.id ?? '(no id)'} open, not ${request.reviewId}: check it with \`ops show\` before deciding`,
+    );
+  }
+  // The decision names the review it was made for: if another opens before the signal lands, the
+  // workflow ignores it instead of applying it to a review nobody looked at.
+  const input: ResolveReviewInput = review.id ? { ...request, reviewId: review.id } : request;
   const reviewIndex = before.reviews.length - 1;
   const ignoredBefore = before.ignoredSignals.length;
 

@@ -41,6 +41,7 @@ export interface RetryAllItem {
   provider?: string;
   decision: Decision;
   step?: string;
+  reviewId?: string;
   reason?: string;
   detail?: string;
 }
@@ -88,14 +89,17 @@ export async function retryAll(ops: OpsConnection, options: RetryAllOptions): Pr
           detail: err instanceof OpsError ? err.message : grpcMessage(err),
         };
       }
-      Object.assign(item, { step: review.step, reason: review.reason });
+      Object.assign(item, { step: review.step, reason: review.reason, reviewId: review.id });
       if (options.step && review.step !== options.step) {
         return { ...item, detail: `review is at step ${review.step}, not ${options.step}` };
       }
       if (needle && !review.reason.toLowerCase().includes(needle)) {
         return { ...item, detail: `reason does not contain "${options.reasonContains}"` };
       }
-      if (options.input.action === 'retry' && review.reason.startsWith(UNSAFE_TO_RETRY_IN_BULK)) {
+      if (
+        options.input.action === 'retry' &&
+        (review.kind === 'outcome_unknown' || review.reason.startsWith(UNSAFE_TO_RETRY_IN_BULK))
+      ) {
         return {
           ...item,
           detail:
@@ -104,7 +108,9 @@ export async function retryAll(ops: OpsConnection, options: RetryAllOptions): Pr
       }
       if (!options.yes) return { ...item, decision: 'eligible' };
       try {
-        await ops.client.workflow.getHandle(listed.workflowId).signal(resolveReviewSignal, options.input);
+        // Each workflow's own open review: a review that opens after this check ignores the decision.
+        const input = review.id ? { ...options.input, reviewId: review.id } : options.input;
+        await ops.client.workflow.getHandle(listed.workflowId).signal(resolveReviewSignal, input);
         return { ...item, decision: 'signalled' };
       } catch (err) {
         // Visibility lags: a workflow listed as running may have closed since (then there is nothing to do).

@@ -27,6 +27,8 @@ export interface ReviewRow {
   provider?: string;
   paymentId?: string;
   step?: StepName;
+  /** The open review's id, which a decision names. */
+  reviewId?: string;
   reason?: string;
   openedAt?: string;
   /** Seconds since the review opened. */
@@ -82,6 +84,7 @@ export async function listReviews(ops: OpsConnection, options: ReviewsOptions): 
     return {
       ...row,
       step: live.openReview.step,
+      reviewId: live.openReview.id,
       reason: live.openReview.reason,
       openedAt: live.openReview.openedAt,
       ageSeconds: age === undefined ? undefined : Math.floor(age / 1000),
@@ -101,7 +104,7 @@ export async function listReviews(ops: OpsConnection, options: ReviewsOptions): 
 const columns: ReadonlyArray<Column<ReviewRow>> = [
   { header: 'PAYMENT', value: (r) => r.paymentId ?? r.workflowId },
   { header: 'PROVIDER', value: (r) => r.provider ?? '?' },
-  { header: 'STEP', value: (r) => r.step ?? '?' },
+  { header: 'REVIEW', value: (r) => r.reviewId ?? r.step ?? '?' },
   { header: 'AGE', value: (r) => (r.ageSeconds === undefined ? '?' : formatAge(r.ageSeconds * 1000)) },
   { header: 'AMOUNT', value: (r) => r.amount },
   { header: 'COURSE', value: (r) => r.courseId ?? '-' },

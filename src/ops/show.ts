@@ -168,10 +168,10 @@ function stepDetail(step: StepState): string {
 function reviewLines(reviews: ReviewRecord[], now: Date, paymentId: string, running: boolean): string[] {
   return reviews.map((r, i) => {
     const age = ageSince(r.openedAt, now);
-    const head = `  ${i + 1}. ${r.step}, opened ${r.openedAt}${age === undefined ? '' : ` (${formatAge(age)} ago)`}: ${oneLine(r.reason)}`;
+    const head = `  ${i + 1}. ${r.id ? `${r.id} ` : ''}(${r.step}), opened ${r.openedAt}${age === undefined ? '' : ` (${formatAge(age)} ago)`}: ${oneLine(r.reason)}`;
     if (!r.resolution) {
       return running
-        ? `${head}\n     OPEN. Decide: npm run ops -- resolve ${paymentId} --action retry|skip|abort --reviewer <you> --note <why>`
+        ? `${head}\n     OPEN. Decide: npm run ops -- resolve ${paymentId}${r.id ? ` --review ${r.id}` : ''} --action retry|skip|abort --reviewer <you> --note <why>${r.kind === 'outcome_unknown' ? '\n     The message may have reached the student: check before a retry, which may send it again.' : ''}`
         : `${head}\n     never decided: the workflow closed while it was open`;
     }
     const { action, reviewer, note, resolvedAt } = r.resolution;

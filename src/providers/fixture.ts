@@ -26,13 +26,14 @@ export interface PaymentFixture {
 /** A fixture with every default applied; resolve once to build several events of one payment. */
 export type ResolvedFixture = Required<PaymentFixture>;
 
+/** A sample-catalog course at its INR price (catalog/sample.yaml), so a default payment enrolls. */
 export const fixtureDefaults = {
-  amountMinor: 49_900,
+  amountMinor: 499_900,
   currency: 'INR',
   email: 'asha.rao@example.com',
   name: 'Asha Rao',
   phone: '+919876543210',
-  courseId: 'course_ts101',
+  courseId: 'course-ml-101',
   paymentStatus: 'paid',
 } as const;
 

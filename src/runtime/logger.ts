@@ -18,6 +18,8 @@ const SECRET_VARIABLES = [
   'WHATSAPP_ACCESS_TOKEN',
   'HUBSPOT_CLIENT_SECRET',
   'HUBSPOT_REFRESH_TOKEN',
+  'RAZORPAY_KEY_SECRET',
+  'STRIPE_API_KEY',
 ];
 
 /** Paths whose values are never written, wherever they appear in a log object. */

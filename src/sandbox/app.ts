@@ -21,7 +21,9 @@ import { createHubSpotService } from './hubspot';
 import { Ledger, type LedgerSnapshot } from './ledger';
 import { createLmsService } from './lms';
 import { randomSeed, SeededRandom } from './random';
+import { createStripeService } from './stripe';
 import { createWhatsAppService } from './whatsapp';
+import { createRazorpayService } from './razorpay';
 import { describeIssues } from '../domain/zod-issues';
 
 export interface SandboxState {
@@ -82,7 +84,9 @@ export function createSandboxApp(options: SandboxOptions): { app: Express; state
   const lms = createLmsService(ctx);
   const whatsapp = createWhatsAppService(ctx);
   const hubspot = createHubSpotService(ctx);
-  const services: SandboxService[] = [lms, whatsapp, hubspot];
+  const razorpay = createRazorpayService(ctx);
+  const stripe = createStripeService(ctx);
+  const services: SandboxService[] = [lms, whatsapp, hubspot, razorpay, stripe];
 
   const state: SandboxState = {
     seed: random.seed,
@@ -106,7 +110,11 @@ export function createSandboxApp(options: SandboxOptions): { app: Express; state
   app.get('/healthz', observeRequests(ctx, 'sandbox'), (_req, res) => {
     res.json({ status: 'ok' });
   });
+  app.use('/_sandbox/razorpay', observeRequests(ctx, 'sandbox'), razorpay.control);
+  app.use('/_sandbox/stripe', observeRequests(ctx, 'sandbox'), stripe.controlRouter);
   app.use('/_sandbox', observeRequests(ctx, 'sandbox'), createControlRouter(ctx, state));
+  app.use('/v1', observeRequests(ctx, 'stripe'), stripe.router);
+  app.use('/razorpay', observeRequests(ctx, 'razorpay'), razorpay.router);
   app.use('/lms', observeRequests(ctx, 'lms'), lms.router);
   app.use('/whatsapp', observeRequests(ctx, 'whatsapp'), whatsapp.router);
   app.use('/hubspot', observeRequests(ctx, 'hubspot'), hubspot.router);

@@ -61,4 +61,7 @@ export const credentialsFrom = (config: SandboxConfig): SandboxCredentials => ({
   HUBSPOT_CLIENT_ID: config.HUBSPOT_CLIENT_ID,
   HUBSPOT_CLIENT_SECRET: config.HUBSPOT_CLIENT_SECRET,
   HUBSPOT_REFRESH_TOKEN: config.HUBSPOT_REFRESH_TOKEN,
+  RAZORPAY_KEY_ID: config.RAZORPAY_KEY_ID,
+  RAZORPAY_KEY_SECRET: config.RAZORPAY_KEY_SECRET,
+  STRIPE_API_KEY: config.STRIPE_API_KEY,
 });

@@ -16,6 +16,9 @@ export type SandboxCredentials = Pick<
   | 'HUBSPOT_CLIENT_ID'
   | 'HUBSPOT_CLIENT_SECRET'
   | 'HUBSPOT_REFRESH_TOKEN'
+  | 'RAZORPAY_KEY_ID'
+  | 'RAZORPAY_KEY_SECRET'
+  | 'STRIPE_API_KEY'
 >;
 
 export const credentialNames = [
@@ -25,6 +28,9 @@ export const credentialNames = [
   'HUBSPOT_CLIENT_ID',
   'HUBSPOT_CLIENT_SECRET',
   'HUBSPOT_REFRESH_TOKEN',
+  'RAZORPAY_KEY_ID',
+  'RAZORPAY_KEY_SECRET',
+  'STRIPE_API_KEY',
 ] as const satisfies ReadonlyArray<keyof SandboxCredentials>;
 
 export const DEFAULT_HUBSPOT_TOKEN_TTL_SECONDS = 1800;

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { maskEmail, maskPhone } from '../runtime/logger';
 import type { SeededRandom } from './random';
 
-export const serviceNames = ['lms', 'whatsapp', 'hubspot'] as const;
+export const serviceNames = ['lms', 'whatsapp', 'hubspot', 'razorpay', 'stripe'] as const;
 export type ServiceName = (typeof serviceNames)[number];
 
 const probability = z.number().min(0).max(1);
@@ -66,6 +66,9 @@ export const sandboxFaultsSchema = z.strictObject({
   lms: faultSpecSchema.optional(),
   whatsapp: faultSpecSchema.optional(),
   hubspot: faultSpecSchema.optional(),
+  /** The provider APIs the confirmation step reads (Razorpay `/razorpay/v1`, Stripe `/v1`). */
+  razorpay: faultSpecSchema.optional(),
+  stripe: faultSpecSchema.optional(),
   /** Overrides the configured HubSpot access-token lifetime for tokens issued from now on. */
   hubspotTokenTtlSeconds: tokenTtlSeconds.optional(),
 });
@@ -79,6 +82,8 @@ export const sandboxFaultsPatchSchema = z.strictObject({
   lms: faultSpecFields.nullable().optional(),
   whatsapp: faultSpecFields.nullable().optional(),
   hubspot: faultSpecFields.nullable().optional(),
+  razorpay: faultSpecFields.nullable().optional(),
+  stripe: faultSpecFields.nullable().optional(),
   hubspotTokenTtlSeconds: tokenTtlSeconds.nullable().optional(),
 });
 export type SandboxFaultsPatch = z.infer<typeof sandboxFaultsPatchSchema>;

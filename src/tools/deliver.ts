@@ -11,6 +11,8 @@ import {
   type ResolvedFixture,
   resolveFixture,
 } from '../providers';
+import type { PurchaseResult } from '../providers/purchase';
+import { fixturePurchase, registerPurchase } from './purchase';
 import { randomSecret, signedDelivery, type SignedDelivery } from './sign';
 
 /** How far back `stale` puts the Stripe timestamp: twice the SDK's default 300 s tolerance. */
@@ -39,6 +41,11 @@ export interface SendOptions {
   timeoutMs?: number;
   /** Clock in epoch milliseconds (injected by tests). */
   now?: () => number;
+  /**
+   * The sandbox playing the provider: the payment is created there first (`fixturePurchase`), as a real
+   * provider holds a payment before it sends its webhook, so the confirmation step finds it.
+   */
+  sandboxUrl?: string;
 }
 
 export interface DeliveryResult {
@@ -132,6 +139,69 @@ export function planDeliveries(opts: SendOptions): DeliveryPlan {
   return { url: webhookUrl(opts.url, provider), fixture, deliveries };
 }
 
+export interface PurchaseSendOptions extends Pick<
+  SendOptions,
+  | 'provider'
+  | 'url'
+  | 'secret'
+  | 'event'
+  | 'duplicates'
+  | 'tamper'
+  | 'wrongSecret'
+  | 'stale'
+  | 'timeoutMs'
+  | 'now'
+> {
+  /** What the sandbox provider answered for the purchase: its payment and the webhooks it sends. */
+  purchase: PurchaseResult;
+}
+
+/**
+ * Signs the webhooks a purchase produced, as the provider would: all of them in order (or only those
+ * of `event`), each redelivered until there are `duplicates` deliveries. Repeated entries are the very
+ * same signed bytes, as a provider's retries are.
+ */
+export function planPurchaseDeliveries(opts: PurchaseSendOptions): {
+  url: string;
+  paymentId: string;
+  deliveries: PlannedDelivery[];
+} {
+  const { provider } = opts;
+  const definition = providers[provider];
+  if (opts.stale && !definition.signsTimestamp) {
+    throw new Error(`stale applies to providers that sign a timestamp; ${definition.displayName} does not`);
+  }
+  const chosen = opts.purchase.deliveries.filter(
+    (d) => opts.event === undefined || d.eventType === opts.event,
+  );
+  if (chosen.length === 0) {
+    const sent = opts.purchase.deliveries.map((d) => d.eventType).join(', ');
+    throw new Error(`this purchase sends ${sent}; none is "${opts.event}"`);
+  }
+  const count = opts.duplicates ?? chosen.length;
+  const nowSeconds = Math.floor((opts.now ?? Date.now)() / 1000);
+  const secret = opts.wrongSecret ? randomSecret(provider) : opts.secret;
+  const timestamp = definition.signsTimestamp ? nowSeconds - (opts.stale ? STALE_SECONDS : 0) : undefined;
+  const signed = chosen.map((d): PlannedDelivery => ({
+    eventType: d.eventType,
+    signed: signedDelivery(provider, d.body, {
+      ...(timestamp === undefined ? { secret } : { secret, timestamp }),
+      tamper: opts.tamper,
+    }),
+  }));
+  const deliveries = Array.from({ length: count }, (_, i) => signed[i % signed.length]!);
+  return { url: webhookUrl(opts.url, provider), paymentId: opts.purchase.paymentId, deliveries };
+}
+
+/** Delivers a purchase's webhooks concurrently (providers promise no order); results in delivery order. */
+export async function sendPurchaseDeliveries(opts: PurchaseSendOptions): Promise<DeliveryResult[]> {
+  const plan = planPurchaseDeliveries(opts);
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return Promise.all(
+    plan.deliveries.map((planned, i) => deliverOnce(i + 1, plan.url, plan.paymentId, planned, timeoutMs)),
+  );
+}
+
 /** One POST of a signed delivery, exactly as the provider would send it, with a deadline. */
 export function postDelivery(url: string, signed: SignedDelivery, timeoutMs: number): Promise<Response> {
   return fetch(url, {
@@ -192,6 +262,8 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
 /** Sends every planned delivery concurrently; results come back in delivery order. */
 export async function sendDeliveries(opts: SendOptions): Promise<DeliveryResult[]> {
   const plan = planDeliveries(opts);
+  if (opts.sandboxUrl)
+    await registerPurchase(opts.sandboxUrl, opts.provider, fixturePurchase(opts.provider, plan.fixture));
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return Promise.all(
     plan.deliveries.map((planned, i) =>

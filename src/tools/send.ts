@@ -1,7 +1,10 @@
 /**
- * `npm run send -- razorpay|stripe [options]`: deliver realistic, correctly signed provider webhooks
- * to a running receiver, including the hostile cases (redeliveries, both paid events, tampered or
- * stale signatures). Exit code 0 when every delivery got the expected answer.
+ * `npm run send -- razorpay|stripe [options]`: act like the provider. Creates the merchant-side object
+ * for a catalog product in the sandbox provider (a Razorpay order, payment link or subscription; a
+ * Stripe checkout, subscription or invoice), pays it, and delivers the webhooks the provider would,
+ * correctly signed, including the hostile cases (redeliveries, tampered or stale signatures, notes a
+ * buyer's browser added). `--no-sandbox` sends fixture bodies for a payment no provider holds.
+ * Exit code 0 when every delivery got the expected answer.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,16 +12,23 @@ import { parseEnv } from 'node:util';
 import { Argument, Command, CommanderError, InvalidArgumentError } from 'commander';
 import { type PaymentFixture, type PaymentProvider, providerNames, providers } from '../providers';
 import type { ProviderDefinition } from '../providers/definition';
+import { fixtureDefaults } from '../providers/fixture';
+import { loadCatalog } from '../catalog';
+import { catalogPurchase, purchaseKinds, registerPurchase } from './purchase';
 import {
   DEFAULT_TIMEOUT_MS,
   expectsRejection,
   isExpectedOutcome,
   sendDeliveries,
+  sendPurchaseDeliveries,
   webhookUrl,
   type DeliveryResult,
   type SendOptions,
 } from './deliver';
 import { processIo, runMain } from '../runtime/process';
+
+/** Where `npm run dev` serves the sandbox, unless SANDBOX_URL says otherwise. */
+const DEFAULT_SANDBOX_URL = 'http://127.0.0.1:4010';
 
 /** Written by the dev runner; lets `send` find the secrets the local receiver was started with. */
 export const DEV_ENV_PATH = path.resolve(__dirname, '..', '..', '.data', 'dev.env');
@@ -80,6 +90,13 @@ function positiveInt(what: string) {
 
 interface CliFlags {
   url: string;
+  /** The sandbox playing the provider; false (`--no-sandbox`) sends fixture bodies no provider holds. */
+  sandbox?: string | false;
+  catalog?: string;
+  kind?: string;
+  paymentNotes?: Record<string, string>;
+  charges?: number;
+  webhook: boolean;
   event?: string;
   paymentId?: string;
   course?: string | false;
@@ -121,24 +138,49 @@ function buildProgram(defaultUrl: string, io: CliIo): Command {
       '--payment-id <id>',
       `payment id (default: random ${providerNames.map((name) => `${providers[name].ids.paymentIdPrefix}...`).join(' / ')})`,
     )
-    .option('--course <id>', 'course id (Razorpay notes.course_id, Stripe client_reference_id/metadata)')
-    .option('--no-course', 'omit the course id')
+    .option(
+      '--course <product>',
+      `catalog product to buy (default ${DEFAULT_PRODUCT}); with --no-sandbox, the course id the fixture names`,
+    )
+    .option('--no-course', 'with --no-sandbox: omit the course id')
+    .option(
+      '--kind <kind>',
+      `what the merchant sells it with: ${providerNames.map((name) => `${name}: ${purchaseKinds[name].join('|')}`).join('; ')} (default: the first)`,
+    )
+    .option(
+      '--payment-notes <json>',
+      'what the buyer\'s browser adds: Razorpay payment notes (checkout.js), Stripe client_reference_id (a Payment Link URL), e.g. \'{"course_id":"course-ds-301"}\'',
+      jsonNotes,
+    )
+    .option(
+      '--charges <n>',
+      'subscriptions: charges paid so far (each after the first is a renewal)',
+      positiveInt('--charges'),
+    )
+    .option('--sandbox <url>', 'the sandbox playing the provider (default SANDBOX_URL, env or .data/dev.env)')
+    .option('--no-sandbox', 'send fixture bodies for a payment no provider holds (it waits in review)')
+    .option('--catalog <path>', 'catalog to buy from (default CATALOG_PATH, else catalog/sample.yaml)')
+    .option('--no-webhook', 'create and pay the purchase, deliver nothing (the provider gave up)')
     .option('--email <email>', 'student email')
     .option('--no-email', 'omit the student email')
     .option('--name <name>', 'student name')
     .option('--no-name', 'omit the student name')
     .option('--phone <e164>', 'student phone, e.g. +919876543210')
     .option('--no-phone', 'omit the student phone')
-    .option('--amount <minor>', 'amount in minor units (paise, cents)', positiveInt('--amount'))
+    .option(
+      '--amount <minor>',
+      'what the order and payment carry, in minor units (default: the catalog price)',
+      positiveInt('--amount'),
+    )
     .option('--currency <code>', 'ISO 4217 currency (default INR)')
     .option(
       '-n, --duplicates <n>',
-      'deliver the same signed body n times concurrently (with --mix: n deliveries alternating)',
+      "n deliveries in all, cycling through the purchase's webhooks (redeliveries are the same signed bytes)",
       positiveInt('--duplicates'),
     )
     .option(
       '--mix',
-      'alternate both paid events of one payment (razorpay: payment.captured + order.paid; stripe: checkout.session.completed + payment_intent.succeeded)',
+      'with --no-sandbox: alternate both paid events of one payment (with the sandbox, every webhook of the purchase is sent anyway)',
     )
     .option('--tamper', 'change one byte of the body after signing (expects 401)')
     .option('--wrong-secret', 'sign with a random secret (expects 401)')
@@ -152,6 +194,25 @@ function buildProgram(defaultUrl: string, io: CliIo): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+}
+
+/** The product `send` buys when none is named: a sample-catalog course. */
+const DEFAULT_PRODUCT = 'course-ml-101';
+const DEFAULT_CATALOG = path.resolve(__dirname, '..', '..', 'catalog', 'sample.yaml');
+
+function jsonNotes(value: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError(
+      '--payment-notes must be a JSON object, e.g. \'{"course_id":"course-ds-301"}\'',
+    );
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new InvalidArgumentError('--payment-notes must be a JSON object of strings');
+  }
+  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
 }
 
 function oneLine(text: string, max = 300): string {
@@ -213,33 +274,69 @@ export async function runSend(
   const provider = program.processedArgs[0] as PaymentProvider;
   const flags = program.opts<CliFlags>();
 
-  const fixture: PaymentFixture = {
-    paymentId: flags.paymentId,
-    courseId: omitWhenFalse(flags.course),
-    email: omitWhenFalse(flags.email),
-    name: omitWhenFalse(flags.name),
-    phone: omitWhenFalse(flags.phone),
-    amountMinor: flags.amount,
-    currency: flags.currency,
-  };
-  const options: SendOptions = {
+  // A wrong-secret run signs with a random secret, so it must not demand the real one. Resolved first:
+  // a missing secret must stop the run before anything is bought.
+  const signingSecret =
+    flags.secret ?? (flags.wrongSecret ? '' : resolveSecret(provider, setting, devEnvPath));
+  const secret = () => signingSecret;
+  const common = {
     provider,
     url: flags.url,
-    // A wrong-secret run signs with a random secret, so it must not demand the real one.
-    secret: flags.secret ?? (flags.wrongSecret ? '' : resolveSecret(provider, setting, devEnvPath)),
     event: flags.event,
-    fixture,
     duplicates: flags.duplicates,
-    mix: flags.mix,
     tamper: flags.tamper,
     wrongSecret: flags.wrongSecret,
     stale: flags.stale,
     timeoutMs: flags.timeout,
   };
 
-  const results = await sendDeliveries(options);
-  const expectRejection = expectsRejection(options);
-  const url = webhookUrl(options.url, provider);
+  let results: DeliveryResult[];
+  if (flags.sandbox === false) {
+    const fixture: PaymentFixture = {
+      paymentId: flags.paymentId,
+      courseId: omitWhenFalse(flags.course),
+      email: omitWhenFalse(flags.email),
+      name: omitWhenFalse(flags.name),
+      phone: omitWhenFalse(flags.phone),
+      amountMinor: flags.amount,
+      currency: flags.currency,
+    };
+    const options: SendOptions = { ...common, secret: secret(), fixture, mix: flags.mix };
+    results = await sendDeliveries(options);
+  } else {
+    const catalog = loadCatalog(flags.catalog ?? setting('CATALOG_PATH') ?? DEFAULT_CATALOG);
+    const spec = catalogPurchase(catalog, provider, {
+      productId: typeof flags.course === 'string' ? flags.course : DEFAULT_PRODUCT,
+      kind: flags.kind ?? purchaseKinds[provider][0]!,
+      amountMinor: flags.amount,
+      currency: flags.currency ?? 'INR',
+      customer: {
+        email: omitWhenFalse(flags.email) ?? fixtureDefaults.email,
+        name: omitWhenFalse(flags.name) ?? fixtureDefaults.name,
+        phone: omitWhenFalse(flags.phone) ?? fixtureDefaults.phone,
+      },
+      buyerNotes: flags.paymentNotes,
+      paymentId: flags.paymentId,
+      charges: flags.charges,
+    });
+    const sandboxUrl = flags.sandbox ?? setting('SANDBOX_URL') ?? DEFAULT_SANDBOX_URL;
+    const purchase = await registerPurchase(sandboxUrl, provider, spec);
+    if (!flags.webhook) {
+      io.stdout(
+        flags.json
+          ? `${JSON.stringify({ provider, purchase: { ...purchase, deliveries: undefined }, delivered: 0 }, null, 2)}\n`
+          : `${providers[provider].displayName} ${spec.kind} paid: payment ${purchase.paymentIds.join(', ')} (${Object.entries(
+              purchase.references,
+            )
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')}); no webhook delivered\n`,
+      );
+      return 0;
+    }
+    results = await sendPurchaseDeliveries({ ...common, secret: secret(), purchase });
+  }
+  const expectRejection = expectsRejection(common);
+  const url = webhookUrl(common.url, provider);
   if (flags.json) {
     const ok = results.every((r) => isExpectedOutcome(r, expectRejection));
     const paymentId = results[0]?.paymentId;

@@ -6,7 +6,7 @@ import type { PaymentProvider } from '../domain/payment-event';
 import { withLogContext } from '../runtime/logger';
 import type { WebhookMetrics } from '../observability/webhook-metrics';
 import type { ProviderAdapter } from '../providers/adapter';
-import { deliver } from './delivery';
+import { DEFAULT_DELIVERY_POLICY, type DeliveryPolicy, deliver } from './delivery';
 import { httpAnswer, type Outcome } from './outcome';
 import { BodyAbortedError, BodyTooLargeError, readRawBody } from './request-body';
 import { deliveryHeaders, unsupportedBody } from './request-guards';
@@ -22,12 +22,21 @@ export interface WebhookAppOptions {
   /** Counted once per answered request (in `finish`) and served at `GET /metrics`. */
   metrics?: WebhookMetrics;
   now?: () => number;
+  /** Freshness and mode rules for paid events (default: 360 h, test mode). */
+  policy?: DeliveryPolicy;
 }
 
 const requestHasBody = (req: Request) =>
   req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
-export function createWebhookApp({ adapters, starter, logger, metrics, now = Date.now }: WebhookAppOptions) {
+export function createWebhookApp({
+  adapters,
+  starter,
+  logger,
+  metrics,
+  now = Date.now,
+  policy = DEFAULT_DELIVERY_POLICY,
+}: WebhookAppOptions) {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -93,7 +102,7 @@ export function createWebhookApp({ adapters, starter, logger, metrics, now = Dat
     res.locals.bodyRead = true;
     const adapter = res.locals.adapter as ProviderAdapter;
     const headers = res.locals.headers as IncomingHttpHeaders;
-    finish(req, res, await deliver(adapter, starter, raw, headers, now()));
+    finish(req, res, await deliver(adapter, starter, raw, headers, now(), policy));
   });
 
   app.all('/webhooks/:provider', (req, res) => {

@@ -11,7 +11,25 @@ import { type EnrollmentStarter, TemporalUnavailableError } from './start-enroll
 
 /** What the bytes of a delivery say: refused, nothing for us to do, or a payment to start. */
 export type Verdict =
-  Extract<Outcome, { kind: 'unauthorized' | 'invalid' | 'ignored' }> | { kind: 'paid'; event: PaymentEvent };
+  | Extract<Outcome, { kind: 'unauthorized' | 'invalid' | 'ignored' | 'stale' }>
+  | { kind: 'paid'; event: PaymentEvent };
+
+/** What a signed paid event must also satisfy before it may start anything. */
+export interface DeliveryPolicy {
+  /**
+   * A paid event created longer ago than this starts nothing (REDELIVERY_HORIZON_HOURS): Razorpay signs
+   * no timestamp, so a captured body replayed after the retention period would otherwise start a new
+   * workflow. Providers stop redelivering well before it.
+   */
+  redeliveryHorizonMs: number;
+  /** The `livemode` a paid event must carry when it carries one (STRIPE_LIVEMODE). */
+  livemode: boolean;
+}
+
+export const DEFAULT_DELIVERY_POLICY: DeliveryPolicy = {
+  redeliveryHorizonMs: 360 * 3_600_000,
+  livemode: false,
+};
 
 /** Strict UTF-8: a malformed byte must not silently become U+FFFD in a signed payload. */
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -25,6 +43,7 @@ export function judgeDelivery(
   raw: Buffer,
   headers: IncomingHttpHeaders,
   nowMs: number,
+  policy: DeliveryPolicy = DEFAULT_DELIVERY_POLICY,
 ): Verdict {
   try {
     adapter.verify(raw, headers, nowMs);
@@ -60,8 +79,34 @@ export function judgeDelivery(
         log: { eventType: meaning.eventType, reason: meaning.reason },
       };
     case 'paid':
-      return meaning;
+      return admit(meaning.event, nowMs, policy);
   }
+}
+
+/** The rules a paid event meets after its signature and shape: fresh enough, and of this deployment's mode. */
+function admit(event: PaymentEvent, nowMs: number, policy: DeliveryPolicy): Verdict {
+  const log = { eventType: event.eventType, eventId: event.eventId, paymentId: event.paymentId };
+  const createdMs = Date.parse(event.eventCreatedAt ?? event.paidAt);
+  if (nowMs - createdMs > policy.redeliveryHorizonMs) {
+    // 200, so the provider stops: an event this old is a replay, and its payment was handled (or
+    // found by reconciliation) long ago.
+    return {
+      kind: 'stale',
+      eventType: event.eventType,
+      log: {
+        ...log,
+        reason: `event created ${event.eventCreatedAt ?? event.paidAt}, past the redelivery horizon`,
+      },
+    };
+  }
+  if (event.livemode !== undefined && event.livemode !== policy.livemode) {
+    return {
+      kind: 'ignored',
+      eventType: event.eventType,
+      log: { ...log, reason: `livemode ${event.livemode} event, deployment is livemode ${policy.livemode}` },
+    };
+  }
+  return { kind: 'paid', event };
 }
 
 /** Starts (or finds) the payment's workflow; only Temporal being unavailable is an answer here. */
@@ -87,7 +132,8 @@ export async function deliver(
   raw: Buffer,
   headers: IncomingHttpHeaders,
   nowMs: number,
+  policy: DeliveryPolicy = DEFAULT_DELIVERY_POLICY,
 ): Promise<Outcome> {
-  const verdict = judgeDelivery(adapter, raw, headers, nowMs);
+  const verdict = judgeDelivery(adapter, raw, headers, nowMs, policy);
   return verdict.kind === 'paid' ? startPaid(starter, verdict.event) : verdict;
 }

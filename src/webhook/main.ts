@@ -54,6 +54,10 @@ export async function startWebhookReceiver(
     starter: metrics.timeStarts(starter),
     logger,
     metrics,
+    policy: {
+      redeliveryHorizonMs: config.REDELIVERY_HORIZON_HOURS * 3_600_000,
+      livemode: config.STRIPE_LIVEMODE ?? false,
+    },
   });
   const server = createServer(
     {

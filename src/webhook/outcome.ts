@@ -30,6 +30,8 @@ type RefusedRequest =
 export type Outcome = (
   | { kind: 'started' | 'duplicate'; workflowId: string }
   | { kind: 'ignored'; eventType: string }
+  /** A signed paid event older than the redelivery horizon: acknowledged, nothing started. */
+  | { kind: 'stale'; eventType: string }
   | { kind: 'invalid'; error: 'invalid_event'; reason: string }
   | { kind: 'invalid'; error: RefusedRequest }
   /** Express refused the request itself (a malformed path): its status is passed on. */
@@ -65,6 +67,9 @@ export function httpAnswer(outcome: Outcome): HttpAnswer {
     case 'ignored':
       // 200 so the provider stops redelivering an event we will never act on.
       return { status: 200, body: { status: 'ignored', eventType: outcome.eventType } };
+    case 'stale':
+      // 200 so the provider stops redelivering a replay we will never act on.
+      return { status: 200, body: { status: 'stale', eventType: outcome.eventType } };
     case 'invalid':
       if (outcome.error === 'invalid_event') {
         // 400 makes the provider retry, and the log line makes someone look.

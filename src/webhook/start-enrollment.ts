@@ -14,10 +14,17 @@ import {
   paymentDetailsSignal,
   paymentIdSearchAttribute,
   paymentProviderSearchAttribute,
+  type StepName,
+  statusQuery,
 } from '../workflows/messages';
 import type { enrollmentWorkflow } from '../workflows';
 import { paymentDetails, paymentSummary } from '../workflows/details';
+import { MAX_DETAILS_SIGNALS, detailsKey } from '../workflows/review';
 import { ENROLLMENT_WORKFLOW_TYPE } from '../workflows/messages';
+
+/** Review steps a later delivery of the payment can resolve (see src/workflows/review.ts). */
+const DETAILS_RESOLVE: ReadonlySet<StepName> = new Set(['details', 'confirm']);
+const FORWARDED_KEYS_KEPT = 10_000;
 
 export type StartOutcome = { status: 'started' | 'duplicate'; workflowId: string };
 
@@ -55,7 +62,7 @@ export function enrollmentStartOptions(event: PaymentEvent, taskQueue: string) {
     typedSearchAttributes: [
       { key: paymentIdSearchAttribute, value: event.paymentId },
       { key: paymentProviderSearchAttribute, value: event.provider },
-      { key: enrollmentStateSearchAttribute, value: 'validating' as const },
+      { key: enrollmentStateSearchAttribute, value: 'confirming' as const },
     ],
   } satisfies WorkflowStartOptions<typeof enrollmentWorkflow>;
 }
@@ -80,14 +87,35 @@ export function createEnrollmentStarter({
   const withDeadline = <T>(ms: number, fn: () => Promise<T>) =>
     client.connection.withDeadline(Date.now() + ms, fn);
 
+  // Content already forwarded to a workflow, so a storm of replays of one body costs no Temporal call
+  // at all. Bounded: the oldest entries go first.
+  const forwarded = new Set<string>();
+  const remember = (key: string) => {
+    forwarded.add(key);
+    if (forwarded.size > FORWARDED_KEYS_KEPT) forwarded.delete(forwarded.values().next().value!);
+  };
+
+  /**
+   * A redelivery of a running payment may carry what the workflow is waiting for (the checkout session
+   * after a bare payment intent). It is forwarded only while the workflow waits in review at a step a
+   * delivery can resolve, and only with content it has not taken: every signal is a history event, and
+   * a replayed body must not grow the history. The status query reads without writing any. Best effort:
+   * the payment is already durable, so a failure here must not turn the ack into a 503.
+   */
   async function forwardDetails(workflowId: string, event: PaymentEvent, remainingMs: number): Promise<void> {
-    // Only a delivery that carries enrollment data can help a workflow waiting for it. Best effort:
-    // the payment is already durable, so a failure here must not turn the ack into a 503.
-    if (!event.courseId || !event.student.email || remainingMs < 100) return;
+    if (remainingMs < 100) return;
+    const key = `${workflowId}:${detailsKey(event)}`;
+    if (forwarded.has(key)) return;
     try {
-      await withDeadline(remainingMs, () =>
-        client.workflow.getHandle(workflowId).signal(paymentDetailsSignal, event),
-      );
+      await withDeadline(remainingMs, async () => {
+        const handle = client.workflow.getHandle(workflowId);
+        const status = await handle.query(statusQuery);
+        const waiting = status.openReview && DETAILS_RESOLVE.has(status.openReview.step);
+        const seen = status.detailsSeen ?? [];
+        if (!waiting || seen.includes(detailsKey(event)) || seen.length >= MAX_DETAILS_SIGNALS) return;
+        await handle.signal(paymentDetailsSignal, event);
+        remember(key);
+      });
     } catch (err) {
       logger.debug({ workflowId, err: (err as Error).message }, 'details not forwarded to existing workflow');
     }

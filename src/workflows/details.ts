@@ -37,10 +37,24 @@ const cell = (text: string | undefined) =>
 export function renderCurrentDetails(status: EnrollmentStatus): string {
   const lines = [`**State:** ${status.state}`, ''];
   if (status.openReview) {
+    const { id, step, openedAt, reason, kind } = status.openReview;
     lines.push(
-      `**Needs review** (${status.openReview.step}, since ${status.openReview.openedAt}): ${cell(status.openReview.reason)}`,
+      `**Needs review** \`${cell(id ?? step)}\` (${step}, since ${openedAt}): ${cell(reason)}`,
       '',
-      'Resolve with signal `resolveReview` `{"action":"retry|skip|abort","reviewer":"...","note":"..."}`',
+      `Resolve with signal \`resolveReview\` \`{"reviewId":"${cell(id ?? '')}","action":"retry|skip|abort","reviewer":"...","note":"..."}\``,
+      '',
+    );
+    if (kind === 'outcome_unknown') {
+      lines.push(
+        'The message may have reached the student: check before a `retry`, which may send it again.',
+        '',
+      );
+    }
+  }
+  if (status.purchase) {
+    const p = status.purchase;
+    lines.push(
+      `**Bought:** ${cell(p.title)} (${cell(p.productId)}: ${cell(p.courses.join(', '))}) · ${formatAmount(p.amountMinor, p.currency)}${p.overriddenBy ? ` · product named by ${cell(p.overriddenBy)}` : ''}`,
       '',
     );
   }
@@ -54,7 +68,7 @@ export function renderCurrentDetails(status: EnrollmentStatus): string {
     lines.push('', '**Review history**');
     for (const r of status.reviews.filter((x) => x.resolution)) {
       lines.push(
-        `- ${r.step}: ${r.resolution!.action} by ${cell(r.resolution!.reviewer)} ${cell(r.resolution!.note)}`,
+        `- ${r.id ?? r.step}: ${r.resolution!.action} by ${cell(r.resolution!.reviewer)} ${cell(r.resolution!.note)}`,
       );
     }
   }

@@ -35,6 +35,7 @@ export const searchAttributeRegistrations = {
 } as const;
 
 export const enrollmentStates = [
+  'confirming',
   'validating',
   'enrolling',
   'messaging',
@@ -68,16 +69,37 @@ export interface StudentDataPatch {
   name?: string;
   phone?: string;
   courseId?: string;
+  /**
+   * A catalog product id: at the provider-confirmation review, enroll this product anyway (the
+   * catalog's matching and price rules are not applied; the provider must still say paid).
+   */
+  productId?: string;
 }
 
 export interface ResolveReviewInput {
+  /**
+   * The review this decision is for (`ops show` / `ops reviews` / the Web UI's current details show
+   * it). A decision for another review, or none, is recorded and ignored, so a `retry` meant for one
+   * review cannot land on the next. Payments started before review ids existed accept a decision
+   * without one.
+   */
+  reviewId?: string;
   action: ReviewAction;
   reviewer: string;
   note?: string;
   patch?: StudentDataPatch;
 }
 
+/**
+ * What kind of review it is. `outcome_unknown`: a WhatsApp send may have reached Meta; a `retry` may
+ * send a second message, so batch tools never retry it.
+ */
+export type ReviewKind = 'failure' | 'outcome_unknown' | 'data' | 'purchase';
+
 export interface ReviewRecord {
+  /** `<step>-<n>` (`enroll-1`), `<step>-unknown-<n>` for an outcome-unknown review; absent on payments started before ids. */
+  id?: string;
+  kind?: ReviewKind;
   step: StepName;
   reason: string;
   openedAt: string;
@@ -96,9 +118,31 @@ export interface EnrollmentStatus {
   ignoredSignals: string[];
   student: { email?: string; name?: string; phone?: string };
   courseId?: string;
+  /** What the provider confirmed was bought (payments started before confirmation have none). */
+  purchase?: {
+    productId: string;
+    title: string;
+    courses: string[];
+    amountMinor: number;
+    currency: string;
+    /** Set when an operator named the product at review. */
+    overriddenBy?: string;
+  };
+  /**
+   * Content keys of the `paymentDetails` signals the workflow took (bounded): the receiver forwards a
+   * redelivery only while the workflow waits for it and only with content not seen yet, so replaying
+   * one body cannot grow the history.
+   */
+  detailsSeen?: string[];
 }
 
-export type EnrollmentOutcome = 'completed' | 'completed_with_skips' | 'aborted';
+/**
+ * `renewal`, `partial_payment`, `handled_elsewhere`: the provider confirmed the payment, and by the
+ * catalog's rules it grants nothing of its own (a subscription's later charge, part of an order still
+ * due, a PaymentIntent whose invoice's workflow grants).
+ */
+export type EnrollmentOutcome =
+  'completed' | 'completed_with_skips' | 'aborted' | 'renewal' | 'partial_payment' | 'handled_elsewhere';
 
 export interface EnrollmentSummary {
   outcome: EnrollmentOutcome;
@@ -111,6 +155,11 @@ export interface EnrollmentSummary {
   steps: Record<StepName, StepStatus>;
   reviews: number;
   abortedBy?: string;
+  /** The catalog product granted, and its courses. */
+  productId?: string;
+  courses?: string[];
+  /** Why nothing was granted, for the no-grant outcomes. */
+  reason?: string;
 }
 
 export interface EnrollmentWorkflowInput {

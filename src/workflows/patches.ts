@@ -38,3 +38,15 @@ export const SHOW_STEPS_LATE_PATCH = 'show-steps-late';
  * passed since. With the old path go v1-cancelled and v2-cancelled.
  */
 export const CANCEL_ENDS_PAYMENT_PATCH = 'cancel-ends-payment';
+
+/**
+ * The payment is confirmed with its provider and resolved against the catalog before anything is
+ * granted (the `confirm` step), a bundle enrolls each course with its own key, and a review decision
+ * must name its review. Checked first thing in every workflow, so the census by `TemporalChangeVersion`
+ * finds the payments that still need the old path.
+ *
+ * Old path (false): every v1-*, v2-* and v3-* history (the course came from the webhook). New path
+ * (true): v4-*. Retire when no payment without it in `TemporalChangeVersion` is running or retained;
+ * with the old path go `legacyFlow` in ./enrollment and the v1-v3 histories.
+ */
+export const CONFIRM_WITH_PROVIDER_PATCH = 'confirm-with-provider';

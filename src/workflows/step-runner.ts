@@ -10,7 +10,7 @@ import {
   isCancellation,
   patched,
 } from '@temporalio/workflow';
-import type { EnrollmentStatus } from './messages';
+import type { EnrollmentStatus, ReviewKind } from './messages';
 import { CANCEL_ENDS_PAYMENT_PATCH } from './patches';
 import type { Reviews } from './review';
 import { type ActivityResults, type ActivityStepName, stepsByName } from './steps';
@@ -18,6 +18,7 @@ import type { Visibility } from './visibility';
 
 /** What the status query and the workflow's result show of each activity step's result. */
 export type KeptResults = {
+  confirm: { verdict: string; product: string };
   enroll: { enrollmentId: string; alreadyEnrolled: boolean };
   welcome: { messageId: string };
   crm: { contactId: string; created: boolean };
@@ -65,7 +66,7 @@ export class StepRunner {
         state.attempts += failure.attempts;
         state.status = 'failed';
         state.lastError = failure.message;
-        const decided = await this.reviews.review(step, failure.message);
+        const decided = await this.reviews.review(step, failure.message, failure.kind);
         if (decided === 'retry') continue;
         return decided;
       }
@@ -74,11 +75,16 @@ export class StepRunner {
 }
 
 /** Turns an activity failure into words for the status query and the review reason. */
-function describeFailure(err: ActivityFailure): { message: string; attempts: number } {
+function describeFailure(err: ActivityFailure): { message: string; attempts: number; kind?: ReviewKind } {
   const cause = err.cause;
   if (cause instanceof ApplicationFailure) {
     const detail = cause.details?.[0] as { attempt?: number } | undefined;
-    return { message: `${cause.type ?? 'Error'}: ${cause.message}`, attempts: detail?.attempt ?? 1 };
+    return {
+      message: `${cause.type ?? 'Error'}: ${cause.message}`,
+      attempts: detail?.attempt ?? 1,
+      // A retry may send a second message: batch tools must never retry this one.
+      kind: cause.type === 'WhatsAppOutcomeUnknown' ? 'outcome_unknown' : 'failure',
+    };
   }
   if (cause instanceof TimeoutFailure)
     return { message: `activity timed out (${cause.timeoutType})`, attempts: 1 };

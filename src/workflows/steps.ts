@@ -16,6 +16,7 @@ interface StepDefinition {
 }
 
 export const STEPS = [
+  { name: 'confirm', label: 'Provider confirmation', state: 'confirming', activity: 'confirmPurchase' },
   { name: 'details', label: 'Student data', state: 'validating' },
   { name: 'enroll', label: 'LMS enrollment', state: 'enrolling', activity: 'enrollStudent' },
   { name: 'welcome', label: 'WhatsApp welcome', state: 'messaging', activity: 'sendWelcomeMessage' },

@@ -36,13 +36,16 @@ export function applyPatch(current: StudentData, patch: StudentDataPatch | undef
   return { ...current, ...defined };
 }
 
-/** What stops enrollment; empty when the student can be enrolled. */
+/** What stops enrollment of a payment started before the catalog (its course came from the webhook). */
 export function enrollmentProblems(data: StudentData): string[] {
-  const problems: string[] = [];
-  if (!data.courseId) problems.push('no course id');
-  if (!data.email) problems.push('no student email');
-  else if (!isValidEmail(data.email)) problems.push('student email is not valid');
-  return problems;
+  return [...(data.courseId ? [] : ['no course id']), ...contactProblems(data)];
+}
+
+/** What stops enrollment once the provider confirmed what was bought: the student's login email. */
+export function contactProblems(data: StudentData): string[] {
+  if (!data.email) return ['no student email'];
+  if (!isValidEmail(data.email)) return ['student email is not valid'];
+  return [];
 }
 
 export function displayName(data: StudentData): string {

@@ -33,10 +33,18 @@ const upsertState = (state: EnrollmentState) =>
 export class Visibility {
   /** What `EnrollmentState` shows now: set by the receiver at start (or by an earlier run, after a reset). */
   private visibleState = workflowInfo().typedSearchAttributes.get(enrollmentStateSearchAttribute);
-  // Workflows started before steps were shown late replay as they ran: every change shown at once.
-  private readonly showStepsLate = patched(SHOW_STEPS_LATE_PATCH);
+  private readonly showStepsLate: boolean;
 
-  constructor(private readonly status: EnrollmentStatus) {
+  /**
+   * `confirmedPayment`: the workflow took CONFIRM_WITH_PROVIDER_PATCH, which came after steps were shown
+   * late, so it needs no marker (and no visibility write) of its own for that. Workflows started before
+   * steps were shown late replay as they ran: every change shown at once.
+   */
+  constructor(
+    private readonly status: EnrollmentStatus,
+    confirmedPayment = false,
+  ) {
+    this.showStepsLate = confirmedPayment || patched(SHOW_STEPS_LATE_PATCH);
     this.publish();
     if (this.showStepsLate) void this.showLastingSteps();
   }

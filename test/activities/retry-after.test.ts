@@ -84,6 +84,7 @@ describe('error types', () => {
       'HubSpotAuthFailed',
       'InvalidActivityInput',
       'LmsRejected',
+      'ProviderRejected',
       'WhatsAppOutcomeUnknown',
       'WhatsAppRejected',
     ]);

@@ -51,6 +51,7 @@ describe('payment to enrollment, end to end', () => {
       provider: 'razorpay',
       url: system.receiver.url,
       secret: system.secrets.razorpay,
+      sandboxUrl: system.sandbox.url,
       fixture: { paymentId, email, courseId: 'course-ml-101', phone: '+919876543210' },
     });
     expect(delivery!.status).toBe(200);
@@ -67,17 +68,25 @@ describe('payment to enrollment, end to end', () => {
     expect(effects.contacts).toBe(1);
     expect(effects.messages - before).toBe(1);
     const ledger = await system.ledger();
-    expect(ledger.enrollments.find((e) => e.email === email)?.external_ref).toBe(`razorpay:${paymentId}`);
+    expect(ledger.enrollments.find((e) => e.email === email)).toMatchObject({
+      external_ref: `razorpay:${paymentId}:course-ml-101`,
+      course_id: 'ML-101',
+    });
 
     // What the Web UI shows: a static summary, and current details the workflow keeps up to date.
     const handle = system.client.workflow.getHandle(`payment-razorpay-${paymentId}`);
     const description = await handle.describe();
     expect(await description.staticSummary()).toBe(
-      `Asha Rao · course-ml-101 · ₹499.00 · razorpay ${paymentId}`,
+      // payment.captured names no course the merchant set (payment notes are the buyer's): the
+      // provider's records decide, and the status shows what they said.
+      `Asha Rao · no course · ₹4,999.00 · razorpay ${paymentId}`,
     );
     expect(await description.staticDetails()).toContain('| Email | r***@example.com |');
     const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
     expect(metadata.currentDetails).toContain('**State:** completed');
+    expect(metadata.currentDetails).toContain(
+      '**Bought:** Machine Learning 101 (course-ml-101: course-ml-101)',
+    );
     expect(metadata.currentDetails).toContain('| LMS enrollment | succeeded | 1 |');
     expect(metadata.currentDetails).toContain('| WhatsApp welcome | succeeded | 1 | wamid.');
   });
@@ -90,7 +99,15 @@ describe('payment to enrollment, end to end', () => {
       url: system.receiver.url,
       secret: system.secrets.stripe,
       event: 'checkout.session.completed',
-      fixture: { paymentId, email, courseId: 'course-go-201', phone: '+14155550100', currency: 'usd' },
+      sandboxUrl: system.sandbox.url,
+      fixture: {
+        paymentId,
+        email,
+        courseId: 'course-ds-301',
+        phone: '+14155550100',
+        currency: 'usd',
+        amountMinor: 14_900,
+      },
     });
     expect(delivery!.status).toBe(200);
     const summary = await resultOf(`payment-stripe-${paymentId}`);
@@ -107,6 +124,7 @@ describe('payment to enrollment, end to end', () => {
       provider: 'razorpay',
       url: system.receiver.url,
       secret: system.secrets.razorpay,
+      sandboxUrl: system.sandbox.url,
       fixture: { paymentId, email, courseId: 'course-ml-101', phone: '+919812345678' },
       duplicates: 5,
       mix: true,
@@ -169,6 +187,7 @@ describe('payment to enrollment, end to end', () => {
       provider: 'razorpay',
       url: system.receiver.url,
       secret: system.secrets.razorpay,
+      sandboxUrl: system.sandbox.url,
       fixture: { paymentId, email, courseId: 'course-ml-101', phone: '+919800000001' },
     });
     expect(delivery!.status).toBe(200);
@@ -195,7 +214,7 @@ describe('payment to enrollment, end to end', () => {
     );
     expect(found.map((r) => r.execution.workflowId)).toEqual([workflowId]);
     const status = await system.client.workflow.getHandle(workflowId).query(statusQuery);
-    expect(status.openReview).toMatchObject({ step: 'enroll' });
+    expect(status.openReview).toMatchObject({ id: 'enroll-1', step: 'enroll' });
     expect(status.openReview?.reason).toMatch(/^LmsRejected/);
     expect((await system.ledger()).messages.filter((m) => m.to === '919800000001')).toHaveLength(0);
 
@@ -211,7 +230,12 @@ describe('payment to enrollment, end to end', () => {
       '--name',
       'resolveReview',
       '--input',
-      JSON.stringify({ action: 'retry', reviewer: 'ops@example.com', note: 'course reopened' }),
+      JSON.stringify({
+        reviewId: status.openReview?.id,
+        action: 'retry',
+        reviewer: 'ops@example.com',
+        note: 'course reopened',
+      }),
     ]);
     const summary = await resultOf(workflowId);
     expect(summary).toMatchObject({ outcome: 'completed', reviews: 1 });

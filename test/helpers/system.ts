@@ -61,6 +61,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     HUBSPOT_CLIENT_ID: 'client-e2e',
     HUBSPOT_CLIENT_SECRET: `hs_${secret()}`,
     HUBSPOT_REFRESH_TOKEN: `refresh_${secret()}`,
+    RAZORPAY_KEY_ID: `rzp_test_${secret()}`,
+    RAZORPAY_KEY_SECRET: secret(),
+    STRIPE_API_KEY: `sk_test_${secret()}`,
   };
 
   const [temporal, sandbox, bundle] = await Promise.all([
@@ -83,6 +86,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     LMS_BASE_URL: `${sandbox.url}/lms`,
     WHATSAPP_GRAPH_URL: `${sandbox.url}/whatsapp`,
     HUBSPOT_BASE_URL: `${sandbox.url}/hubspot`,
+    RAZORPAY_API_URL: `${sandbox.url}/razorpay`,
+    STRIPE_API_URL: sandbox.url,
+    CATALOG_PATH: path.join(__dirname, '..', '..', 'catalog', 'sample.yaml'),
     HTTP_TIMEOUT_MS: '3000',
     ...credentials,
   };

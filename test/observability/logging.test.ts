@@ -91,6 +91,8 @@ describe('redaction', () => {
     WHATSAPP_ACCESS_TOKEN: 'wa_SECRET_0004',
     HUBSPOT_CLIENT_SECRET: 'hs_SECRET_0005',
     HUBSPOT_REFRESH_TOKEN: 'refresh_SECRET_0006',
+    RAZORPAY_KEY_SECRET: 'rzp_key_SECRET_0008',
+    STRIPE_API_KEY: 'sk_test_SECRET_0009',
     TEMPORAL_API_KEY: 'temporal_api_key_SECRET_0007',
   };
   const env = {

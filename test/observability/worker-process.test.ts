@@ -36,6 +36,9 @@ const credentials = {
   HUBSPOT_CLIENT_ID: 'client-observability',
   HUBSPOT_CLIENT_SECRET: `hs_${secret()}`,
   HUBSPOT_REFRESH_TOKEN: `refresh_${secret()}`,
+  RAZORPAY_KEY_ID: `rzp_test_${secret()}`,
+  RAZORPAY_KEY_SECRET: secret(),
+  STRIPE_API_KEY: `sk_test_${secret()}`,
 };
 const webhookSecrets = {
   RAZORPAY_WEBHOOK_SECRETS: `rzp_${secret()}`,

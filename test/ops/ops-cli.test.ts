@@ -58,7 +58,7 @@ describe('a payment stuck in review', () => {
     const table = await ops('reviews');
     expect(table).toMatchObject({ code: 0, stderr: '' });
     const header = table.stdout.split('\n')[0];
-    expect(header).toMatch(/^PAYMENT\s+PROVIDER\s+STEP\s+AGE\s+AMOUNT\s+COURSE\s+STUDENT\s+REASON$/);
+    expect(header).toMatch(/^PAYMENT\s+PROVIDER\s+REVIEW\s+AGE\s+AMOUNT\s+COURSE\s+STUDENT\s+REASON$/);
     const line = table.stdout.split('\n').find((l) => l.startsWith(stuck.paymentId));
     expect(line).toMatch(
       /razorpay\s+enroll\s+\d+s\s+1299\.00 INR\s+course-ml-101\s+r\*\*\*@example\.com\s+LmsRejected: LMS rejected/,

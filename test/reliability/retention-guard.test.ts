@@ -48,6 +48,10 @@ function runWorker(env: Record<string, string>): Promise<{ code: number | null; 
         HUBSPOT_CLIENT_ID: 'c',
         HUBSPOT_CLIENT_SECRET: 's',
         HUBSPOT_REFRESH_TOKEN: 'r',
+        RAZORPAY_KEY_ID: 'k',
+        RAZORPAY_KEY_SECRET: 's',
+        STRIPE_API_KEY: 'sk_test_x',
+        CATALOG_PATH: 'catalog/sample.yaml',
         ...env,
       },
     });

@@ -196,7 +196,7 @@ describe('sandbox fault control API', () => {
   it.each([
     ['a probability above 1', { lms: { errorRate: 2 } }, 'lms.errorRate'],
     ['an unknown field (typo)', { lms: { failnext: 2 } }, 'lms'],
-    ['an unknown service', { stripe: {} }, '(body)'],
+    ['an unknown service', { paypal: {} }, '(body)'],
     ['rates adding up to more than 1', { lms: { errorRate: 0.6, rateLimitRate: 0.6 } }, 'lms.rateLimitRate'],
     ['a malformed retryAfter', { lms: { retryAfter: { httpDate: false, seconds: 3 } } }, 'lms.retryAfter'],
   ])('refuses %s with 400 invalid_faults and keeps the old spec', async (_case, spec, field) => {

@@ -13,6 +13,9 @@ export const credentials = {
   HUBSPOT_CLIENT_ID: 'hs-client-id-0001',
   HUBSPOT_CLIENT_SECRET: 'hs-client-secret-0001',
   HUBSPOT_REFRESH_TOKEN: 'hs-refresh-token-0001',
+  RAZORPAY_KEY_ID: 'rzp_test_sandbox0001',
+  RAZORPAY_KEY_SECRET: 'rzp-key-secret-0001',
+  STRIPE_API_KEY: 'sk_test_sandbox0001',
 };
 
 /** A settable clock in epoch ms, starting at a whole second so HTTP-dates compare exactly. */

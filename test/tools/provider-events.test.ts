@@ -40,7 +40,7 @@ describe('resolveFixture', () => {
     expect(f).toEqual({
       paymentId: expect.stringMatching(/^pay_[A-Za-z0-9]{14}$/),
       orderId: expect.stringMatching(/^order_[A-Za-z0-9]{14}$/),
-      amountMinor: 49_900,
+      amountMinor: 499_900,
       currency: 'INR',
       email: 'asha.rao@example.com',
       name: 'Asha Rao',

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Stripe from 'stripe';
 import { runSend } from '../../src/tools/send';
+import { startSandbox, type RunningSandbox } from '../../src/sandbox/start';
+import { credentials as sandboxCredentials } from '../sandbox/harness';
 import { startRecordingServer, type RecordingServer } from './recording-server';
 
 const RAZORPAY_SECRET = 'rzp_webhook_secret_9f8e7d';
@@ -34,6 +36,7 @@ describe('send CLI', () => {
     const code = await runSend(
       [
         'razorpay',
+        '--no-sandbox',
         '--url',
         server.url,
         '--payment-id',
@@ -71,7 +74,12 @@ describe('send CLI', () => {
       all.length === 2 ? { status: 500, body: '{"error":"boom"}' } : { status: 200, body: '{}' },
     );
     const { io, cli } = capture();
-    const code = await runSend(['stripe', '--url', server.url, '--duplicates', '3'], env, cli, NO_DEV_ENV);
+    const code = await runSend(
+      ['stripe', '--no-sandbox', '--url', server.url, '--duplicates', '3'],
+      env,
+      cli,
+      NO_DEV_ENV,
+    );
     expect(code).toBe(1);
     expect(server.requests).toHaveLength(3);
     expect(io.out).toContain('FAIL: 2/3 deliveries answered 2xx (#');
@@ -81,7 +89,12 @@ describe('send CLI', () => {
   it('exits 0 for --tamper when every delivery is refused with 401', async () => {
     server = await startRecordingServer(() => ({ status: 401, body: '{"error":"invalid signature"}' }));
     const { io, cli } = capture();
-    const code = await runSend(['stripe', '--url', server.url, '--tamper', '-n', '2'], env, cli, NO_DEV_ENV);
+    const code = await runSend(
+      ['stripe', '--no-sandbox', '--url', server.url, '--tamper', '-n', '2'],
+      env,
+      cli,
+      NO_DEV_ENV,
+    );
     expect(code).toBe(0);
     expect(io.out).toContain('OK: 2/2 deliveries were refused with 401\n');
   });
@@ -89,14 +102,25 @@ describe('send CLI', () => {
   it('exits 1 for --wrong-secret when the receiver accepts the delivery', async () => {
     server = await startRecordingServer(() => ({ status: 200, body: '{}' }));
     const { cli } = capture();
-    expect(await runSend(['razorpay', '--url', server.url, '--wrong-secret'], {}, cli, NO_DEV_ENV)).toBe(1);
+    expect(
+      await runSend(['razorpay', '--no-sandbox', '--url', server.url, '--wrong-secret'], {}, cli, NO_DEV_ENV),
+    ).toBe(1);
   });
 
   it('prints machine-readable results with --json', async () => {
     server = await startRecordingServer(() => ({ status: 200, body: '{"status":"accepted"}' }));
     const { io, cli } = capture();
     const code = await runSend(
-      ['stripe', '--url', server.url, '--mix', '--payment-id', 'pi_3QabcDEF456ghiJKL789mnoP', '--json'],
+      [
+        'stripe',
+        '--no-sandbox',
+        '--url',
+        server.url,
+        '--mix',
+        '--payment-id',
+        'pi_3QabcDEF456ghiJKL789mnoP',
+        '--json',
+      ],
       env,
       cli,
       NO_DEV_ENV,
@@ -119,7 +143,12 @@ describe('send CLI', () => {
   it('omits the course with --no-course and leaves notes as [] with --no-name too', async () => {
     server = await startRecordingServer();
     const { cli } = capture();
-    await runSend(['razorpay', '--url', server.url, '--no-course', '--no-name'], env, cli, NO_DEV_ENV);
+    await runSend(
+      ['razorpay', '--no-sandbox', '--url', server.url, '--no-course', '--no-name'],
+      env,
+      cli,
+      NO_DEV_ENV,
+    );
     expect(JSON.parse(server.requests[0]!.body).payload.payment.entity.notes).toEqual([]);
   });
 
@@ -133,7 +162,7 @@ describe('send CLI', () => {
     );
     const { cli } = capture();
 
-    expect(await runSend(['stripe'], {}, cli, devEnv)).toBe(0);
+    expect(await runSend(['stripe', '--no-sandbox'], {}, cli, devEnv)).toBe(0);
     const [req] = server.requests;
     expect(() =>
       Stripe.webhooks.constructEvent(req!.body, String(req!.headers['stripe-signature']), STRIPE_SECRET),
@@ -158,5 +187,126 @@ describe('send CLI', () => {
     expect(await runSend(['--help'], env, cli, NO_DEV_ENV)).toBe(0);
     expect(io.out.startsWith('Usage: send razorpay|stripe [options]\n')).toBe(true);
     expect(io.out).toContain('(default: "http://127.0.0.1:3000")');
+  });
+
+  describe('acting as the provider, against the sandbox', () => {
+    let sandbox: RunningSandbox;
+    beforeAll(async () => {
+      sandbox = await startSandbox({ credentials: sandboxCredentials, seed: 3 });
+    });
+    afterAll(async () => {
+      await sandbox.close();
+    });
+    const razorpayApi = async (resource: string) => {
+      const auth = Buffer.from(
+        `${sandboxCredentials.RAZORPAY_KEY_ID}:${sandboxCredentials.RAZORPAY_KEY_SECRET}`,
+      );
+      const res = await fetch(`${sandbox.url}/razorpay/v1/${resource}`, {
+        headers: { authorization: `Basic ${auth.toString('base64')}` },
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+
+    it('buys the catalog product with a merchant order, adds the buyer notes to the payment, and delivers its webhooks', async () => {
+      server = await startRecordingServer(() => ({ status: 200, body: '{"status":"started"}' }));
+      const { io, cli } = capture();
+      const code = await runSend(
+        [
+          'razorpay',
+          '--url',
+          server.url,
+          '--sandbox',
+          sandbox.url,
+          '--course',
+          'course-ml-101',
+          '--payment-notes',
+          '{"course_id":"course-ds-301"}',
+        ],
+        env,
+        cli,
+        NO_DEV_ENV,
+      );
+      expect(code).toBe(0);
+      const bodies = server.requests.map((r) => JSON.parse(r.body) as { event: string; payload: any });
+      expect(bodies.map((b) => b.event).sort()).toEqual(['order.paid', 'payment.captured']);
+      const paid = bodies.find((b) => b.event === 'order.paid')!;
+      expect(paid.payload.payment.entity).toMatchObject({
+        amount: 499_900,
+        notes: { course_id: 'course-ds-301' },
+      });
+      expect(paid.payload.order.entity.notes).toEqual({ product_id: 'course-ml-101' });
+      // What the provider holds, as its API answers.
+      const payment = await razorpayApi(`payments/${paid.payload.payment.entity.id}`);
+      expect(payment.body).toMatchObject({ status: 'captured', amount: 499_900 });
+      expect(io.out).toContain('OK: 2/2 deliveries answered 2xx');
+    });
+
+    it('with --no-webhook pays and delivers nothing', async () => {
+      server = await startRecordingServer();
+      const { io, cli } = capture();
+      const code = await runSend(
+        [
+          'razorpay',
+          '--url',
+          server.url,
+          '--sandbox',
+          sandbox.url,
+          '--no-webhook',
+          '--payment-id',
+          'pay_NoWebhook00001',
+        ],
+        env,
+        cli,
+        NO_DEV_ENV,
+      );
+      expect(code).toBe(0);
+      expect(server.requests).toHaveLength(0);
+      expect(io.out).toContain('payment pay_NoWebhook00001');
+      expect((await razorpayApi('payments/pay_NoWebhook00001')).body).toMatchObject({ status: 'captured' });
+    });
+
+    it('sells a Stripe bundle with its price as the line item', async () => {
+      server = await startRecordingServer(() => ({ status: 200, body: '{}' }));
+      const { cli } = capture();
+      const code = await runSend(
+        [
+          'stripe',
+          '--url',
+          server.url,
+          '--sandbox',
+          sandbox.url,
+          '--course',
+          'bundle-data-career',
+          '--currency',
+          'USD',
+        ],
+        env,
+        cli,
+        NO_DEV_ENV,
+      );
+      expect(code).toBe(0);
+      const session = server.requests
+        .map((r) => JSON.parse(r.body) as { type: string; data: { object: any } })
+        .find((e) => e.type === 'checkout.session.completed')!.data.object;
+      expect(session).toMatchObject({
+        amount_total: 17_900,
+        currency: 'usd',
+        metadata: { product_id: 'bundle-data-career' },
+      });
+    });
+
+    it('names what the catalog sells when the product is unknown', async () => {
+      const { cli } = capture();
+      await expect(
+        runSend(
+          ['razorpay', '--url', 'http://127.0.0.1:9', '--sandbox', sandbox.url, '--course', 'course-xx'],
+          env,
+          cli,
+          NO_DEV_ENV,
+        ),
+      ).rejects.toThrow(
+        /"course-xx" is not a product of .*sample\.yaml; it sells course-ml-101, course-ds-301, bundle-data-career/,
+      );
+    });
   });
 });

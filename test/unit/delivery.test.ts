@@ -233,6 +233,7 @@ describe('the delivery pipeline, on generated input', () => {
   const anyOutcome: fc.Arbitrary<Outcome> = fc.oneof(
     fc.record({ kind: fc.constantFrom('started' as const, 'duplicate' as const), workflowId: fc.string() }),
     fc.record({ kind: fc.constant('ignored' as const), eventType: fc.string() }),
+    fc.record({ kind: fc.constant('stale' as const), eventType: fc.string() }),
     fc.record({
       kind: fc.constant('invalid' as const),
       error: fc.constant('invalid_event' as const),

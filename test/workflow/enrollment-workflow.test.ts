@@ -6,11 +6,13 @@ import type { EnrollmentActivities } from '../../src/activities';
 import type { PaymentEvent } from '../../src/domain/payment-event';
 import {
   type EnrollmentStatus,
+  type ResolveReviewInput,
   paymentDetailsSignal,
   resolveReviewSignal,
   statusQuery,
 } from '../../src/workflows/messages';
 import { VISIBLE_STEP_DELAY } from '../../src/workflows/enrollment';
+import { MAX_DETAILS_SIGNALS } from '../../src/workflows/review';
 import { eventually } from '../helpers/eventually';
 import { paymentEvent } from '../helpers/payments';
 import { permanentLmsFailure, scriptedActivities, timeSkippingEnvironment } from './scripted-activities';
@@ -67,6 +69,15 @@ const inReview = (handle: Awaited<ReturnType<typeof start>>) =>
     return status.state === 'needs_review' ? status : undefined;
   });
 
+/** Resolves the open review, naming it as every decision must. */
+async function decide(
+  handle: Awaited<ReturnType<typeof start>>,
+  input: Omit<ResolveReviewInput, 'reviewId'>,
+) {
+  const { openReview } = await inReview(handle);
+  await handle.signal(resolveReviewSignal, { ...input, reviewId: openReview!.id });
+}
+
 describe('enrollmentWorkflow', () => {
   it('enrolls, welcomes and records the student once each, and reports every step', async () => {
     const { activities, calls } = scriptedActivities();
@@ -75,6 +86,7 @@ describe('enrollmentWorkflow', () => {
       const handle = await start(payment);
       const result = await handle.result();
       expect((await stateOf(handle)).steps).toEqual({
+        confirm: { status: 'succeeded', attempts: 1, result: { verdict: 'grant', product: 'course-ml-101' } },
         details: { status: 'succeeded', attempts: 0 },
         enroll: {
           status: 'succeeded',
@@ -93,12 +105,14 @@ describe('enrollmentWorkflow', () => {
       contactId: '101',
       reviews: 0,
     });
+    expect(calls.confirm).toEqual([{ payment: { provider: 'razorpay', paymentId: payment.paymentId } }]);
     expect(calls.enroll).toEqual([
       {
         payment: { provider: 'razorpay', paymentId: payment.paymentId },
         email: 'asha.verma@example.com',
         name: 'Asha Verma',
-        courseId: 'course-ml-101',
+        courseId: 'LMS-course-ml-101',
+        grantKey: 'course-ml-101',
       },
     ]);
     expect(calls.welcome).toEqual([
@@ -107,13 +121,15 @@ describe('enrollmentWorkflow', () => {
         phone: '+919876543210',
         name: 'Asha Verma',
         courseId: 'course-ml-101',
+        courseTitle: 'Course course-ml-101',
       },
     ]);
     expect(calls.crm).toHaveLength(1);
     expect(calls.crm[0]).toMatchObject({
       email: 'asha.verma@example.com',
+      courseId: 'course-ml-101',
       enrolled: true,
-      amountMinor: 49900,
+      amountMinor: 499900,
       currency: 'INR',
     });
   });
@@ -164,7 +180,7 @@ describe('enrollmentWorkflow', () => {
       expect(calls.crm).toHaveLength(0);
 
       lmsFixed = true;
-      await handle.signal(resolveReviewSignal, {
+      await decide(handle, {
         action: 'retry',
         reviewer: 'priya@ops',
         note: 'course reopened',
@@ -194,7 +210,7 @@ describe('enrollmentWorkflow', () => {
     const summary = await withWorker(activities, async () => {
       const handle = await start(paymentEvent());
       await inReview(handle);
-      await handle.signal(resolveReviewSignal, {
+      await decide(handle, {
         action: 'skip',
         reviewer: 'priya@ops',
         note: 'enrolled by hand',
@@ -203,6 +219,7 @@ describe('enrollmentWorkflow', () => {
     });
     expect(summary.outcome).toBe('completed_with_skips');
     expect(summary.steps).toEqual({
+      confirm: 'succeeded',
       details: 'succeeded',
       enroll: 'skipped',
       welcome: 'skipped',
@@ -217,11 +234,12 @@ describe('enrollmentWorkflow', () => {
     const summary = await withWorker(activities, async () => {
       const handle = await start(paymentEvent());
       await inReview(handle);
-      await handle.signal(resolveReviewSignal, { action: 'abort', reviewer: 'lead@ops', note: 'refunded' });
+      await decide(handle, { action: 'abort', reviewer: 'lead@ops', note: 'refunded' });
       return handle.result();
     });
     expect(summary).toMatchObject({ outcome: 'aborted', abortedBy: 'lead@ops' });
     expect(summary.steps).toEqual({
+      confirm: 'succeeded',
       details: 'succeeded',
       enroll: 'failed',
       welcome: 'pending',
@@ -231,32 +249,45 @@ describe('enrollmentWorkflow', () => {
     expect(calls.crm).toHaveLength(0);
   });
 
-  it('sends a payment without a course id to review, and resumes when a later delivery brings it', async () => {
-    const { activities, calls } = scriptedActivities();
+  it('waits in review when the catalog cannot tell what was bought, and retries when a later delivery comes', async () => {
+    let rounds = 0;
+    const { activities, calls } = scriptedActivities({
+      confirm: () =>
+        ++rounds === 1
+          ? { resolution: { kind: 'review', reason: 'no catalog product for this purchase' } }
+          : {},
+    });
     const bare = paymentEvent({ courseId: undefined, eventType: 'payment_intent.succeeded' });
     const summary = await withWorker(activities, async () => {
       const handle = await start(bare);
       const review = await inReview(handle);
-      expect(review.openReview).toMatchObject({ step: 'details', reason: 'cannot enroll: no course id' });
-      expect(calls.enroll).toHaveLength(0);
-      await handle.signal(paymentDetailsSignal, {
-        ...bare,
-        eventType: 'checkout.session.completed',
-        courseId: 'course-ml-101',
+      expect(review.openReview).toMatchObject({
+        id: 'confirm-1',
+        kind: 'purchase',
+        step: 'confirm',
+        reason: 'no catalog product for this purchase',
       });
+      expect(calls.enroll).toHaveLength(0);
+      await handle.signal(paymentDetailsSignal, { ...bare, eventType: 'checkout.session.completed' });
       return handle.result();
     });
     expect(summary.outcome).toBe('completed');
-    expect(calls.enroll[0]).toMatchObject({ courseId: 'course-ml-101' });
+    expect(calls.confirm).toHaveLength(2);
+    expect(calls.enroll[0]).toMatchObject({ grantKey: 'course-ml-101' });
   });
 
-  it('takes an operator correction of a bad email with the retry', async () => {
-    const { activities, calls } = scriptedActivities();
+  it('takes the buyer from the provider, and an operator correction of a bad email with the retry', async () => {
+    const { activities, calls } = scriptedActivities({
+      confirm: () => ({ customer: { email: 'asha at example', name: 'Asha' } }),
+    });
     const summary = await withWorker(activities, async () => {
-      const handle = await start(paymentEvent({ student: { email: 'asha at example', name: 'Asha' } }));
+      const handle = await start(paymentEvent({ student: {} }));
       const review = await inReview(handle);
-      expect(review.openReview?.reason).toBe('cannot enroll: student email is not valid');
-      await handle.signal(resolveReviewSignal, {
+      expect(review.openReview).toMatchObject({
+        id: 'details-1',
+        reason: 'cannot enroll: student email is not valid',
+      });
+      await decide(handle, {
         action: 'retry',
         reviewer: 'priya@ops',
         patch: { email: 'asha@example.com' },
@@ -265,12 +296,13 @@ describe('enrollmentWorkflow', () => {
     });
     // No phone: the welcome is skipped with a reason, not attempted.
     expect(summary.steps).toEqual({
+      confirm: 'succeeded',
       details: 'succeeded',
       enroll: 'succeeded',
       welcome: 'skipped',
       crm: 'succeeded',
     });
-    expect(calls.enroll[0]).toMatchObject({ email: 'asha@example.com' });
+    expect(calls.enroll[0]).toMatchObject({ email: 'asha@example.com', name: 'Asha' });
     expect(calls.welcome).toHaveLength(0);
   });
 
@@ -310,7 +342,7 @@ describe('enrollmentWorkflow', () => {
         return s.ignoredSignals.length === 2 ? s : undefined;
       });
       expect(status.state).toBe('needs_review');
-      await handle.signal(resolveReviewSignal, { action: 'abort', reviewer: 'lead@ops' });
+      await decide(handle, { action: 'abort', reviewer: 'lead@ops' });
       await handle.result();
     });
   });
@@ -372,7 +404,7 @@ describe('enrollmentWorkflow', () => {
         await inReview(handle);
         expect(await upsertedStates(handle)).toEqual(['needs_review']);
         lmsFixed = true;
-        await handle.signal(resolveReviewSignal, { action: 'retry', reviewer: 'ops@example.com' });
+        await decide(handle, { action: 'retry', reviewer: 'ops@example.com' });
         await handle.result();
         // "enrolling" right after the decision, not 5 s later: a decided payment leaves review filters.
         expect(await upsertedStates(handle)).toEqual(['needs_review', 'enrolling', 'completed']);
@@ -384,9 +416,202 @@ describe('enrollmentWorkflow', () => {
       await withWorker(activities, async () => {
         const handle = await start(paymentEvent());
         await inReview(handle);
-        await handle.signal(resolveReviewSignal, { action: 'abort', reviewer: 'ops@example.com' });
+        await decide(handle, { action: 'abort', reviewer: 'ops@example.com' });
         await handle.result();
         expect(await upsertedStates(handle)).toEqual(['needs_review', 'aborted']);
+      });
+    });
+  });
+
+  describe('what the provider confirmed and the catalog grants', () => {
+    const bundle = {
+      kind: 'grant' as const,
+      product: { id: 'bundle-data-career', title: 'Data Career bundle' },
+      courses: [
+        { courseId: 'course-ml-101', title: 'Machine Learning 101', lmsCourseId: 'ML-101' },
+        { courseId: 'course-ds-301', title: 'Data Science 301', lmsCourseId: 'DS-301' },
+      ],
+      expectedMinor: 1_799_900,
+    };
+
+    it('enrolls every course of a bundle with its own key, and sends one welcome naming them', async () => {
+      const { activities, calls } = scriptedActivities({ confirm: () => ({ resolution: bundle }) });
+      const summary = await withWorker(activities, async () => {
+        const handle = await start(paymentEvent());
+        const result = await handle.result();
+        expect((await stateOf(handle)).purchase).toMatchObject({
+          productId: 'bundle-data-career',
+          courses: ['course-ml-101', 'course-ds-301'],
+        });
+        return result;
+      });
+      expect(summary).toMatchObject({
+        outcome: 'completed',
+        productId: 'bundle-data-career',
+        courses: ['course-ml-101', 'course-ds-301'],
+      });
+      expect(calls.enroll).toEqual([
+        expect.objectContaining({ courseId: 'ML-101', grantKey: 'course-ml-101' }),
+        expect.objectContaining({ courseId: 'DS-301', grantKey: 'course-ds-301' }),
+      ]);
+      expect(calls.welcome).toEqual([
+        expect.objectContaining({ courseTitle: 'Machine Learning 101, Data Science 301' }),
+      ]);
+    });
+
+    it('grants nothing for a renewal charge, and asks nobody', async () => {
+      const { activities, calls } = scriptedActivities({
+        confirm: () => ({
+          resolution: { kind: 'none', outcome: 'renewal', reason: 'renewal charge of subscription sub_1' },
+        }),
+      });
+      const summary = await withWorker(activities, async () => (await start(paymentEvent())).result());
+      expect(summary).toMatchObject({
+        outcome: 'renewal',
+        reason: 'renewal charge of subscription sub_1',
+        reviews: 0,
+      });
+      expect(summary.steps).toEqual({
+        confirm: 'succeeded',
+        details: 'skipped',
+        enroll: 'skipped',
+        welcome: 'skipped',
+        crm: 'skipped',
+      });
+      expect(calls.enroll).toHaveLength(0);
+      expect(calls.welcome).toHaveLength(0);
+    });
+
+    it('enrolls the product an operator names at a confirmation review, and nothing before', async () => {
+      const { activities, calls } = scriptedActivities({
+        confirm: (input) =>
+          input.operatorProductId
+            ? { resolution: { ...bundle, expectedMinor: 0, overriddenBy: 'operator' as const } }
+            : {
+                resolution: {
+                  kind: 'review',
+                  reason: 'paid INR 1.00 but the catalog price is INR 17,999.00',
+                },
+              },
+      });
+      const summary = await withWorker(activities, async () => {
+        const handle = await start(paymentEvent());
+        const review = await inReview(handle);
+        expect(review.openReview?.reason).toContain('INR 17,999.00');
+        expect(calls.enroll).toHaveLength(0);
+        await decide(handle, {
+          action: 'retry',
+          reviewer: 'lead@ops',
+          note: 'price changed mid-sale',
+          patch: { productId: 'bundle-data-career' },
+        });
+        const result = await handle.result();
+        expect((await stateOf(handle)).purchase?.overriddenBy).toBe('lead@ops');
+        return result;
+      });
+      expect(summary.outcome).toBe('completed');
+      expect(calls.confirm.map((c) => c.operatorProductId)).toEqual([undefined, 'bundle-data-career']);
+      expect(calls.enroll).toHaveLength(2);
+    });
+
+    it('aborting a confirmation review grants nothing', async () => {
+      const { activities, calls } = scriptedActivities({
+        confirm: () => ({ resolution: { kind: 'review', reason: 'Razorpay does not know payment pay_x' } }),
+      });
+      const summary = await withWorker(activities, async () => {
+        const handle = await start(paymentEvent());
+        await decide(handle, { action: 'abort', reviewer: 'lead@ops', note: 'forged' });
+        return handle.result();
+      });
+      expect(summary).toMatchObject({ outcome: 'aborted', abortedBy: 'lead@ops' });
+      expect(calls.enroll).toHaveLength(0);
+      expect(calls.crm).toHaveLength(0);
+    });
+  });
+
+  describe('a decision names its review', () => {
+    it('ignores a decision for no review, another review or an earlier one, and records each', async () => {
+      let lmsFixed = false;
+      const { activities, calls } = scriptedActivities({
+        enroll: () => (lmsFixed ? undefined : permanentLmsFailure()),
+      });
+      await withWorker(activities, async () => {
+        const handle = await start(paymentEvent());
+        const first = await inReview(handle);
+        expect(first.openReview).toMatchObject({ id: 'enroll-1', kind: 'failure' });
+        await handle.signal(resolveReviewSignal, { action: 'retry', reviewer: 'ops' });
+        await handle.signal(resolveReviewSignal, { action: 'retry', reviewer: 'ops', reviewId: 'welcome-1' });
+        const status = await eventually(async () => {
+          const s = await stateOf(handle);
+          return s.ignoredSignals.length === 2 ? s : undefined;
+        });
+        expect(status.ignoredSignals).toEqual([
+          'resolveReview(retry) for review (none named) while review enroll-1 is open',
+          'resolveReview(retry) for review welcome-1 while review enroll-1 is open',
+        ]);
+        expect(status.state).toBe('needs_review');
+        expect(calls.enroll).toHaveLength(1);
+
+        // Retried without fixing the LMS: a second review opens, and the first one's id no longer decides.
+        await handle.signal(resolveReviewSignal, { action: 'retry', reviewer: 'ops', reviewId: 'enroll-1' });
+        const second = await eventually(async () => {
+          const s = await stateOf(handle);
+          return s.openReview?.id === 'enroll-2' ? s : undefined;
+        });
+        await handle.signal(resolveReviewSignal, { action: 'abort', reviewer: 'ops', reviewId: 'enroll-1' });
+        await eventually(async () =>
+          (await stateOf(handle)).ignoredSignals.length === 3 ? true : undefined,
+        );
+        expect(second.state).toBe('needs_review');
+        lmsFixed = true;
+        await handle.signal(resolveReviewSignal, { action: 'retry', reviewer: 'ops', reviewId: 'enroll-2' });
+        expect((await handle.result()).outcome).toBe('completed');
+      });
+    });
+
+    it('marks a WhatsApp outcome-unknown review so batch tools can tell it apart', async () => {
+      const { activities } = scriptedActivities({
+        welcome: () => {
+          throw ApplicationFailure.nonRetryable('timeout after send', 'WhatsAppOutcomeUnknown', {
+            attempt: 1,
+          });
+        },
+      });
+      await withWorker(activities, async () => {
+        const handle = await start(paymentEvent());
+        const review = await inReview(handle);
+        expect(review.openReview).toMatchObject({
+          id: 'welcome-unknown-1',
+          kind: 'outcome_unknown',
+          step: 'welcome',
+        });
+        await decide(handle, { action: 'skip', reviewer: 'ops', note: 'delivered, per Meta' });
+        expect((await handle.result()).outcome).toBe('completed_with_skips');
+      });
+    });
+  });
+
+  describe('redeliveries cannot grow a payment', () => {
+    it('takes each distinct content once and at most MAX_DETAILS_SIGNALS of them', async () => {
+      const { activities } = scriptedActivities({
+        confirm: () => ({ resolution: { kind: 'review', reason: 'Razorpay does not know payment' } }),
+      });
+      await withWorker(activities, async () => {
+        const payment = paymentEvent();
+        const handle = await start(payment);
+        await inReview(handle);
+        // The first one resumes the review (a confirmation retried once more); the replays change nothing.
+        for (let i = 0; i < 5; i++) await handle.signal(paymentDetailsSignal, payment);
+        for (let i = 0; i < MAX_DETAILS_SIGNALS + 5; i++) {
+          await handle.signal(paymentDetailsSignal, { ...payment, student: { name: `Name ${i}` } });
+        }
+        const status = await eventually(async () => {
+          const s = await stateOf(handle);
+          return s.detailsSeen?.length === MAX_DETAILS_SIGNALS && s.state === 'needs_review' ? s : undefined;
+        });
+        expect(new Set(status.detailsSeen).size).toBe(MAX_DETAILS_SIGNALS);
+        await decide(handle, { action: 'abort', reviewer: 'ops', note: 'done' });
+        await handle.result();
       });
     });
   });

@@ -1,20 +1,22 @@
 /**
- * What a verified Razorpay event means for us: paid (`payment.captured`, `order.paid`, with the
- * payment captured), ignored, or invalid. Razorpay signs the body only, so the event id header is
- * advisory.
+ * What a verified Razorpay event means for us. Paid: `payment.captured`, `order.paid`,
+ * `payment_link.paid` and `subscription.charged` with the payment captured; every one keys the
+ * workflow by the payment's id. Everything else Razorpay signs is ignored, never refused: a 4xx makes
+ * Razorpay retry for a day and then disable the webhook. Invalid is kept for a paid event that names
+ * no payment or no money. The event is only a trigger: the confirmation step reads Razorpay's API.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
 import { paymentEventSchema } from '../../domain/payment-event';
-import { type Interpretation, advisory, plainRecord, singleHeader, unixSecondsToIso } from '../adapter';
+import { type Interpretation, advisory, plainRecord, singleHeader, text, unixSecondsToIso } from '../adapter';
 import { describeIssues } from '../../domain/zod-issues';
 import { EVENT_ID_HEADER } from './signature';
 
-const PAID_EVENTS = new Set(['payment.captured', 'order.paid']);
+const PAID_EVENTS = new Set(['payment.captured', 'order.paid', 'payment_link.paid', 'subscription.charged']);
 
-// Razorpay sends `notes: []` when a payment or order has no notes, and an object otherwise. Notes,
-// email and contact only carry student data, so they are read loosely (see `advisory`); the fields
-// that identify the payment and its money are strict.
+// Razorpay sends `notes: []` when there are none, and an object otherwise. Notes, email and contact
+// only carry labels and student data, so they are read loosely (see `advisory`); only the fields that
+// identify the payment and its money are strict.
 const notesSchema = z.unknown().optional().transform(plainRecord);
 
 const paymentEntitySchema = z.object({
@@ -22,16 +24,22 @@ const paymentEntitySchema = z.object({
   amount: z.number(),
   currency: z.string(),
   status: z.string(),
+  // Early subscription samples carry `captured: "1"`.
+  captured: z.unknown().optional(),
+  order_id: z.unknown().optional(),
+  invoice_id: z.unknown().optional(),
   email: z.unknown().optional(),
   contact: z.unknown().optional(),
   notes: notesSchema,
-  created_at: z.number().int().nonnegative(),
+  created_at: z.number().int().nonnegative().optional(),
 });
 
-const orderEntitySchema = z.object({
+/** The merchant objects beside the payment: read leniently, dropped when malformed. */
+const merchantEntitySchema = z.object({
   id: z.string().min(1),
-  currency: z.string(),
+  currency: z.string().optional(),
   notes: notesSchema,
+  customer: z.unknown().optional(),
 });
 
 const envelopeSchema = z.object({
@@ -42,10 +50,29 @@ const envelopeSchema = z.object({
   payload: z.record(z.string(), z.unknown()),
 });
 
-const paidPayloadSchema = z.object({
-  payment: z.object({ entity: paymentEntitySchema }),
-  order: z.object({ entity: orderEntitySchema }).optional(),
-});
+type MerchantEntity = z.infer<typeof merchantEntitySchema>;
+
+function entityOf(payload: Record<string, unknown>, key: string): MerchantEntity | undefined {
+  const parsed = merchantEntitySchema.safeParse((payload[key] as { entity?: unknown } | undefined)?.entity);
+  return parsed.success ? parsed.data : undefined;
+}
+
+const ID = /^[A-Za-z0-9_]{1,64}$/;
+const idText = (v: unknown): string | undefined => {
+  const value = text(v);
+  return value !== undefined && ID.test(value) ? value : undefined;
+};
+
+/** payment_link.paid names its order without the `order_` prefix. */
+const orderIdOf = (v: unknown): string | undefined => {
+  const id = idText(v);
+  if (id === undefined) return undefined;
+  return id.startsWith('order_') ? id : `order_${id}`;
+};
+
+const isCaptured = (status: string, captured: unknown) =>
+  status === 'captured' &&
+  (captured === undefined || captured === true || captured === '1' || captured === 1);
 
 export function interpretRazorpayEvent(
   body: Record<string, unknown>,
@@ -56,19 +83,40 @@ export function interpretRazorpayEvent(
   const eventType = envelope.data.event;
   if (!PAID_EVENTS.has(eventType)) return { kind: 'ignored', eventType, reason: 'not a paid event' };
 
-  const paid = paidPayloadSchema.safeParse(envelope.data.payload);
+  const payload = envelope.data.payload;
+  const paid = paymentEntitySchema.safeParse((payload.payment as { entity?: unknown } | undefined)?.entity);
   if (!paid.success) return { kind: 'invalid', eventType, reason: 'payment entity missing or malformed' };
-  const payment = paid.data.payment.entity;
-  const order = paid.data.order?.entity;
-  if (payment.status !== 'captured') {
+  const payment = paid.data;
+  if (!isCaptured(payment.status, payment.captured)) {
     return { kind: 'ignored', eventType, reason: `payment status is ${payment.status}, not captured` };
   }
-  if (order && order.currency.toUpperCase() !== payment.currency.toUpperCase()) {
-    return { kind: 'invalid', eventType, reason: 'order and payment currencies differ' };
-  }
-  // Merchants put business data on the order, the payment or both; the payment's own notes win.
-  const notes = { ...(order?.notes ?? {}), ...payment.notes };
 
+  // An order in another currency cannot be this payment's: its notes and id are not believed.
+  const sameCurrency = (e: MerchantEntity | undefined) =>
+    e && (e.currency === undefined || e.currency.toUpperCase() === payment.currency.toUpperCase())
+      ? e
+      : undefined;
+  const order = sameCurrency(entityOf(payload, 'order'));
+  const link = sameCurrency(entityOf(payload, 'payment_link'));
+  const subscription = entityOf(payload, 'subscription');
+
+  // Merchant notes are written by the merchant's server; payment notes by checkout.js in the buyer's
+  // browser, so the course label never comes from them.
+  const merchantNotes = [order, link, subscription].map((e) => e?.notes ?? {});
+  const notes = Object.assign({}, ...merchantNotes, payment.notes) as Record<string, unknown>;
+  const customer = plainRecord(link?.customer);
+
+  const references: Record<string, string> = {};
+  const orderId = orderIdOf(payment.order_id) ?? orderIdOf(order?.id);
+  if (orderId) references.order = orderId;
+  const linkId = idText(link?.id);
+  if (linkId) references.payment_link = linkId;
+  const subscriptionId = idText(subscription?.id);
+  if (subscriptionId) references.subscription = subscriptionId;
+  const invoiceId = idText(payment.invoice_id);
+  if (invoiceId) references.invoice = invoiceId;
+
+  const paidAt = payment.created_at ?? envelope.data.created_at;
   const event = paymentEventSchema.safeParse({
     provider: 'razorpay',
     paymentId: payment.id,
@@ -77,12 +125,17 @@ export function interpretRazorpayEvent(
     amountMinor: payment.amount,
     currency: payment.currency,
     student: {
-      email: advisory.email(payment.email, notes.student_email, notes.email),
-      name: advisory.name(notes.student_name, notes.name),
-      phone: advisory.phone(payment.contact, notes.student_phone),
+      email: advisory.email(payment.email, notes.student_email, notes.email, customer.email),
+      name: advisory.name(notes.student_name, notes.name, customer.name),
+      phone: advisory.phone(payment.contact, notes.student_phone, customer.contact),
     },
-    courseId: advisory.courseId(notes.course_id),
-    paidAt: unixSecondsToIso(payment.created_at),
+    courseId: advisory.courseId(
+      ...merchantNotes.map((n) => n.product_id),
+      ...merchantNotes.map((n) => n.course_id),
+    ),
+    paidAt: paidAt === undefined ? undefined : unixSecondsToIso(paidAt),
+    eventCreatedAt: unixSecondsToIso(envelope.data.created_at ?? payment.created_at ?? Number.NaN),
+    ...(Object.keys(references).length > 0 && { references }),
   });
   if (!event.success) return { kind: 'invalid', eventType, reason: describeIssues(event.error) };
   return { kind: 'paid', event: event.data };

@@ -11,7 +11,17 @@ import {
   presentEntries,
   resolveFixtureWith,
 } from '../fixture';
+import {
+  type RazorpayInvoiceEntity,
+  type RazorpayNotes,
+  type RazorpayOrderEntity,
+  type RazorpayPaymentEntity,
+  type RazorpayPaymentLinkEntity,
+  type RazorpaySubscriptionEntity,
+} from './entities';
 import { newRazorpayPaymentId } from './ids';
+
+export type { RazorpayNotes, RazorpayOrderEntity, RazorpayPaymentEntity } from './entities';
 
 /** The events the builder produces: both paid events, a failure and a refund. */
 export const razorpayEventKinds = [
@@ -25,59 +35,6 @@ export const isRazorpayEventKind = isOneOf(razorpayEventKinds);
 
 /** A merchant has one account id; a fixed realistic one keeps bodies comparable across runs. */
 export const RAZORPAY_TEST_ACCOUNT_ID = 'acc_BFQ7uQEaa7j2z7';
-
-/** Razorpay sends `[]` (an empty PHP array) for empty notes and an object otherwise. */
-export type RazorpayNotes = Record<string, string> | [];
-
-export interface RazorpayPaymentEntity {
-  id: string;
-  entity: 'payment';
-  amount: number;
-  currency: string;
-  base_amount: number;
-  status: 'created' | 'authorized' | 'captured' | 'refunded' | 'failed';
-  order_id: string;
-  invoice_id: null;
-  international: boolean;
-  method: 'upi';
-  amount_refunded: number;
-  amount_transferred: number;
-  refund_status: null | 'partial' | 'full';
-  captured: boolean;
-  description: string;
-  card_id: null;
-  bank: null;
-  wallet: null;
-  vpa: string;
-  email: string | null;
-  contact: string | null;
-  notes: RazorpayNotes;
-  fee: number | null;
-  tax: number | null;
-  error_code: string | null;
-  error_description: string | null;
-  error_source: string | null;
-  error_step: string | null;
-  error_reason: string | null;
-  acquirer_data: { rrn: string | null; upi_transaction_id: string | null };
-  upi: { payer_account_type: 'bank_account'; vpa: string };
-  created_at: number;
-}
-
-export interface RazorpayOrderEntity {
-  id: string;
-  entity: 'order';
-  amount: number;
-  amount_paid: number;
-  amount_due: number;
-  currency: string;
-  receipt: string;
-  offer_id: null;
-  status: 'paid';
-  attempts: number;
-  notes: RazorpayNotes;
-  created_at: number;
-}
 
 export interface RazorpayRefundEntity {
   id: string;
@@ -220,4 +177,45 @@ export function razorpayEvent(
   }
 
   return event;
+}
+
+/** The entities an event carries, by payload key; `contains` lists them in this order. */
+export interface RazorpayEventEntities {
+  payment_link?: RazorpayPaymentLinkEntity;
+  subscription?: RazorpaySubscriptionEntity;
+  order?: RazorpayOrderEntity;
+  payment?: RazorpayPaymentEntity;
+  invoice?: RazorpayInvoiceEntity;
+}
+
+export interface RazorpayWebhookBody {
+  entity: 'event';
+  account_id: string;
+  event: string;
+  contains: string[];
+  payload: { [K in keyof RazorpayEventEntities]?: { entity: NonNullable<RazorpayEventEntities[K]> } };
+  created_at: number;
+}
+
+/**
+ * Any event around entities the caller already has (the sandbox's stored records): the webhook is a
+ * snapshot of them at `createdAt`, so the caller passes copies as they were at that moment.
+ */
+export function razorpayWebhook(
+  event: string,
+  entities: RazorpayEventEntities,
+  createdAt: number,
+): RazorpayWebhookBody {
+  const payload: Record<string, { entity: object }> = {};
+  for (const [key, entity] of Object.entries(entities) as Array<[string, object | undefined]>) {
+    if (entity !== undefined) payload[key] = { entity: structuredClone(entity) };
+  }
+  return {
+    entity: 'event',
+    account_id: RAZORPAY_TEST_ACCOUNT_ID,
+    event,
+    contains: Object.keys(payload),
+    payload: payload,
+    created_at: createdAt,
+  };
 }

@@ -1,10 +1,12 @@
 /**
  * What a verified Stripe event means for us: paid (`checkout.session.completed` when paid,
- * `checkout.session.async_payment_succeeded`, `payment_intent.succeeded`), ignored, or invalid.
+ * `checkout.session.async_payment_succeeded`, `payment_intent.succeeded`, `invoice.paid`), ignored, or
+ * invalid. A genuine signed event is never refused for its shape alone: Stripe would retry it for
+ * days, so anything we cannot key is ignored with a reason rather than answered 4xx.
  */
 import { z } from 'zod';
 import { paymentEventSchema } from '../../domain/payment-event';
-import { type Interpretation, advisory, plainRecord, unixSecondsToIso } from '../adapter';
+import { type Interpretation, advisory, plainRecord, text, unixSecondsToIso } from '../adapter';
 import { describeIssues } from '../../domain/zod-issues';
 
 const envelopeSchema = z.object({
@@ -18,19 +20,23 @@ const envelopeSchema = z.object({
 
 // Metadata and customer details only carry student data: read loosely (see `advisory`).
 const metadataSchema = z.unknown().optional().transform(plainRecord);
-// `payment_intent` is an id, or an object when the merchant's endpoint expands it.
+// Related objects are ids, or objects when the merchant's endpoint expands them.
 const expandableId = z
   .union([z.string(), z.object({ id: z.string() })])
   .nullish()
+  .catch(undefined)
   .transform((v) => (typeof v === 'string' ? v : v?.id));
 
 const checkoutSessionSchema = z.object({
   id: z.string(),
+  mode: z.string().nullish(),
   payment_intent: expandableId,
-  payment_status: z.string(),
+  invoice: expandableId,
+  subscription: expandableId,
+  customer: expandableId,
   amount_total: z.number().nullish(),
   currency: z.string().nullish(),
-  client_reference_id: z.unknown().optional(),
+  customer_email: z.unknown().optional(),
   metadata: metadataSchema,
   customer_details: z.unknown().optional().transform(plainRecord),
 });
@@ -40,11 +46,46 @@ const paymentIntentSchema = z.object({
   amount: z.number(),
   amount_received: z.number().nullish(),
   currency: z.string(),
+  customer: expandableId,
   receipt_email: z.unknown().optional(),
   metadata: metadataSchema,
 });
 
-type Fields = Omit<z.input<typeof paymentEventSchema>, 'provider' | 'eventId' | 'eventType' | 'paidAt'>;
+const invoiceSchema = z.object({
+  id: z.string(),
+  amount_paid: z.number(),
+  currency: z.string(),
+  customer: expandableId,
+  customer_email: z.unknown().optional(),
+  customer_name: z.unknown().optional(),
+  customer_phone: z.unknown().optional(),
+  metadata: metadataSchema,
+  // Since the 2025 API versions the subscription lives under `parent`, not at the top level.
+  parent: z
+    .object({
+      subscription_details: z
+        .object({ subscription: expandableId, metadata: metadataSchema })
+        .nullish()
+        .catch(undefined),
+    })
+    .nullish()
+    .catch(undefined),
+});
+
+type Fields = Omit<
+  z.input<typeof paymentEventSchema>,
+  'provider' | 'eventId' | 'eventType' | 'paidAt' | 'eventCreatedAt' | 'livemode'
+>;
+
+/** Ids the event names, kept only when present: pointers the confirmation step checks. */
+function presentIds(ids: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(ids)) if (value && value.length <= 255) out[key] = value;
+  return out;
+}
+
+/** The course label for the Web UI: only what the merchant's server wrote, never the buyer's URL. */
+const courseLabel = (meta: Record<string, unknown>) => advisory.courseId(meta.product_id, meta.course_id);
 
 function fromCheckoutSession(object: unknown): Fields | string {
   const session = checkoutSessionSchema.safeParse(object);
@@ -53,15 +94,23 @@ function fromCheckoutSession(object: unknown): Fields | string {
   const meta = s.metadata;
   const customer = s.customer_details;
   return {
-    paymentId: s.payment_intent ?? '',
+    // Subscription mode has no PaymentIntent: its first invoice pays it, and keys it.
+    paymentId: s.payment_intent ?? s.invoice ?? '',
     amountMinor: s.amount_total ?? 0,
     currency: s.currency ?? '',
     student: {
-      email: advisory.email(customer.email, meta.student_email),
+      email: advisory.email(customer.email, s.customer_email, meta.student_email),
       name: advisory.name(customer.name, meta.student_name),
       phone: advisory.phone(customer.phone, meta.student_phone),
     },
-    courseId: advisory.courseId(meta.course_id, s.client_reference_id),
+    courseId: courseLabel(meta),
+    references: presentIds({
+      checkout_session: s.id,
+      payment_intent: s.payment_intent,
+      invoice: s.invoice,
+      subscription: s.subscription,
+      customer: s.customer,
+    }),
   };
 }
 
@@ -79,7 +128,29 @@ function fromPaymentIntent(object: unknown): Fields | string {
       name: advisory.name(meta.student_name),
       phone: advisory.phone(meta.student_phone),
     },
-    courseId: advisory.courseId(meta.course_id),
+    courseId: courseLabel(meta),
+    references: presentIds({ payment_intent: pi.id, customer: pi.customer }),
+  };
+}
+
+function fromInvoice(object: unknown): Fields | string {
+  const parsed = invoiceSchema.safeParse(object);
+  if (!parsed.success) return `invoice malformed: ${describeIssues(parsed.error)}`;
+  const inv = parsed.data;
+  const sub = inv.parent?.subscription_details;
+  const meta = { ...(sub?.metadata ?? {}), ...inv.metadata };
+  return {
+    // Always the invoice: a subscription's checkout session and its first invoice share one workflow.
+    paymentId: inv.id,
+    amountMinor: inv.amount_paid,
+    currency: inv.currency,
+    student: {
+      email: advisory.email(inv.customer_email, meta.student_email),
+      name: advisory.name(inv.customer_name, meta.student_name),
+      phone: advisory.phone(inv.customer_phone, meta.student_phone),
+    },
+    courseId: courseLabel(meta),
+    references: presentIds({ invoice: inv.id, subscription: sub?.subscription, customer: inv.customer }),
   };
 }
 
@@ -97,25 +168,40 @@ export function interpretStripeEvent(body: Record<string, unknown>): Interpretat
       if (status !== 'paid')
         return { kind: 'ignored', eventType, reason: `payment_status is ${String(status)}` };
       fields = fromCheckoutSession(data.object);
+      if (typeof fields !== 'string' && !fields.paymentId) {
+        // Setup mode, or a free order: nothing was charged that a workflow could be keyed by.
+        return {
+          kind: 'ignored',
+          eventType,
+          reason: `session in mode ${text(data.object.mode) ?? 'unknown'} has no payment intent or invoice`,
+        };
+      }
       break;
     }
     case 'payment_intent.succeeded':
       fields = fromPaymentIntent(data.object);
       break;
+    case 'invoice.paid':
+      fields = fromInvoice(data.object);
+      break;
     default:
       return { kind: 'ignored', eventType, reason: 'not a paid event' };
   }
-  if (typeof fields === 'string') return { kind: 'invalid', eventType, reason: fields };
-  if (!fields.paymentId) return { kind: 'invalid', eventType, reason: 'no payment intent id' };
+  // Past a genuine envelope, a shape we cannot key (a zero-amount invoice, an object from another API
+  // version) is logged as ignored: a 4xx would only make Stripe retry the same bytes for days.
+  if (typeof fields === 'string') return { kind: 'ignored', eventType, reason: fields };
+  if (!fields.paymentId) return { kind: 'ignored', eventType, reason: 'no payment id' };
 
+  const createdAt = unixSecondsToIso(envelope.data.created);
   const event = paymentEventSchema.safeParse({
     ...fields,
     provider: 'stripe',
     eventId: advisory.eventId(envelope.data.id),
     eventType,
-    paidAt: unixSecondsToIso(envelope.data.created),
+    paidAt: createdAt,
+    eventCreatedAt: createdAt,
     livemode: envelope.data.livemode,
   });
-  if (!event.success) return { kind: 'invalid', eventType, reason: describeIssues(event.error) };
+  if (!event.success) return { kind: 'ignored', eventType, reason: describeIssues(event.error) };
   return { kind: 'paid', event: event.data };
 }

@@ -1,0 +1,324 @@
+/**
+ * Reads what Razorpay's API says about one payment into a `ProviderRecord`: the payment, its order
+ * (and whether this payment completed it), the payment link or subscription it paid, and the notes on
+ * each as claims for the catalog. Webhook references are pointers only: a payment link or subscription
+ * is believed once Razorpay's own records tie it to this payment.
+ *
+ * Plain HTTP through `httpRequest` rather than the official `razorpay` package: its constructor
+ * hard-codes `https://api.razorpay.com`, so it cannot be pointed at the sandbox without patching its
+ * internals, and it brings axios in beside the one HTTP client (and log line) every activity uses.
+ */
+import { z } from 'zod';
+import type { WorkerConfig } from '../../config';
+import type { ProviderRecord, PurchaseClaim } from '../../domain/purchase';
+import { DownstreamFailure } from '../errors';
+import {
+  type ClassifyDeps,
+  type HttpDeps,
+  type HttpResponse,
+  failureForStatus,
+  failureForTransport,
+  httpRequest,
+  HttpTransportError,
+  pickString,
+} from '../http';
+
+type RazorpayApiConfig = Pick<WorkerConfig, 'RAZORPAY_API_URL' | 'RAZORPAY_KEY_ID' | 'RAZORPAY_KEY_SECRET'>;
+
+// `notes` is `[]` when empty; anything that is not a map reads as no notes.
+const notes = z
+  .unknown()
+  .transform((v) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {},
+  );
+const optionalId = z.string().min(1).nullish();
+
+const paymentSchema = z.object({
+  id: z.string(),
+  amount: z.number().int(),
+  currency: z.string(),
+  status: z.string(),
+  order_id: optionalId,
+  invoice_id: optionalId,
+  email: z.unknown().optional(),
+  contact: z.unknown().optional(),
+  notes,
+  created_at: z.number(),
+});
+type Payment = z.infer<typeof paymentSchema>;
+
+const orderSchema = z.object({
+  id: z.string(),
+  amount: z.number().int(),
+  amount_due: z.number().int(),
+  partial_payment: z.boolean().optional(),
+  status: z.string(),
+  notes,
+});
+
+const orderPaymentsSchema = z.object({
+  items: z.array(z.object({ id: z.string(), status: z.string(), created_at: z.number() })),
+});
+
+const paymentLinkSchema = z.object({
+  id: z.string(),
+  order_id: optionalId,
+  payments: z.array(z.object({ payment_id: z.string() })).nullish(),
+  customer: notes,
+  notes,
+});
+type PaymentLink = z.infer<typeof paymentLinkSchema>;
+
+const invoiceSchema = z.object({
+  id: z.string(),
+  subscription_id: optionalId,
+  payment_id: optionalId,
+  status: z.string(),
+  paid_at: z.number().nullish(),
+  created_at: z.number(),
+  customer_details: notes.optional(),
+});
+
+const subscriptionSchema = z.object({ id: z.string(), plan_id: z.string(), notes });
+
+export async function fetchRazorpayRecord(
+  config: RazorpayApiConfig,
+  deps: HttpDeps & ClassifyDeps,
+  paymentId: string,
+  references: Record<string, string> = {},
+): Promise<ProviderRecord> {
+  const api = razorpayApi(config, deps, paymentId);
+  const payment = await api.read(
+    'fetch_payment',
+    `/v1/payments/${encodeURIComponent(paymentId)}`,
+    paymentSchema,
+  );
+  if (!payment || payment.id !== paymentId) return notFound(paymentId);
+
+  const record: ProviderRecord = {
+    provider: 'razorpay',
+    paymentId,
+    found: true,
+    paid: payment.status === 'captured',
+    status: payment.status,
+    amountMinor: payment.amount,
+    currency: payment.currency.toUpperCase(),
+    kind: 'payment',
+    references: {},
+    claims: [],
+    customer: {},
+  };
+  const names: unknown[] = [];
+
+  if (payment.order_id) {
+    const order = await api.read(
+      'fetch_order',
+      `/v1/orders/${encodeURIComponent(payment.order_id)}`,
+      orderSchema,
+    );
+    if (order) {
+      const paid = await api.read(
+        'fetch_order_payments',
+        `/v1/orders/${encodeURIComponent(order.id)}/payments`,
+        orderPaymentsSchema,
+      );
+      const latest = (paid?.items ?? [])
+        .filter((p) => p.status === 'captured')
+        .sort((a, b) => b.created_at - a.created_at)[0];
+      record.order = {
+        amountMinor: order.amount,
+        amountDueMinor: order.amount_due,
+        partial: order.partial_payment === true,
+        completedByThisPayment: order.status === 'paid' && order.amount_due === 0 && latest?.id === paymentId,
+      };
+      record.kind = 'order';
+      record.references.order = order.id;
+      record.claims.push(...noteClaims(order.notes, 'razorpay.order_notes'));
+      names.push(order.notes.student_name, order.notes.name);
+    }
+  }
+  record.claims.push(...noteClaims(payment.notes, 'razorpay.payment_notes'));
+
+  const link = await confirmedPaymentLink(api, payment, references.payment_link);
+  if (link) {
+    record.kind = 'payment_link';
+    record.references.payment_link = link.id;
+    record.claims.push({ source: 'razorpay.payment_link', value: link.id, quantity: 1 });
+    record.claims.push(...noteClaims(link.notes, 'razorpay.payment_link_notes'));
+    names.push(link.notes.student_name, link.notes.name, link.customer.name);
+  }
+
+  // The payment's own invoice says which subscription it charged; a webhook's pointer is not asked.
+  if (payment.invoice_id) {
+    const invoice = await api.read(
+      'fetch_invoice',
+      `/v1/invoices/${encodeURIComponent(payment.invoice_id)}`,
+      invoiceSchema,
+    );
+    if (invoice) record.references.invoice = invoice.id;
+    if (invoice?.subscription_id && invoice.payment_id === paymentId) {
+      const subscriptionId = invoice.subscription_id;
+      const subscription = await api.read(
+        'fetch_subscription',
+        `/v1/subscriptions/${encodeURIComponent(subscriptionId)}`,
+        subscriptionSchema,
+      );
+      if (subscription) {
+        record.kind = 'subscription';
+        record.references.subscription = subscription.id;
+        record.subscription = {
+          id: subscription.id,
+          first: await isFirstCharge(api, subscription.id, paymentId),
+        };
+        record.claims.push({
+          source: 'razorpay.subscription_plan',
+          value: subscription.plan_id,
+          quantity: 1,
+        });
+        record.claims.push(...noteClaims(subscription.notes, 'razorpay.subscription_notes'));
+        names.push(subscription.notes.student_name, subscription.notes.name, invoice.customer_details?.name);
+      }
+    }
+  }
+
+  const email = text(payment.email) ?? text(link?.customer.email);
+  const phone = text(payment.contact) ?? text(link?.customer.contact);
+  const name = names.map(text).find((n) => n !== undefined);
+  record.customer = {
+    ...(email !== undefined && { email }),
+    ...(name !== undefined && { name }),
+    ...(phone !== undefined && { phone }),
+  };
+  return record;
+}
+
+/**
+ * The payment link this payment paid, if Razorpay says so: the pointer's link when it lists this
+ * payment or shares its order, else the link Razorpay finds by payment id (a `payment.captured` names
+ * no link at all).
+ */
+async function confirmedPaymentLink(
+  api: RazorpayApi,
+  payment: Payment,
+  pointer: string | undefined,
+): Promise<PaymentLink | undefined> {
+  const paidBy = (link: PaymentLink) =>
+    (link.payments ?? []).some((p) => p.payment_id === payment.id) ||
+    (!!link.order_id && link.order_id === payment.order_id);
+  if (pointer) {
+    const link = await api.read(
+      'fetch_payment_link',
+      `/v1/payment_links/${encodeURIComponent(pointer)}`,
+      paymentLinkSchema,
+    );
+    if (link && paidBy(link)) return link;
+  }
+  // Subscription charges and orderless payments never come from a payment link.
+  if (payment.invoice_id || !payment.order_id) return undefined;
+  const found = await api.read(
+    'find_payment_link',
+    `/v1/payment_links?payment_id=${encodeURIComponent(payment.id)}`,
+    z.object({ payment_links: z.array(paymentLinkSchema) }),
+  );
+  return found?.payment_links.find(paidBy);
+}
+
+/** The subscription's first paid charge is the earliest paid invoice's payment. */
+async function isFirstCharge(api: RazorpayApi, subscriptionId: string, paymentId: string): Promise<boolean> {
+  const invoices = await api.read(
+    'list_subscription_invoices',
+    `/v1/invoices?subscription_id=${encodeURIComponent(subscriptionId)}&count=100`,
+    z.object({ items: z.array(invoiceSchema) }),
+  );
+  const earliest = (invoices?.items ?? [])
+    .filter((i) => i.status === 'paid' && i.payment_id)
+    .sort((a, b) => (a.paid_at ?? a.created_at) - (b.paid_at ?? b.created_at))[0];
+  return earliest?.payment_id === paymentId;
+}
+
+function noteClaims(values: Record<string, unknown>, source: PurchaseClaim['source']): PurchaseClaim[] {
+  const claims: PurchaseClaim[] = [];
+  for (const [key, value] of Object.entries(values)) {
+    const v = text(value);
+    if (v !== undefined) claims.push({ source, key, value: v, quantity: 1 });
+  }
+  return claims;
+}
+
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
+
+function notFound(paymentId: string): ProviderRecord {
+  return {
+    provider: 'razorpay',
+    paymentId,
+    found: false,
+    paid: false,
+    status: 'not_found',
+    amountMinor: 0,
+    currency: '',
+    kind: 'payment',
+    references: {},
+    claims: [],
+    customer: {},
+  };
+}
+
+interface RazorpayApi {
+  /** The entity, or undefined when Razorpay does not know the id; throws a classified failure otherwise. */
+  read<T>(operation: string, path: string, schema: z.ZodType<T>): Promise<T | undefined>;
+}
+
+const errorDescription = (body: unknown) => pickString(body, 'error', 'description');
+const errorCode = (body: unknown) => pickString(body, 'error', 'code');
+
+/** Razorpay answers an unknown id with a 400 "The id provided does not exist"; a 404 means the same. */
+const isUnknownId = (res: HttpResponse) =>
+  res.status === 404 || (res.status === 400 && /does not exist/i.test(errorDescription(res.body) ?? ''));
+
+function razorpayApi(
+  config: RazorpayApiConfig,
+  deps: HttpDeps & ClassifyDeps,
+  paymentId: string,
+): RazorpayApi {
+  const authorization = `Basic ${Buffer.from(`${config.RAZORPAY_KEY_ID}:${config.RAZORPAY_KEY_SECRET}`).toString('base64')}`;
+  const base = config.RAZORPAY_API_URL.replace(/\/+$/, '');
+  return {
+    async read(operation, path, schema) {
+      let res: HttpResponse;
+      try {
+        res = await httpRequest(deps, {
+          downstream: 'razorpay',
+          operation,
+          method: 'GET',
+          url: `${base}${path}`,
+          headers: { authorization },
+          payment: { provider: 'razorpay', paymentId },
+          errorCode,
+        });
+      } catch (err) {
+        if (err instanceof HttpTransportError) throw failureForTransport(err, 'Razorpay');
+        throw err;
+      }
+      if (res.status >= 200 && res.status < 300) {
+        const parsed = schema.safeParse(res.body);
+        if (parsed.success) return parsed.data;
+        throw new DownstreamFailure(
+          'DownstreamBadResponse',
+          `Razorpay ${operation} answered an unreadable body`,
+          {
+            status: res.status,
+          },
+        );
+      }
+      if (isUnknownId(res)) return undefined;
+      const code = errorCode(res.body);
+      if (res.status === 401) {
+        throw new DownstreamFailure('ProviderRejected', 'Razorpay refused the API key (HTTP 401)', {
+          status: res.status,
+          code,
+        });
+      }
+      throw failureForStatus(res, 'Razorpay', 'ProviderRejected', deps, code);
+    },
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * The sandbox Razorpay account's records, as its API returns them. Entities are stored whole and
+ * handed out as copies, so a caller cannot change what the next request reads.
+ */
+import type {
+  RazorpayInvoiceEntity,
+  RazorpayOrderEntity,
+  RazorpayPaymentEntity,
+  RazorpayPaymentLinkEntity,
+  RazorpaySubscriptionEntity,
+} from '../../providers/razorpay/entities';
+
+export interface RazorpayRecords {
+  payments: RazorpayPaymentEntity[];
+  orders: RazorpayOrderEntity[];
+  paymentLinks: RazorpayPaymentLinkEntity[];
+  subscriptions: RazorpaySubscriptionEntity[];
+  invoices: RazorpayInvoiceEntity[];
+}
+
+export class RazorpayStore {
+  private readonly payments = new Map<string, RazorpayPaymentEntity>();
+  private readonly orders = new Map<string, RazorpayOrderEntity>();
+  private readonly paymentLinks = new Map<string, RazorpayPaymentLinkEntity>();
+  private readonly subscriptions = new Map<string, RazorpaySubscriptionEntity>();
+  private readonly invoices = new Map<string, RazorpayInvoiceEntity>();
+
+  /** Whether any of these ids is taken: a purchase is stored whole or not at all. */
+  holdsAny(ids: string[]): boolean {
+    return ids.some(
+      (id) =>
+        this.payments.has(id) ||
+        this.orders.has(id) ||
+        this.paymentLinks.has(id) ||
+        this.subscriptions.has(id) ||
+        this.invoices.has(id),
+    );
+  }
+
+  add(records: Partial<RazorpayRecords>): void {
+    for (const p of records.payments ?? []) this.payments.set(p.id, structuredClone(p));
+    for (const o of records.orders ?? []) this.orders.set(o.id, structuredClone(o));
+    for (const l of records.paymentLinks ?? []) this.paymentLinks.set(l.id, structuredClone(l));
+    for (const s of records.subscriptions ?? []) this.subscriptions.set(s.id, structuredClone(s));
+    for (const i of records.invoices ?? []) this.invoices.set(i.id, structuredClone(i));
+  }
+
+  payment = (id: string) => copy(this.payments.get(id));
+  order = (id: string) => copy(this.orders.get(id));
+  paymentLink = (id: string) => copy(this.paymentLinks.get(id));
+  subscription = (id: string) => copy(this.subscriptions.get(id));
+  invoice = (id: string) => copy(this.invoices.get(id));
+
+  allPayments = (): RazorpayPaymentEntity[] => [...this.payments.values()].map((p) => structuredClone(p));
+  allPaymentLinks = (): RazorpayPaymentLinkEntity[] =>
+    [...this.paymentLinks.values()].map((l) => structuredClone(l));
+  allInvoices = (): RazorpayInvoiceEntity[] => [...this.invoices.values()].map((i) => structuredClone(i));
+
+  clear(): void {
+    this.payments.clear();
+    this.orders.clear();
+    this.paymentLinks.clear();
+    this.subscriptions.clear();
+    this.invoices.clear();
+  }
+}
+
+const copy = <T>(value: T | undefined): T | undefined =>
+  value === undefined ? undefined : structuredClone(value);

@@ -1,0 +1,26 @@
+/** `/_sandbox/stripe`: play a purchase (`POST /purchases`) and get the events Stripe would send for it. */
+import express, { type Router } from 'express';
+import type { ServiceContext } from '../context';
+import { bodyIssueDetails, notFound, reply, send, serviceErrors, type ErrorDialect } from '../http';
+import { playPurchase, purchaseSpecSchema } from './purchases';
+import type { StripeStore } from './store';
+
+const dialect: ErrorDialect = {
+  unreadableBody: (status, message) => reply(status, { error: 'invalid_json', message }),
+  notFound: () => reply(404, { error: 'not_found' }),
+};
+
+export function createStripeControlRouter(ctx: ServiceContext, store: StripeStore): Router {
+  const router = express.Router();
+  router.use(express.json({ limit: '1mb' }));
+  router.post('/purchases', (req, res) => {
+    const spec = purchaseSpecSchema.safeParse(req.body);
+    if (!spec.success) {
+      return send(res, reply(400, { error: 'invalid_purchase', details: bodyIssueDetails(spec.error) }));
+    }
+    send(res, reply(201, playPurchase(store, spec.data, Math.floor(ctx.now() / 1000))));
+  });
+  router.use(notFound(dialect));
+  router.use(serviceErrors(ctx, 'sandbox', dialect));
+  return router;
+}

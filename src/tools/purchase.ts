@@ -1,0 +1,157 @@
+/**
+ * The provider's side of a payment, played against the sandbox: before a provider sends a webhook it
+ * holds the payment, and the confirmation step reads it back from the provider's API. `send` and the
+ * tests create that record here (`POST /_sandbox/<provider>/purchases`) and deliver what it answers, or,
+ * for a fixture built body, register a purchase with the same ids first.
+ */
+import type { Catalog, CatalogProduct } from '../catalog';
+import type { PaymentProvider, ResolvedFixture } from '../providers';
+import type { PurchaseResult, PurchaseSpec } from '../providers/purchase';
+
+export class SandboxPurchaseError extends Error {
+  override name = 'SandboxPurchaseError';
+}
+
+/** Creates and pays the purchase in the sandbox provider; returns the webhooks it would send. */
+export async function registerPurchase(
+  sandboxUrl: string,
+  provider: PaymentProvider,
+  spec: PurchaseSpec,
+  timeoutMs = 10_000,
+): Promise<PurchaseResult> {
+  const url = `${sandboxUrl.replace(/\/+$/, '')}/_sandbox/${provider}/purchases`;
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(spec),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (err) {
+    throw new SandboxPurchaseError(
+      `the sandbox provider at ${url} did not answer: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  const text = await res.text();
+  if (res.status !== 201)
+    throw new SandboxPurchaseError(`the sandbox provider refused the purchase: ${res.status} ${text}`);
+  return JSON.parse(text) as PurchaseResult;
+}
+
+/**
+ * The purchase behind a fixture's events: an order (Razorpay) or a one-time checkout (Stripe) whose
+ * merchant notes name the fixture's course as the catalog product, with the fixture's payment id, so
+ * the events the fixture builders make for it describe what the provider holds.
+ */
+export function fixturePurchase(provider: PaymentProvider, fixture: ResolvedFixture): PurchaseSpec {
+  return {
+    kind: provider === 'razorpay' ? 'order' : 'checkout',
+    paymentId: fixture.paymentId,
+    amountMinor: fixture.amountMinor,
+    currency: fixture.currency.toUpperCase(),
+    customer: { email: fixture.email, name: fixture.name, phone: fixture.phone },
+    merchant: { notes: fixture.courseId === null ? {} : { product_id: fixture.courseId } },
+    createdAt: fixture.createdAt,
+  };
+}
+
+export interface CatalogPurchaseRequest {
+  /** The catalog product bought. */
+  productId: string;
+  /** Razorpay `order` | `payment-link` | `subscription`; Stripe `checkout` | `subscription` | `invoice`. */
+  kind: string;
+  /** What the merchant object asks and the payment takes; default the catalog price. */
+  amountMinor?: number;
+  currency: string;
+  customer: PurchaseSpec['customer'];
+  /** What the buyer's browser adds (Razorpay payment notes; Stripe `client_reference_id`). */
+  buyerNotes?: Record<string, string>;
+  paymentId?: string;
+  charges?: number;
+}
+
+export const purchaseKinds: Record<PaymentProvider, readonly string[]> = {
+  razorpay: ['order', 'payment-link', 'subscription'],
+  stripe: ['checkout', 'subscription', 'invoice'],
+};
+
+/** The Stripe price a merchant would put in a line item: the product's price for the currency, by name. */
+function stripePriceFor(product: CatalogProduct, currency: string): string {
+  const ids = product.stripe.priceIds;
+  const named = ids.find((id) => id.toLowerCase().endsWith(`_${currency.toLowerCase()}`));
+  const id = named ?? ids[0];
+  if (!id) throw new Error(`catalog product ${product.id} has no Stripe price id to sell it with`);
+  return id;
+}
+
+/**
+ * What a merchant's server creates to sell a catalog product, the way merchants do: Razorpay order and
+ * payment link notes naming the product (the catalog's first notes key), a subscription on the product's
+ * plan; Stripe line items with the product's price, and session metadata naming it.
+ */
+export function catalogPurchase(
+  catalog: Catalog,
+  provider: PaymentProvider,
+  request: CatalogPurchaseRequest,
+): PurchaseSpec {
+  const product = catalog.productById.get(request.productId);
+  if (!product) {
+    throw new Error(
+      `"${request.productId}" is not a product of ${catalog.source}; it sells ${[...catalog.productById.keys()].join(', ')}`,
+    );
+  }
+  const kinds = purchaseKinds[provider];
+  if (!kinds.includes(request.kind)) {
+    throw new Error(`${provider} purchases are ${kinds.join(', ')}; not "${request.kind}"`);
+  }
+  const currency = request.currency.toUpperCase();
+  const price = product.prices[currency];
+  const amountMinor = request.amountMinor ?? price;
+  if (amountMinor === undefined) {
+    throw new Error(
+      `${product.id} has no ${currency} price in ${catalog.source}: pass --amount or another --currency`,
+    );
+  }
+  const notes = { [catalog.trust.notesKeys[0] ?? 'product_id']: product.id };
+  const base = {
+    kind: request.kind,
+    paymentId: request.paymentId,
+    amountMinor,
+    currency,
+    customer: request.customer,
+    charges: request.charges,
+  };
+  if (provider === 'razorpay') {
+    const planId = product.razorpay.subscriptionPlanIds[0];
+    if (request.kind === 'subscription' && !planId) {
+      throw new Error(`${product.id} has no Razorpay subscription plan in ${catalog.source}`);
+    }
+    return {
+      ...base,
+      merchant: request.kind === 'subscription' ? { planId, notes } : { notes },
+      buyer: request.buyerNotes ? { notes: request.buyerNotes } : undefined,
+    };
+  }
+  const buyerReference = request.buyerNotes
+    ? (request.buyerNotes.client_reference_id ?? Object.values(request.buyerNotes)[0])
+    : undefined;
+  return {
+    ...base,
+    merchant: {
+      notes,
+      lineItems: [
+        {
+          priceId: stripePriceFor(product, currency),
+          productId: product.stripe.productIds[0] ?? `prod_${product.id.replace(/\W/g, '')}`,
+          quantity: 1,
+          unitAmountMinor: amountMinor,
+        },
+      ],
+    },
+    buyer: buyerReference ? { clientReferenceId: buyerReference } : undefined,
+  };
+}

@@ -1,0 +1,258 @@
+import { call, credentials, jsonPost, useSandbox } from './harness';
+import { razorpayEvent } from '../../src/providers/razorpay/fixtures';
+
+const keys = {
+  RAZORPAY_KEY_ID: 'rzp_test_K3yId0001',
+  RAZORPAY_KEY_SECRET: 'rzp-secret-0001',
+  STRIPE_API_KEY: 'sk_test_1',
+};
+const sb = useSandbox({ credentials: { ...credentials, ...keys } });
+
+const basic = (id = keys.RAZORPAY_KEY_ID, secret = keys.RAZORPAY_KEY_SECRET) => ({
+  authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`,
+});
+const api = (path: string, headers: Record<string, string> = basic()) =>
+  call(`${sb.url}/razorpay${path}`, { headers });
+const purchase = (spec: object) => jsonPost(`${sb.url}/_sandbox/razorpay/purchases`, spec);
+
+const base = {
+  amountMinor: 49_900,
+  currency: 'INR',
+  customer: { email: 'asha.rao@example.com', name: 'Asha Rao', phone: '+919876543210' },
+  merchant: { notes: { product_id: 'prod_ts101' } },
+  createdAt: 1_790_000_000,
+};
+
+describe('sandbox Razorpay API', () => {
+  it('refuses a missing or wrong key with Razorpay’s error body', async () => {
+    for (const headers of [
+      {},
+      basic(keys.RAZORPAY_KEY_ID, 'wrong'),
+      basic('rzp_test_other', keys.RAZORPAY_KEY_SECRET),
+    ]) {
+      const res = await api('/v1/payments/pay_AAAAAAAAAAAAAA', headers);
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual({
+        error: {
+          code: 'BAD_REQUEST_ERROR',
+          description: 'Authentication failed',
+          source: 'NA',
+          step: 'NA',
+          reason: 'NA',
+          metadata: {},
+        },
+      });
+    }
+  });
+
+  it('answers an unknown id as Razorpay does: 400 "The id provided does not exist"', async () => {
+    for (const path of [
+      '/v1/payments/pay_Unknown0000001',
+      '/v1/orders/order_Nope',
+      '/v1/payment_links/plink_x',
+      '/v1/subscriptions/sub_x',
+      '/v1/invoices/inv_x',
+    ]) {
+      const res = await api(path);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({
+        code: 'BAD_REQUEST_ERROR',
+        description: 'The id provided does not exist',
+      });
+    }
+  });
+
+  it('creates an order paid by one captured payment, with buyer notes on the payment only', async () => {
+    const created = await purchase({
+      ...base,
+      kind: 'order',
+      paymentId: 'pay_Kx7Qm2Lp9Zr4Tb',
+      buyer: { notes: { product_id: 'prod_free' } },
+    });
+    expect(created.status).toBe(201);
+    // The same order id the fixture builders give this payment.
+    const orderId = razorpayEvent('order.paid', { paymentId: 'pay_Kx7Qm2Lp9Zr4Tb' }).payload.order!.entity.id;
+    expect(created.body).toMatchObject({
+      paymentId: 'pay_Kx7Qm2Lp9Zr4Tb',
+      paymentIds: ['pay_Kx7Qm2Lp9Zr4Tb'],
+      references: { order: orderId },
+    });
+    expect(created.body.deliveries.map((d: any) => d.eventType)).toEqual(['payment.captured', 'order.paid']);
+
+    const payment = await api('/v1/payments/pay_Kx7Qm2Lp9Zr4Tb');
+    expect(payment.body).toMatchObject({
+      id: 'pay_Kx7Qm2Lp9Zr4Tb',
+      entity: 'payment',
+      amount: 49_900,
+      currency: 'INR',
+      status: 'captured',
+      captured: true,
+      order_id: orderId,
+      invoice_id: null,
+      email: 'asha.rao@example.com',
+      contact: '+919876543210',
+      notes: { product_id: 'prod_free' },
+      amount_refunded: 0,
+      refund_status: null,
+      created_at: 1_790_000_000,
+    });
+    const order = await api(`/v1/orders/${orderId}`);
+    expect(order.body).toMatchObject({
+      id: orderId,
+      entity: 'order',
+      amount: 49_900,
+      amount_paid: 49_900,
+      amount_due: 0,
+      status: 'paid',
+      notes: { product_id: 'prod_ts101' },
+    });
+    expect(order.body.partial_payment).toBeUndefined();
+    // The webhook is a snapshot of the same records.
+    expect(created.body.deliveries[1].body.payload.order.entity).toEqual(order.body);
+    expect(created.body.deliveries[0].body.payload.payment.entity).toEqual(payment.body);
+  });
+
+  it('sends notes: [] when a side wrote none', async () => {
+    const created = await purchase({ ...base, kind: 'order', merchant: {} });
+    const payment = await api(`/v1/payments/${created.body.paymentId}`);
+    expect(payment.body.notes).toEqual([]);
+    expect((await api(`/v1/orders/${payment.body.order_id}`)).body.notes).toEqual([]);
+  });
+
+  it('pays a partial-payment order with several payments, order.paid only with the last', async () => {
+    const created = await purchase({ ...base, kind: 'order', partialPayments: [20_000, 29_900] });
+    expect(created.status).toBe(201);
+    const [first, second] = created.body.paymentIds;
+    expect(created.body.deliveries.map((d: any) => d.eventType)).toEqual([
+      'payment.captured',
+      'payment.captured',
+      'order.paid',
+    ]);
+    expect(created.body.deliveries[2].body.payload.payment.entity.id).toBe(second);
+    const order = await api(`/v1/orders/${created.body.references.order}`);
+    expect(order.body).toMatchObject({
+      partial_payment: true,
+      amount: 49_900,
+      amount_due: 0,
+      status: 'paid',
+    });
+    const paid = await api(`/v1/orders/${created.body.references.order}/payments`);
+    expect(paid.body.entity).toBe('collection');
+    expect(paid.body.items.map((p: any) => [p.id, p.amount]).sort()).toEqual(
+      [
+        [first, 20_000],
+        [second, 29_900],
+      ].sort(),
+    );
+  });
+
+  it('creates a paid payment link with its order, customer and payment', async () => {
+    const created = await purchase({ ...base, kind: 'payment-link' });
+    expect(created.status).toBe(201);
+    const { payment_link: plinkId, order: orderId } = created.body.references;
+    expect(plinkId).toMatch(/^plink_[A-Za-z0-9]{14}$/);
+    const link = await api(`/v1/payment_links/${plinkId}`);
+    expect(link.body).toMatchObject({
+      id: plinkId,
+      amount: 49_900,
+      amount_paid: 49_900,
+      status: 'paid',
+      order_id: orderId,
+      customer: { name: 'Asha Rao', email: 'asha.rao@example.com', contact: '+919876543210' },
+      notes: { product_id: 'prod_ts101' },
+      payments: [expect.objectContaining({ payment_id: created.body.paymentId, plink_id: plinkId })],
+    });
+    expect((await api(`/v1/payments/${created.body.paymentId}`)).body.order_id).toBe(orderId);
+    expect(created.body.deliveries.map((d: any) => d.eventType)).toEqual([
+      'payment.captured',
+      'order.paid',
+      'payment_link.paid',
+    ]);
+    const linkPaid = created.body.deliveries[2].body;
+    expect(linkPaid.contains).toEqual(['payment_link', 'order', 'payment']);
+    expect(`order_${linkPaid.payload.order.entity.id}`).toBe(orderId);
+    const byPayment = await api(`/v1/payment_links?payment_id=${created.body.paymentId}`);
+    expect(byPayment.body.payment_links.map((l: any) => l.id)).toEqual([plinkId]);
+  });
+
+  it('creates a subscription with one invoice and captured payment per charge', async () => {
+    const created = await purchase({
+      ...base,
+      kind: 'subscription',
+      merchant: { planId: 'plan_Monthly01', notes: { product_id: 'prod_club' } },
+      charges: 2,
+    });
+    expect(created.status).toBe(201);
+    const subId = created.body.references.subscription;
+    expect(created.body.paymentIds).toHaveLength(2);
+    expect(created.body.deliveries.map((d: any) => d.eventType)).toEqual([
+      'payment.captured',
+      'subscription.activated',
+      'subscription.charged',
+      'payment.captured',
+      'subscription.charged',
+    ]);
+    expect(created.body.deliveries.map((d: any) => d.body.payload.subscription?.entity.paid_count)).toEqual([
+      undefined,
+      1,
+      1,
+      undefined,
+      2,
+    ]);
+    const sub = await api(`/v1/subscriptions/${subId}`);
+    expect(sub.body).toMatchObject({
+      id: subId,
+      entity: 'subscription',
+      plan_id: 'plan_Monthly01',
+      status: 'active',
+      paid_count: 2,
+      notes: { product_id: 'prod_club' },
+    });
+    const invoices = await api(`/v1/invoices?subscription_id=${subId}`);
+    expect(invoices.body.count).toBe(2);
+    for (const id of created.body.paymentIds) {
+      const payment = await api(`/v1/payments/${id}`);
+      const invoice = await api(`/v1/invoices/${payment.body.invoice_id}`);
+      expect(invoice.body).toMatchObject({ subscription_id: subId, payment_id: id, status: 'paid' });
+    }
+  });
+
+  it('pages the payment list: newest first, count at most 100, default 10', async () => {
+    for (let i = 0; i < 12; i++) await purchase({ ...base, kind: 'order', createdAt: 1_790_000_000 + i });
+    const page = await api('/v1/payments');
+    expect(page.body).toMatchObject({ entity: 'collection', count: 10 });
+    expect(page.body.items[0].created_at).toBe(1_790_000_011);
+    const rest = await api('/v1/payments?count=5&skip=10');
+    expect(rest.body.items.map((p: any) => p.created_at)).toEqual([1_790_000_001, 1_790_000_000]);
+    const window = await api('/v1/payments?from=1790000003&to=1790000004');
+    expect(window.body.count).toBe(2);
+    expect((await api('/v1/payments?count=101')).status).toBe(400);
+  });
+
+  it('refuses a bad purchase spec and a reused payment id', async () => {
+    expect((await purchase({ ...base, kind: 'checkout' })).status).toBe(400);
+    expect((await purchase({ ...base, kind: 'subscription' })).status).toBe(400);
+    expect((await purchase({ ...base, kind: 'order', partialPayments: [1, 2] })).status).toBe(400);
+    expect((await purchase({ ...base, kind: 'order', paymentId: 'pay_Kx7Qm2Lp9Zr4Tb' })).status).toBe(201);
+    expect((await purchase({ ...base, kind: 'order', paymentId: 'pay_Kx7Qm2Lp9Zr4Tb' })).status).toBe(409);
+  });
+
+  it('fails on demand with a 5xx, before reading anything', async () => {
+    const created = await purchase({ ...base, kind: 'order' });
+    await sb.patchFaults({ razorpay: { failNext: 1 } });
+    const failed = await api(`/v1/payments/${created.body.paymentId}`);
+    expect(failed.status).toBeGreaterThanOrEqual(500);
+    expect(failed.body.error.code).toBe('SERVER_ERROR');
+    expect((await api(`/v1/payments/${created.body.paymentId}`)).status).toBe(200);
+    expect((await sb.ledger()).requests.filter((r) => r.service === 'razorpay').map((r) => r.status)).toEqual(
+      [503, 200],
+    );
+  });
+
+  it('forgets every purchase on reset', async () => {
+    const created = await purchase({ ...base, kind: 'order' });
+    expect((await api(`/v1/payments/${created.body.paymentId}`)).status).toBe(200);
+    expect((await jsonPost(`${sb.url}/_sandbox/reset`, {})).status).toBe(200);
+    expect((await api(`/v1/payments/${created.body.paymentId}`)).status).toBe(400);
+  });
+});
