@@ -25,6 +25,7 @@ export function checkCatalogFile(path: string): Catalog {
 }
 
 const list = (ids: readonly string[]): string => ids.join(', ');
+const count = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function renderProduct(product: CatalogProduct): string[] {
   const lines = [`${product.id}  ${product.title}`];
@@ -51,7 +52,7 @@ function renderProduct(product: CatalogProduct): string[] {
 export function renderCatalog(catalog: Catalog): string {
   const buyer = catalog.trust.buyerSources.length > 0 ? list(catalog.trust.buyerSources) : 'none';
   const header = [
-    `Catalog ${catalog.source} is valid: ${catalog.products.length} products, ${catalog.courses.length} courses.`,
+    `Catalog ${catalog.source} is valid: ${count(catalog.products.length, 'product')}, ${count(catalog.courses.length, 'course')}.`,
     `Trusted: merchant-set claims; notes and metadata keys ${list(catalog.trust.notesKeys)}; buyer-set sources: ${buyer}.`,
   ];
   return [...header, ...catalog.products.flatMap((p) => ['', ...renderProduct(p)])].join('\n') + '\n';

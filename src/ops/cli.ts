@@ -8,6 +8,7 @@
  *   resolve <payment> --action   retry | skip | abort one review, then report where it went
  *   retry-all [--query] [--yes]  one decision for every matching review; dry run unless --yes
  *                                (--step / --reason narrow it)
+ *   catalog check [file]         validate a catalog file and print what it sells (no Temporal needed)
  *
  * Exit codes: 0 done, 1 refused or failed (unknown payment, not in review, Temporal unreachable),
  * 2 bad command line. Expected failures print one line, never a stack trace.
@@ -25,6 +26,7 @@ import { buildResolveInput, exitCodeOf, renderResolve, resolvePayment, type Patc
 import { exitCodeOfRetryAll, NEEDS_REVIEW_QUERY, renderRetryAll, retryAll } from './retry-all';
 import { STEP_NAMES } from '../workflows/steps';
 import { renderShow, showPayment } from './show';
+import { catalogPathOf, checkCatalogFile, renderCatalog } from './catalog';
 import { processIo, runMain } from '../runtime/process';
 
 export type { OpsIo };
@@ -238,6 +240,18 @@ function buildProgram(io: OpsIo, setExit: (code: number) => void): Command {
         });
       },
     );
+
+  program
+    .command('catalog')
+    .description('the course catalog (CATALOG_PATH)')
+    .command('check')
+    .description('validate a catalog file and print what it sells: products, courses, prices, provider ids')
+    .argument('[file]', 'catalog file, .yaml/.yml/.json (default: CATALOG_PATH, else catalog/sample.yaml)')
+    .action((file: string | undefined) => {
+      const catalog = checkCatalogFile(catalogPathOf(file, io.env));
+      io.stdout(renderCatalog(catalog));
+      setExit(EXIT_OK);
+    });
 
   return program;
 }
