@@ -17,7 +17,7 @@ const ID = /^[A-Za-z0-9_]{1,64}$/;
 const WORKFLOW_ID = new RegExp(`^payment-(${providerNames.join('|')})-([A-Za-z0-9_]{1,64})$`);
 
 const providerOfPrefix = (id: string): PaymentProvider | undefined =>
-  providerNames.find((name) => id.startsWith(providers[name].ids.paymentIdPrefix));
+  providerNames.find((name) => providers[name].ids.paymentIdPrefixes.some((prefix) => id.startsWith(prefix)));
 
 /** Why an id an operator copied from a dashboard does not key a payment workflow, when we know. */
 const notPaymentHint = (id: string): string | undefined =>
@@ -29,7 +29,9 @@ const notPaymentHint = (id: string): string | undefined =>
     : undefined);
 
 const paymentIdExamples = (separator: string) =>
-  providerNames.map((name) => `${providers[name].ids.paymentIdPrefix}...`).join(separator);
+  providerNames
+    .flatMap((name) => providers[name].ids.paymentIdPrefixes.map((prefix) => `${prefix}...`))
+    .join(separator);
 
 export function parsePaymentRef(input: string, provider?: string): PaymentRef {
   const text = input.trim();

@@ -32,8 +32,11 @@ export interface ProviderDefinition<Name extends string = string> {
   /** The configuration variable holding this provider's webhook secrets: never written to logs. */
   readonly secretVariable: string;
   readonly ids: {
-    /** The prefix of the payment id our workflow ids are keyed by. */
-    readonly paymentIdPrefix: string;
+    /**
+     * Prefixes of the ids our payment workflows are keyed by, the usual one first (Stripe keys a
+     * one-time payment by its PaymentIntent and a subscription payment by its invoice).
+     */
+    readonly paymentIdPrefixes: readonly [string, ...string[]];
     /** Ids an operator may copy from this provider's dashboard that do not key a payment. */
     readonly notPaymentIds: ReadonlyArray<readonly [prefix: string, hint: string]>;
     newPaymentId(): string;

@@ -136,7 +136,7 @@ function buildProgram(defaultUrl: string, io: CliIo): Command {
     )
     .option(
       '--payment-id <id>',
-      `payment id (default: random ${providerNames.map((name) => `${providers[name].ids.paymentIdPrefix}...`).join(' / ')})`,
+      `payment id (default: random ${providerNames.map((name) => `${providers[name].ids.paymentIdPrefixes[0]}...`).join(' / ')})`,
     )
     .option(
       '--course <product>',

@@ -22,6 +22,10 @@ describe('payment references', () => {
       provider: 'stripe',
       paymentId: 'pi_3Qabc',
     });
+    expect(parsePaymentRef('in_1Qsub')).toMatchObject({
+      provider: 'stripe',
+      workflowId: 'payment-stripe-in_1Qsub',
+    });
     expect(parsePaymentRef('legacy_42', 'razorpay').workflowId).toBe('payment-razorpay-legacy_42');
   });
 

@@ -50,7 +50,7 @@ describe.each(providerNames)('the %s provider, as registered', (name) => {
 
   it('names its payment ids so the ops CLI finds the workflow', () => {
     const paymentId = definition.ids.newPaymentId();
-    expect(paymentId.startsWith(definition.ids.paymentIdPrefix)).toBe(true);
+    expect(paymentId.startsWith(definition.ids.paymentIdPrefixes[0])).toBe(true);
     expect(parsePaymentRef(paymentId)).toEqual({
       provider: name,
       paymentId,

@@ -66,7 +66,7 @@ export const razorpay = {
   ],
   signatureHeaders: [SIGNATURE_HEADER],
   secretVariable: 'RAZORPAY_WEBHOOK_SECRETS',
-  ids: { paymentIdPrefix: PAYMENT_ID_PREFIX, notPaymentIds, newPaymentId: newRazorpayPaymentId },
+  ids: { paymentIdPrefixes: [PAYMENT_ID_PREFIX], notPaymentIds, newPaymentId: newRazorpayPaymentId },
   createAdapter: (config) => razorpayAdapter(config.RAZORPAY_WEBHOOK_SECRETS),
   serialize: serializeAsRazorpay,
   sign: (rawBody, _body, opts) => razorpayDeliveryHeaders(rawBody, opts),

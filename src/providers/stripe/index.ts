@@ -3,7 +3,7 @@ import type { ProviderDefinition } from '../definition';
 import { type ProviderAdapter, requireSecrets, singleHeader } from '../adapter';
 import { interpretStripeEvent } from './events';
 import { isStripeEventKind, stripeEvent, stripeEventKinds } from './fixtures';
-import { PAYMENT_ID_PREFIX, newStripePaymentId, notPaymentIds } from './ids';
+import { INVOICE_ID_PREFIX, PAYMENT_ID_PREFIX, newStripePaymentId, notPaymentIds } from './ids';
 import { stripeSdk } from './sdk';
 import { serializeAsStripe } from './serialize';
 import {
@@ -63,7 +63,7 @@ export const stripe = {
   ],
   signatureHeaders: [SIGNATURE_HEADER],
   secretVariable: 'STRIPE_WEBHOOK_SECRETS',
-  ids: { paymentIdPrefix: PAYMENT_ID_PREFIX, notPaymentIds, newPaymentId: newStripePaymentId },
+  ids: { paymentIdPrefixes: [PAYMENT_ID_PREFIX, INVOICE_ID_PREFIX], notPaymentIds, newPaymentId: newStripePaymentId },
   createAdapter: (config) => stripeAdapter(config.STRIPE_WEBHOOK_SECRETS, config.STRIPE_TOLERANCE_SECONDS),
   serialize: serializeAsStripe,
   sign: stripeDeliveryHeaders,
