@@ -70,7 +70,7 @@ export interface BusinessMetrics {
 }
 
 /** States in which the student does not have the course yet (needs_review may be a later step's). */
-export const NOT_ENROLLED_STATES = ['validating', 'enrolling', 'needs_review'] as const;
+export const NOT_ENROLLED_STATES = ['confirming', 'validating', 'enrolling', 'needs_review'] as const;
 
 const quote = (value: string) => `"${value.replace(/["\\]/g, '\\$&')}"`;
 

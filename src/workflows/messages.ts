@@ -80,8 +80,9 @@ export interface ResolveReviewInput {
   /**
    * The review this decision is for (`ops show` / `ops reviews` / the Web UI's current details show
    * it). A decision for another review, or none, is recorded and ignored, so a `retry` meant for one
-   * review cannot land on the next. Payments started before review ids existed accept a decision
-   * without one.
+   * review cannot land on the next. `<step>-*` (e.g. `enroll-*`) names whichever review is open at
+   * that step, for batch signals; it never names an outcome-unknown review. Payments started before
+   * review ids existed accept a decision without one.
    */
   reviewId?: string;
   action: ReviewAction;

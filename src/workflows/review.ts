@@ -42,6 +42,17 @@ export const MAX_DETAILS_SIGNALS = 8;
 /** Ignored signals kept for the status query: the newest, so a flood cannot grow the query result. */
 const MAX_IGNORED_KEPT = 20;
 
+/**
+ * Whether a decision's `reviewId` names the open review: its exact id, or `<step>-*`, which a batch
+ * signal (one input for many workflows, so no per-payment id) uses to mean "the open review at that
+ * step". The wildcard never matches an outcome-unknown review: retrying one may send a second message,
+ * which needs a decision per payment.
+ */
+export function namesReview(named: string, open: ReviewRecord): boolean {
+  if (named === open.id) return true;
+  return named === `${open.step}-*` && open.kind !== 'outcome_unknown' && open.id !== undefined;
+}
+
 /** Reviews that a later delivery of the payment may resolve by itself. */
 const RESOLVED_BY_DETAILS: ReadonlySet<StepName> = new Set(['details', 'confirm']);
 
@@ -179,7 +190,7 @@ export class Reviews {
       return;
     }
     const named = typeof input.reviewId === 'string' ? input.reviewId : undefined;
-    if (named !== undefined ? named !== open.id : this.rules.requireReviewId) {
+    if (named !== undefined ? !namesReview(named, open) : this.rules.requireReviewId) {
       this.ignore(
         `resolveReview(${input.action}) for review ${named ?? '(none named)'} while review ${open.id ?? '?'} is open`,
       );

@@ -23,6 +23,9 @@ import { createEnrollmentWorker } from '../../src/worker';
  * Temporal dev server (the `temporal` CLI from PyPI), the sandbox downstreams, the real worker with
  * the real activities, and the real webhook receiver. Everything talks over real sockets.
  */
+/** The catalog `npm run dev` sells from; tests buy its products at its prices. */
+export const SAMPLE_CATALOG = path.join(__dirname, '..', '..', 'catalog', 'sample.yaml');
+
 export interface System {
   temporal: DevServer;
   cli: string;
@@ -88,7 +91,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     HUBSPOT_BASE_URL: `${sandbox.url}/hubspot`,
     RAZORPAY_API_URL: `${sandbox.url}/razorpay`,
     STRIPE_API_URL: sandbox.url,
-    CATALOG_PATH: path.join(__dirname, '..', '..', 'catalog', 'sample.yaml'),
+    CATALOG_PATH: SAMPLE_CATALOG,
     HTTP_TIMEOUT_MS: '3000',
     ...credentials,
   };

@@ -73,6 +73,7 @@ describe('business metrics', () => {
 
     await expect(metrics.refresh()).resolves.toEqual({
       running: {
+        confirming: 0,
         validating: 2,
         enrolling: 3,
         messaging: 0,
@@ -88,7 +89,7 @@ describe('business metrics', () => {
     const base = 'WorkflowType="enrollmentWorkflow" AND ExecutionStatus="Running"';
     expect(fake.queries).toContain(`${base} AND EnrollmentState="needs_review"`);
     expect(fake.queries).toContain(
-      `${base} AND EnrollmentState IN ("validating", "enrolling", "needs_review") AND StartTime < "2026-11-24T11:50:00.000Z"`,
+      `${base} AND EnrollmentState IN ("confirming", "validating", "enrolling", "needs_review") AND StartTime < "2026-11-24T11:50:00.000Z"`,
     );
     // Nothing in review: no listing, no status queries.
     expect(fake.queries.filter((q) => q.startsWith('list:'))).toEqual([]);
@@ -160,11 +161,11 @@ describe('business metrics', () => {
     const { metrics } = metricsOf(fake.client);
     metrics.start(10);
     await new Promise((r) => setTimeout(r, 80));
-    // One refresh (7 state counts + 1) is still waiting: the ticks meanwhile started no other.
-    expect(pending).toHaveLength(8);
+    // One refresh (8 state counts + 1) is still waiting: the ticks meanwhile started no other.
+    expect(pending).toHaveLength(9);
     pending.forEach((resolve) => resolve());
     await new Promise((r) => setTimeout(r, 40));
-    expect(pending.length).toBeGreaterThan(8);
+    expect(pending.length).toBeGreaterThan(9);
     const stopped = metrics.stop();
     pending.forEach((resolve) => resolve());
     await stopped;

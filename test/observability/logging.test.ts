@@ -99,6 +99,8 @@ describe('redaction', () => {
     LMS_BASE_URL: 'http://127.0.0.1:9/lms',
     WHATSAPP_PHONE_NUMBER_ID: '1',
     HUBSPOT_CLIENT_ID: 'c',
+    RAZORPAY_KEY_ID: 'rzp_test_key',
+    CATALOG_PATH: 'catalog/sample.yaml',
     ...secrets,
   };
 

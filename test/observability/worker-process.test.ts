@@ -18,6 +18,7 @@ import { newPaymentId } from '../../src/providers';
 import { startWebhookReceiver, type RunningReceiver } from '../../src/webhook/main';
 import { statusQuery } from '../../src/workflows/messages';
 import { eventually } from '../helpers/eventually';
+import { SAMPLE_CATALOG } from '../helpers/system';
 import { allRules, parseExposition, ROOT, unexportedReferences } from './alert-rules';
 import { productNodeArgs } from '../../scripts/product-process';
 
@@ -92,6 +93,9 @@ beforeAll(async () => {
     LMS_BASE_URL: `${sandbox.url}/lms`,
     WHATSAPP_GRAPH_URL: `${sandbox.url}/whatsapp`,
     HUBSPOT_BASE_URL: `${sandbox.url}/hubspot`,
+    RAZORPAY_API_URL: `${sandbox.url}/razorpay`,
+    STRIPE_API_URL: sandbox.url,
+    CATALOG_PATH: SAMPLE_CATALOG,
     HTTP_TIMEOUT_MS: '3000',
     WORKFLOW_BUNDLE_PATH: bundleFile,
     WORKER_METRICS_PORT: String(metricsPort),
@@ -138,6 +142,7 @@ const pay = (paymentId: string, email: string) =>
     provider: 'razorpay',
     url: receiver.url,
     secret: webhookSecrets.RAZORPAY_WEBHOOK_SECRETS,
+    sandboxUrl: sandbox.url,
     fixture: { paymentId, email, courseId: 'course-ml-101', phone: '+919876543210' },
   });
 

@@ -51,7 +51,7 @@ describe('a payment stuck in review', () => {
   let stuck: TestPayment;
 
   beforeAll(async () => {
-    stuck = await payIntoReview(system, blocks, { amountMinor: 129_900 });
+    stuck = await payIntoReview(system, blocks, { amountMinor: 499_900 });
   }, 30_000);
 
   it('is listed by `reviews` with reason, age, amount, course and masked student, as a table and as JSON', async () => {
@@ -61,7 +61,7 @@ describe('a payment stuck in review', () => {
     expect(header).toMatch(/^PAYMENT\s+PROVIDER\s+REVIEW\s+AGE\s+AMOUNT\s+COURSE\s+STUDENT\s+REASON$/);
     const line = table.stdout.split('\n').find((l) => l.startsWith(stuck.paymentId));
     expect(line).toMatch(
-      /razorpay\s+enroll\s+\d+s\s+1299\.00 INR\s+course-ml-101\s+r\*\*\*@example\.com\s+LmsRejected: LMS rejected/,
+      /razorpay\s+enroll-1\s+\d+s\s+4999\.00 INR\s+course-ml-101\s+r\*\*\*@example\.com\s+LmsRejected: LMS rejected/,
     );
     expect(table.stdout).not.toContain(stuck.email);
 
@@ -74,13 +74,14 @@ describe('a payment stuck in review', () => {
       workflowId: stuck.workflowId,
       provider: 'razorpay',
       paymentId: stuck.paymentId,
+      reviewId: 'enroll-1',
       step: 'enroll',
       reason: status.openReview!.reason,
       openedAt: status.openReview!.openedAt,
       ageSeconds: expect.any(Number),
-      amountMinor: 129_900,
+      amountMinor: 499_900,
       currency: 'INR',
-      amount: '1299.00 INR',
+      amount: '4999.00 INR',
       courseId: 'course-ml-101',
       student: maskEmail(stuck.email),
     });
@@ -95,16 +96,17 @@ describe('a payment stuck in review', () => {
   it('is shown step by step by `show`, from its payment id or its workflow id', async () => {
     const shown = await ops('show', stuck.paymentId);
     expect(shown).toMatchObject({ code: 0, stderr: '' });
-    expect(shown.stdout).toContain(`Payment    ${stuck.paymentId} (razorpay), 1299.00 INR`);
+    expect(shown.stdout).toContain(`Payment    ${stuck.paymentId} (razorpay), 4999.00 INR`);
     expect(shown.stdout).toMatch(/Execution {2}RUNNING, started/);
     expect(shown.stdout).toContain('State      needs_review');
     expect(shown.stdout).toMatch(/^STEP\s+STATUS\s+ATTEMPTS\s+RESULT \/ LAST ERROR$/m);
+    expect(shown.stdout).toMatch(/^confirm\s+succeeded\s+1\s+verdict=grant product=course-ml-101$/m);
     expect(shown.stdout).toMatch(/^details\s+succeeded\s+0$/m);
     expect(shown.stdout).toMatch(/^enroll\s+failed\s+1\s+LmsRejected: LMS rejected/m);
     expect(shown.stdout).toMatch(/^welcome\s+pending\s+0$/m);
     expect(shown.stdout).toMatch(/^crm\s+pending\s+0$/m);
     expect(shown.stdout).toMatch(
-      /1\. enroll, opened .*LmsRejected[\s\S]*OPEN\. Decide: npm run ops -- resolve/,
+      /1\. enroll-1 \(enroll\), opened .*LmsRejected[\s\S]*OPEN\. Decide: npm run ops -- resolve \S+ --review enroll-1 /,
     );
     expect(shown.stdout).not.toContain(stuck.email);
 
@@ -113,7 +115,7 @@ describe('a payment stuck in review', () => {
     expect(parsed).toMatchObject({
       workflowId: stuck.workflowId,
       execution: { status: 'RUNNING' },
-      payment: { provider: 'razorpay', paymentId: stuck.paymentId, amountMinor: 129_900, currency: 'INR' },
+      payment: { provider: 'razorpay', paymentId: stuck.paymentId, amountMinor: 499_900, currency: 'INR' },
       state: 'needs_review',
       steps: { enroll: { status: 'failed', attempts: 1 }, welcome: { status: 'pending' } },
       openReview: { step: 'enroll' },
@@ -141,6 +143,26 @@ describe('a payment stuck in review', () => {
     const status = await statusOf(system, stuck.workflowId);
     expect(status.state).toBe('needs_review');
     expect(status.ignoredSignals).toEqual([]);
+    expect(await signalsIn(stuck.workflowId)).toBe(0);
+  });
+
+  it('refuses a decision that names another review, before signalling', async () => {
+    const result = await ops(
+      'resolve',
+      stuck.paymentId,
+      '--review',
+      'welcome-1',
+      '--action',
+      'retry',
+      '--reviewer',
+      'ops@example.com',
+      '--note',
+      'x',
+    );
+    expect(result).toMatchObject({ code: 1, stdout: '' });
+    expect(result.stderr).toContain(
+      `payment workflow ${stuck.workflowId} has review enroll-1 open, not welcome-1`,
+    );
     expect(await signalsIn(stuck.workflowId)).toBe(0);
   });
 
@@ -298,31 +320,37 @@ describe('errors an operator can make', () => {
     }
   }, 20_000);
 
-  it('resolves a data review with a corrected course id', async () => {
+  it('resolves a purchase review by naming the catalog product the operator verified', async () => {
+    // The order's notes name no product: the provider says paid, the catalog cannot say what.
     const bare = await pay(system, { courseId: null });
-    await waitForState(system, bare.workflowId, (s) => s.state === 'needs_review');
+    const waiting = await waitForState(system, bare.workflowId, (s) => s.state === 'needs_review');
+    expect(waiting.openReview).toMatchObject({ id: 'confirm-1', step: 'confirm', kind: 'purchase' });
     const result = await ops(
       'resolve',
       bare.paymentId,
+      '--review',
+      'confirm-1',
       '--action',
       'retry',
-      '--course-id',
-      'course-go-201',
+      '--product',
+      'course-ml-101',
       '--reviewer',
       'ops@example.com',
       '--note',
-      'course from the order page',
+      'product from the order page',
       '--json',
     );
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({
       outcome: 'closed',
-      review: { step: 'details', reason: 'cannot enroll: no course id' },
-      input: { action: 'retry', patch: { courseId: 'course-go-201' } },
+      review: { step: 'confirm', reason: waiting.openReview!.reason },
+      input: { reviewId: 'confirm-1', action: 'retry', patch: { productId: 'course-ml-101' } },
       summary: { outcome: 'completed' },
     });
     const ledger = await system.ledger();
-    expect(ledger.enrollments.find((e) => e.email === bare.email)?.course_id).toBe('course-go-201');
+    expect(ledger.enrollments.filter((e) => e.email === bare.email).map((e) => e.course_id)).toEqual([
+      'ML-101',
+    ]);
   });
 });
 
@@ -352,7 +380,7 @@ describe('retry-all', () => {
     expect(JSON.parse(otherStep.stdout).items[0].detail).toBe('review is at step enroll, not crm');
     const badStep = await ops('retry-all', '--step', 'payment', ...common);
     expect(badStep.code).toBe(2);
-    expect(badStep.stderr).toContain('valid steps are details, enroll, welcome, crm');
+    expect(badStep.stderr).toContain('valid steps are confirm, details, enroll, welcome, crm');
     for (const p of batch) {
       expect(await signalsIn(p.workflowId)).toBe(0);
       expect((await statusOf(system, p.workflowId)).openReview?.resolution).toBeUndefined();

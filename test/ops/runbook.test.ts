@@ -19,9 +19,11 @@ import { startSystem, type System } from '../helpers/system';
 import { isCommand, parseRunbook, placeholdersOf, quotesTestedCommand, substitute } from './runbook-doc';
 import {
   LmsBlocks,
+  openReviewId,
   opsEnv,
   pay,
   payIntoReview,
+  registerPaymentOf,
   resultOf,
   statusOf,
   visibleAs,
@@ -132,9 +134,13 @@ async function pendingAttempt(workflowId: string, activity: string, atLeast: num
 
 /** A review decided with abort (the "mistake" the reset sections undo); resolves once it has closed. */
 async function abortByMistake(p: TestPayment): Promise<void> {
-  await system.client.workflow
-    .getHandle(p.workflowId)
-    .signal(resolveReviewSignal, { action: 'abort', reviewer: 'someone@example.com', note: 'wrong payment' });
+  const reviewId = await openReviewId(system, p.workflowId);
+  await system.client.workflow.getHandle(p.workflowId).signal(resolveReviewSignal, {
+    reviewId,
+    action: 'abort',
+    reviewer: 'someone@example.com',
+    note: 'wrong payment',
+  });
   expect(await resultOf(system, p.workflowId)).toMatchObject({ outcome: 'aborted' });
 }
 
@@ -176,9 +182,11 @@ async function workflowBundle() {
 
 const scenarios: Record<string, Scenario> = {
   'review-inspect': {
-    setup: async () => varsOf(await payIntoReview(system, blocks, { amountMinor: 250_000 })),
+    setup: async () => varsOf(await payIntoReview(system, blocks, { courseId: 'course-ds-301' })),
     async verify([reviews, list, show, describe, query], vars) {
-      expect(lineOf(reviews!.stdout, vars.PAYMENT_ID!)[0]).toMatch(/enroll .*2500\.00 INR.*LmsRejected/);
+      expect(lineOf(reviews!.stdout, vars.PAYMENT_ID!)[0]).toMatch(
+        /enroll-1 .*14999\.00 INR\s+course-ds-301 .*LmsRejected/,
+      );
       expect(list!.stdout).toContain(vars.WORKFLOW_ID);
       expect(show!.stdout).toContain('State      needs_review');
       expect(describe!.stdout).toContain(vars.WORKFLOW_ID);
@@ -190,7 +198,7 @@ const scenarios: Record<string, Scenario> = {
     async setup() {
       const p = await payIntoReview(system, blocks);
       await blocks.unblockAll();
-      return varsOf(p);
+      return { ...varsOf(p), REVIEW_ID: await openReviewId(system, p.workflowId) };
     },
     async verify([resolved], vars) {
       expect(resolved!.stdout).toMatch(/Now: workflow completed, outcome completed/);
@@ -200,13 +208,19 @@ const scenarios: Record<string, Scenario> = {
 
   'review-patch': {
     async setup() {
+      // The order's notes name no catalog product: the confirmation step cannot say what was bought.
       const p = await pay(system, { courseId: null });
-      await waitForState(system, p.workflowId, (s) => s.openReview?.step === 'details');
+      await waitForState(system, p.workflowId, (s) => s.openReview?.id === 'confirm-1');
       return varsOf(p);
     },
     async verify(_, vars) {
       expect(await resultOf(system, vars.WORKFLOW_ID!)).toMatchObject({ outcome: 'completed' });
-      expect((await statusOf(system, vars.WORKFLOW_ID!)).courseId).toBe('course-ml-101');
+      const status = await statusOf(system, vars.WORKFLOW_ID!);
+      expect(status.purchase).toMatchObject({ productId: 'course-ml-101', overriddenBy: REVIEWER });
+      const ledger = await system.ledger();
+      expect(
+        ledger.enrollments.filter((e) => e.external_ref.startsWith(`razorpay:${vars.PAYMENT_ID}`)),
+      ).toHaveLength(1);
     },
   },
 
@@ -214,7 +228,7 @@ const scenarios: Record<string, Scenario> = {
     async setup() {
       const p = await payIntoReview(system, blocks);
       await blocks.unblockAll();
-      return varsOf(p);
+      return { ...varsOf(p), REVIEW_ID: await openReviewId(system, p.workflowId) };
     },
     async verify([, result], vars) {
       expect(result!.stdout).toContain('"outcome":"completed"');
@@ -294,7 +308,10 @@ const scenarios: Record<string, Scenario> = {
           },
         }),
       );
-      for (const event of events) await starter.start(event);
+      for (const event of events) {
+        await registerPaymentOf(system, event);
+        await starter.start(event);
+      }
       const ids = events.map((e) => enrollmentWorkflowId(e.provider, e.paymentId));
       for (const id of ids) {
         const status = await waitForState(system, id, (s) => s.state === 'needs_review');
@@ -381,6 +398,7 @@ const scenarios: Record<string, Scenario> = {
         provider: 'razorpay',
         url: system.receiver.url,
         secret: system.secrets.razorpay,
+        sandboxUrl: system.sandbox.url,
         fixture: {
           paymentId,
           email: `dup-${paymentId.toLowerCase()}@example.com`,
@@ -447,13 +465,13 @@ const scenarios: Record<string, Scenario> = {
   'reset-first': {
     async setup() {
       const p = await pay(system, { courseId: null });
-      await waitForState(system, p.workflowId, (s) => s.openReview?.step === 'details');
+      await waitForState(system, p.workflowId, (s) => s.openReview?.id === 'confirm-1');
       await abortByMistake(p);
       return varsOf(p);
     },
     async after(index, vars) {
       if (index === 0) {
-        await waitForState(system, vars.WORKFLOW_ID!, (s) => s.openReview?.step === 'details');
+        await waitForState(system, vars.WORKFLOW_ID!, (s) => s.openReview?.id === 'confirm-1');
       }
     },
     async verify([, resolved], vars) {

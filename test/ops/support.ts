@@ -6,9 +6,13 @@
 import { runOps } from '../../src/ops/cli';
 import type { PaymentProvider } from '../../src/domain/payment-event';
 import { sendDeliveries } from '../../src/tools/deliver';
+import { registerPurchase } from '../../src/tools/purchase';
+import type { PaymentEvent } from '../../src/domain/payment-event';
 import { newPaymentId } from '../../src/providers';
 import { enrollmentWorkflowId } from '../../src/domain/ids';
 import { statusQuery, type EnrollmentStatus, type EnrollmentSummary } from '../../src/workflows/messages';
+import { loadCatalog } from '../../src/catalog';
+import { SAMPLE_CATALOG } from '../helpers/system';
 import { eventually } from '../helpers/eventually';
 import type { System } from '../helpers/system';
 
@@ -94,7 +98,16 @@ interface PayOptions {
   phone?: string;
 }
 
-/** One signed webhook through the real receiver. */
+const catalog = loadCatalog(SAMPLE_CATALOG);
+
+/** The sample catalog's price of a product in a currency: what a buyer pays unless a test says otherwise. */
+export function catalogPrice(productId: string, currency: string): number {
+  const price = catalog.productById.get(productId)?.prices[currency.toUpperCase()];
+  if (price === undefined) throw new Error(`the sample catalog has no ${currency} price for ${productId}`);
+  return price;
+}
+
+/** One signed webhook through the real receiver, for a purchase the sandbox provider holds. */
 export async function pay(
   system: System,
   options: PayOptions & { email?: string } = {},
@@ -102,21 +115,48 @@ export async function pay(
   const provider = options.provider ?? 'razorpay';
   const paymentId = newPaymentId(provider);
   const email = options.email ?? `ops-${paymentId.toLowerCase()}@example.com`;
+  const courseId = options.courseId === undefined ? 'course-ml-101' : options.courseId;
+  const currency = options.currency ?? (provider === 'stripe' ? 'usd' : 'INR');
   const [delivery] = await sendDeliveries({
     provider,
     url: system.receiver.url,
     secret: provider === 'razorpay' ? system.secrets.razorpay : system.secrets.stripe,
+    // The provider holds the payment before it sends the webhook: the confirmation step reads it back.
+    sandboxUrl: system.sandbox.url,
     fixture: {
       paymentId,
       email,
-      courseId: options.courseId === undefined ? 'course-ml-101' : options.courseId,
+      courseId,
       phone: options.phone ?? '+919876500000',
-      amountMinor: options.amountMinor,
-      currency: options.currency ?? (provider === 'stripe' ? 'usd' : 'INR'),
+      amountMinor: options.amountMinor ?? (courseId === null ? undefined : catalogPrice(courseId, currency)),
+      currency,
     },
   });
   if (delivery?.status !== 200) throw new Error(`delivery refused: ${delivery?.status} ${delivery?.body}`);
   return { provider, paymentId, workflowId: enrollmentWorkflowId(provider, paymentId), email };
+}
+
+/**
+ * For a test that starts the workflow itself (no webhook): the provider's record of the payment, an
+ * order for the event's course at its catalog price, as the confirmation step will read it.
+ */
+export async function registerPaymentOf(system: System, event: PaymentEvent): Promise<void> {
+  const courseId = event.courseId ?? 'course-ml-101';
+  await registerPurchase(system.sandbox.url, event.provider, {
+    kind: event.provider === 'razorpay' ? 'order' : 'checkout',
+    paymentId: event.paymentId,
+    amountMinor: catalogPrice(courseId, event.currency),
+    currency: event.currency.toUpperCase(),
+    customer: { email: event.student.email, name: event.student.name, phone: event.student.phone },
+    merchant: { notes: { product_id: courseId } },
+  });
+}
+
+/** The id of the review a payment waits in, as `show` prints it. */
+export async function openReviewId(system: System, workflowId: string): Promise<string> {
+  const id = (await statusOf(system, workflowId)).openReview?.id;
+  if (!id) throw new Error(`${workflowId} has no open review with an id`);
+  return id;
 }
 
 /** A payment the LMS rejects for good: it waits in review at step enroll. */

@@ -585,8 +585,49 @@ describe('enrollmentWorkflow', () => {
           kind: 'outcome_unknown',
           step: 'welcome',
         });
+        // A batch signal's step wildcard cannot decide it: retrying may send a second message.
+        await handle.signal(resolveReviewSignal, {
+          action: 'retry',
+          reviewer: 'batch',
+          reviewId: 'welcome-*',
+        });
+        const refused = await eventually(async () => {
+          const s = await stateOf(handle);
+          return s.ignoredSignals.length === 1 ? s : undefined;
+        });
+        expect(refused.ignoredSignals).toEqual([
+          'resolveReview(retry) for review welcome-* while review welcome-unknown-1 is open',
+        ]);
+        expect(refused.state).toBe('needs_review');
         await decide(handle, { action: 'skip', reviewer: 'ops', note: 'delivered, per Meta' });
         expect((await handle.result()).outcome).toBe('completed_with_skips');
+      });
+    });
+
+    it('takes a step wildcard from a batch signal for the review open at that step only', async () => {
+      let lmsFixed = false;
+      const { activities, calls } = scriptedActivities({
+        enroll: () => (lmsFixed ? undefined : permanentLmsFailure()),
+      });
+      await withWorker(activities, async () => {
+        const handle = await start(paymentEvent());
+        await inReview(handle);
+        await handle.signal(resolveReviewSignal, { action: 'retry', reviewer: 'batch', reviewId: 'crm-*' });
+        await eventually(async () =>
+          (await stateOf(handle)).ignoredSignals.length === 1 ? true : undefined,
+        );
+        expect(calls.enroll).toHaveLength(1);
+        lmsFixed = true;
+        await handle.signal(resolveReviewSignal, {
+          action: 'retry',
+          reviewer: 'batch',
+          reviewId: 'enroll-*',
+        });
+        expect(await handle.result()).toMatchObject({ outcome: 'completed', reviews: 1 });
+        expect((await stateOf(handle)).reviews[0]!.resolution).toMatchObject({
+          action: 'retry',
+          reviewer: 'batch',
+        });
       });
     });
   });

@@ -63,7 +63,11 @@ export const stripe = {
   ],
   signatureHeaders: [SIGNATURE_HEADER],
   secretVariable: 'STRIPE_WEBHOOK_SECRETS',
-  ids: { paymentIdPrefixes: [PAYMENT_ID_PREFIX, INVOICE_ID_PREFIX], notPaymentIds, newPaymentId: newStripePaymentId },
+  ids: {
+    paymentIdPrefixes: [PAYMENT_ID_PREFIX, INVOICE_ID_PREFIX],
+    notPaymentIds,
+    newPaymentId: newStripePaymentId,
+  },
   createAdapter: (config) => stripeAdapter(config.STRIPE_WEBHOOK_SECRETS, config.STRIPE_TOLERANCE_SECONDS),
   serialize: serializeAsStripe,
   sign: stripeDeliveryHeaders,
