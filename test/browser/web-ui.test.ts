@@ -78,7 +78,12 @@ describe('Temporal Web UI', () => {
         url: sys.receiver.url,
         secret: sys.secrets.razorpay,
         sandboxUrl: sys.sandbox.url,
-        fixture: { paymentId: done, email: `ui-ok-${done}@example.com`, courseId: 'course-ds-301', amountMinor: 1_499_900 },
+        fixture: {
+          paymentId: done,
+          email: `ui-ok-${done}@example.com`,
+          courseId: 'course-ds-301',
+          amountMinor: 1_499_900,
+        },
       }),
     ]);
     expect(deliveries.flat().map((d) => d.status)).toEqual([200, 200]);
