@@ -90,6 +90,8 @@ export function createEnrollmentStarter({
   // Content already forwarded to a workflow, so a storm of replays of one body costs no Temporal call
   // at all. Bounded: the oldest entries go first.
   const forwarded = new Set<string>();
+  const inFlight = new Set<string>();
+  const slotsUsed = new Map<string, number>();
   const remember = (key: string) => {
     forwarded.add(key);
     if (forwarded.size > FORWARDED_KEYS_KEPT) forwarded.delete(forwarded.values().next().value!);
@@ -105,7 +107,17 @@ export function createEnrollmentStarter({
   async function forwardDetails(workflowId: string, event: PaymentEvent, remainingMs: number): Promise<void> {
     if (remainingMs < 100) return;
     const key = `${workflowId}:${detailsKey(event)}`;
-    if (forwarded.has(key)) return;
+    // Concurrent replays of one body would all pass the status check before the first signal lands:
+    // only one of them asks.
+    if (forwarded.has(key) || inFlight.has(key)) return;
+    // Concurrent deliveries of different content would likewise all see room under the workflow's
+    // bound: each receiver holds a slot per signal it may send, so it never sends more than the bound.
+    const slots = slotsUsed.get(workflowId) ?? 0;
+    if (slots >= MAX_DETAILS_SIGNALS) return;
+    slotsUsed.set(workflowId, slots + 1);
+    if (slotsUsed.size > FORWARDED_KEYS_KEPT) slotsUsed.delete(slotsUsed.keys().next().value!);
+    inFlight.add(key);
+    let sent = false;
     try {
       await withDeadline(remainingMs, async () => {
         const handle = client.workflow.getHandle(workflowId);
@@ -114,10 +126,17 @@ export function createEnrollmentStarter({
         const seen = status.detailsSeen ?? [];
         if (!waiting || seen.includes(detailsKey(event)) || seen.length >= MAX_DETAILS_SIGNALS) return;
         await handle.signal(paymentDetailsSignal, event);
+        sent = true;
         remember(key);
       });
     } catch (err) {
       logger.debug({ workflowId, err: (err as Error).message }, 'details not forwarded to existing workflow');
+    } finally {
+      inFlight.delete(key);
+      if (!sent) {
+        const used = slotsUsed.get(workflowId);
+        if (used !== undefined) slotsUsed.set(workflowId, Math.max(0, used - 1));
+      }
     }
   }
 

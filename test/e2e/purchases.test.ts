@@ -1,0 +1,252 @@
+import path from 'node:path';
+import { tmpdir } from 'node:os';
+import { sendDeliveries } from '../../src/tools/deliver';
+import { runSend } from '../../src/tools/send';
+import { newPaymentId } from '../../src/providers';
+import { enrollmentWorkflowId } from '../../src/domain/ids';
+import type { PaymentProvider } from '../../src/domain/payment-event';
+import { statusQuery, type EnrollmentStatus, type EnrollmentSummary } from '../../src/workflows/messages';
+import { MAX_DETAILS_SIGNALS } from '../../src/workflows/review';
+import { eventually } from '../helpers/eventually';
+import { startSystem, type System } from '../helpers/system';
+
+/**
+ * What gets enrolled, black-box: `npm run send` plays the provider (creates the merchant's object in
+ * the sandbox provider, pays it, delivers its signed webhooks) against the real receiver, worker and a
+ * Temporal dev server; the sandbox LMS ledger says what was granted.
+ */
+let system: System;
+const NO_DEV_ENV = path.join(tmpdir(), 'enrollflow-purchases-test-missing', 'dev.env');
+
+beforeAll(async () => {
+  system = await startSystem();
+}, 180_000);
+
+afterAll(async () => {
+  await system?.stop();
+}, 60_000);
+
+interface SendJson {
+  paymentId: string;
+  ok: boolean;
+  results: Array<{ status: number; body: string; paymentId: string; eventType: string }>;
+}
+
+let students = 0;
+const studentEmail = (tag: string) => `${tag}-${Date.now().toString(36)}-${(students += 1)}@example.com`;
+
+async function send(provider: PaymentProvider, email: string, ...args: string[]): Promise<SendJson> {
+  let out = '';
+  let err = '';
+  const code = await runSend(
+    [
+      provider,
+      '--url',
+      system.receiver.url,
+      '--sandbox',
+      system.sandbox.url,
+      '--secret',
+      system.secrets[provider],
+      '--email',
+      email,
+      '--json',
+      ...args,
+    ],
+    { CATALOG_PATH: system.env.CATALOG_PATH },
+    { stdout: (t) => void (out += t), stderr: (t) => void (err += t) },
+    NO_DEV_ENV,
+  );
+  expect({ code, err }).toEqual({ code: 0, err: '' });
+  return JSON.parse(out) as SendJson;
+}
+
+const resultOf = (workflowId: string) =>
+  system.client.workflow.getHandle(workflowId).result() as Promise<EnrollmentSummary>;
+const statusOf = (workflowId: string) => system.client.workflow.getHandle(workflowId).query(statusQuery);
+
+const enrolledCourses = async (email: string) =>
+  (await system.ledger()).enrollments
+    .filter((e) => e.email === email)
+    .map((e) => e.course_id)
+    .sort();
+
+async function inReview(workflowId: string): Promise<EnrollmentStatus> {
+  return eventually(
+    async () => {
+      const s = await statusOf(workflowId);
+      return s.state === 'needs_review' ? s : undefined;
+    },
+    20_000,
+    100,
+  );
+}
+
+/** Every workflow the purchase's webhooks reached (the receiver names it), with how each ended. */
+async function outcomesOf(sent: SendJson) {
+  const ids = new Set<string>();
+  for (const r of sent.results) {
+    const { workflowId } = JSON.parse(r.body) as { workflowId?: string };
+    if (workflowId) ids.add(workflowId);
+  }
+  const outcomes: Record<string, string> = {};
+  for (const id of ids) outcomes[id] = (await resultOf(id)).outcome;
+  return outcomes;
+}
+
+describe('what gets enrolled', () => {
+  it('enrolls the course the merchant sold, not the one the buyer wrote into payment notes', async () => {
+    const email = studentEmail('notes-attack');
+    const sent = await send(
+      'razorpay',
+      email,
+      '--course',
+      'course-ml-101',
+      '--payment-notes',
+      '{"course_id":"course-ds-301","product_id":"bundle-data-career"}',
+    );
+    expect(sent.results.every((r) => r.status === 200)).toBe(true);
+    const summary = await resultOf(enrollmentWorkflowId('razorpay', sent.paymentId));
+    expect(summary).toMatchObject({ outcome: 'completed', productId: 'course-ml-101' });
+    expect(await enrolledCourses(email)).toEqual(['ML-101']);
+  });
+
+  it('enrolls nothing when the amount paid is not the price, and opens a review that says so', async () => {
+    const email = studentEmail('underpaid');
+    const sent = await send('razorpay', email, '--course', 'course-ds-301', '--amount', '100');
+    const workflowId = enrollmentWorkflowId('razorpay', sent.paymentId);
+    const status = await inReview(workflowId);
+    expect(status.openReview).toMatchObject({ id: 'confirm-1', step: 'confirm' });
+    expect(status.openReview!.reason).toBe('paid ₹1.00 but the catalog price of course-ds-301 is ₹14,999.00');
+    expect(await enrolledCourses(email)).toEqual([]);
+    await system.client.workflow.getHandle(workflowId).signal('resolveReview', {
+      reviewId: 'confirm-1',
+      action: 'abort',
+      reviewer: 'ops@example.com',
+      note: 'underpaid: refund',
+    });
+    expect((await resultOf(workflowId)).outcome).toBe('aborted');
+    expect(await enrolledCourses(email)).toEqual([]);
+  });
+
+  it('enrolls every course of a Stripe bundle exactly once, with one welcome that names them', async () => {
+    const email = studentEmail('bundle');
+    const phone = `+91987${String(Date.now()).slice(-7)}`;
+    const before = (await system.ledger()).messages.length;
+    const sent = await send('stripe', email, '--course', 'bundle-data-career', '--phone', phone, '-n', '4');
+    expect(sent.results).toHaveLength(4);
+    const outcomes = await outcomesOf(sent);
+    expect(Object.values(outcomes)).toEqual(['completed']);
+    expect(await enrolledCourses(email)).toEqual(['DS-301', 'ML-101']);
+    const ledger = await system.ledger();
+    const welcomes = ledger.messages.slice(before).filter((m) => m.to === phone.replace('+', ''));
+    expect(welcomes).toHaveLength(1);
+    expect(JSON.stringify(welcomes[0])).toMatch(/Machine Learning 101/);
+    expect(JSON.stringify(welcomes[0])).toMatch(/Data Science 301/);
+    // One LMS call per course, each under its own idempotency key.
+    const keys = ledger.requests
+      .filter((r) => r.service === 'lms' && r.idempotencyKey?.includes(sent.paymentId))
+      .map((r) => r.idempotencyKey);
+    expect(new Set(keys).size).toBe(2);
+  });
+
+  it('answers a signed Razorpay body created 40 days ago 200 stale, and starts nothing', async () => {
+    const paymentId = newPaymentId('razorpay');
+    const [delivery] = await sendDeliveries({
+      provider: 'razorpay',
+      url: system.receiver.url,
+      secret: system.secrets.razorpay,
+      sandboxUrl: system.sandbox.url,
+      fixture: {
+        paymentId,
+        courseId: 'course-ml-101',
+        createdAt: Math.floor(Date.now() / 1000) - 40 * 24 * 3600,
+      },
+    });
+    expect(delivery!.status).toBe(200);
+    expect(JSON.parse(delivery!.body)).toMatchObject({ status: 'stale' });
+    const { count } = await system.client.workflow.count(`PaymentId = "${paymentId}"`);
+    expect(count).toBe(0);
+  });
+
+  const kinds: Array<[PaymentProvider, string, string[]]> = [
+    ['razorpay', 'order', []],
+    ['razorpay', 'payment-link', []],
+    ['razorpay', 'subscription', ['--course', 'bundle-data-career', '--charges', '2']],
+    ['stripe', 'checkout', ['--currency', 'USD']],
+    ['stripe', 'subscription', ['--course', 'course-ml-101']],
+    ['stripe', 'invoice', ['--course', 'course-ds-301']],
+  ];
+  it.each(kinds)('completes a %s %s purchase: access granted once', async (provider, kind, args) => {
+    const email = studentEmail(`${provider}-${kind}`);
+    const sent = await send(provider, email, '--kind', kind, ...args);
+    expect(sent.results.every((r) => r.status === 200)).toBe(true);
+    const outcomes = Object.values(await outcomesOf(sent));
+    // One workflow grants; the others are a subscription's renewal, or a PaymentIntent whose
+    // invoice's workflow grants.
+    expect(outcomes.filter((o) => o === 'completed')).toHaveLength(1);
+    expect(outcomes.filter((o) => !['completed', 'renewal', 'handled_elsewhere'].includes(o))).toEqual([]);
+    if (kind === 'subscription' && provider === 'razorpay') expect(outcomes).toContain('renewal');
+    const expected = args.includes('bundle-data-career')
+      ? ['DS-301', 'ML-101']
+      : args.includes('course-ds-301')
+        ? ['DS-301']
+        : ['ML-101'];
+    expect(await enrolledCourses(email)).toEqual(expected);
+  });
+});
+
+describe('replays cannot grow a workflow', () => {
+  const signalsIn = async (workflowId: string) => {
+    const history = await system.client.workflow.getHandle(workflowId).fetchHistory();
+    return (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+  };
+
+  it('keeps the history of a payment in review bounded through storms of redeliveries, and its review decidable', async () => {
+    const email = studentEmail('storm');
+    // 300 deliveries of one purchase's webhooks: the provider's signed bytes, again and again.
+    const sent = await send('razorpay', email, '--course', 'course-ml-101', '--amount', '4999', '-n', '300');
+    expect(sent.results).toHaveLength(300);
+    expect(sent.results.filter((r) => r.status !== 200)).toEqual([]);
+    const workflowId = enrollmentWorkflowId('razorpay', sent.paymentId);
+    await inReview(workflowId);
+    const kinds = new Set(sent.results.map((r) => r.eventType)).size;
+    expect(await signalsIn(workflowId)).toBeLessThanOrEqual(kinds);
+
+    // Then bodies that differ in what they say about the student (an attacker re-signing is not
+    // possible; this is the worst a provider's own redeliveries could vary): bounded all the same.
+    for (let batch = 0; batch < 4; batch += 1) {
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          sendDeliveries({
+            provider: 'razorpay',
+            url: system.receiver.url,
+            secret: system.secrets.razorpay,
+            fixture: {
+              paymentId: sent.paymentId,
+              email,
+              name: `Storm Student ${batch * 10 + i}`,
+              courseId: 'course-ml-101',
+              amountMinor: 4999,
+            },
+          }),
+        ),
+      );
+    }
+    const status = await statusOf(workflowId);
+    expect(status.detailsSeen!.length).toBeLessThanOrEqual(MAX_DETAILS_SIGNALS);
+    expect(await signalsIn(workflowId)).toBeLessThanOrEqual(MAX_DETAILS_SIGNALS);
+    // A delivery at the confirm review asks the provider again (it may say paid by now); each such
+    // round is one of the bounded signals, so the review was reopened a bounded number of times.
+    expect(status.openReview!.id).toMatch(/^confirm-\d+$/);
+    expect(status.reviews.length).toBeLessThanOrEqual(MAX_DETAILS_SIGNALS + 1);
+
+    await system.client.workflow.getHandle(workflowId).signal('resolveReview', {
+      reviewId: status.openReview!.id,
+      action: 'abort',
+      reviewer: 'ops@example.com',
+      note: 'underpaid',
+    });
+    expect((await resultOf(workflowId)).outcome).toBe('aborted');
+    expect(await enrolledCourses(email)).toEqual([]);
+  }, 90_000);
+});
