@@ -3,7 +3,8 @@
  * replay on this one: `patched(id)` is true where this code reaches the call first (it records a marker,
  * and the SDK adds the id to the `TemporalChangeVersion` search attribute), false where the history got
  * past that point without the marker. The histories test/workflow/replay.test.ts replays are named by
- * the build that recorded them: v1 before any patch, v2 with show-steps-late, v3 with both.
+ * the build that recorded them: v1 before any patch, v2 with show-steps-late, v3 with cancel-ends-payment
+ * too, v4 with confirm-with-provider (v4-purchase-review, v4-bundle and v4-renewal take paths only it has).
  *
  * Replay is not only for running payments: a query on a closed one (`npm run ops -- show`) replays its
  * history too, for as long as the namespace retains it. So an old path may go once no payment that needs

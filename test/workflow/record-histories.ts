@@ -17,6 +17,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { enrollmentStartOptions } from '../../src/webhook/start-enrollment';
 import { paymentEvent } from '../helpers/payments';
 import {
+  courseGrant,
   permanentLmsFailure,
   type Script,
   scriptedActivities,
@@ -78,18 +79,77 @@ const scenarios: Scenario[] = [
     },
     drive: async (h) => {
       await waitForReview(h);
-      await h.signal('resolveReview', { action: 'retry', reviewer: 'ops@example.com', note: 'LMS fixed' });
+      // Builds before review ids ignore the field; later ones require it.
+      await h.signal('resolveReview', {
+        reviewId: 'enroll-1',
+        action: 'retry',
+        reviewer: 'ops@example.com',
+        note: 'LMS fixed',
+      });
       await h.result();
     },
   },
   {
     name: 'details-from-redelivery',
-    payment: { courseId: undefined },
+    // No email from the webhook nor (v4 on) from the provider's record: a later delivery brings it.
+    payment: { student: { name: 'Asha Verma', phone: '+919876543210' } },
+    script: () => ({ confirm: () => ({ customer: {} }) }),
     drive: async (h) => {
       await waitForReview(h);
-      await h.signal('paymentDetails', { ...started.get(h.workflowId)!, courseId: 'course-ml-101' });
+      const payment = started.get(h.workflowId)!;
+      await h.signal('paymentDetails', {
+        ...payment,
+        eventType: 'order.paid',
+        student: { ...payment.student, email: 'asha.verma@example.com' },
+      });
       await h.result();
     },
+  },
+  {
+    name: 'purchase-review',
+    // v4 on: the catalog cannot say what was bought; the operator names the product.
+    script: () => ({
+      confirm: (input) =>
+        input.operatorProductId
+          ? { resolution: { ...courseGrant(input.operatorProductId), overriddenBy: 'operator' } }
+          : { resolution: { kind: 'review', reason: 'no catalog product for this purchase: order notes' } },
+    }),
+    drive: async (h) => {
+      await waitForReview(h);
+      await h.signal('resolveReview', {
+        reviewId: 'confirm-1',
+        action: 'retry',
+        reviewer: 'ops@example.com',
+        note: 'product from the order page',
+        patch: { productId: 'course-ml-101' },
+      });
+      await h.result();
+    },
+  },
+  {
+    name: 'bundle',
+    script: () => ({
+      confirm: () => ({
+        resolution: {
+          ...courseGrant('bundle-data-career', 'Data Career bundle'),
+          courses: [
+            { courseId: 'course-ml-101', title: 'Machine Learning 101', lmsCourseId: 'ML-101' },
+            { courseId: 'course-ds-301', title: 'Data Science 301', lmsCourseId: 'DS-301' },
+          ],
+          expectedMinor: 1_799_900,
+        },
+      }),
+    }),
+    drive: async (h) => void (await h.result()),
+  },
+  {
+    name: 'renewal',
+    script: () => ({
+      confirm: () => ({
+        resolution: { kind: 'none', outcome: 'renewal', reason: 'renewal charge of subscription sub_1' },
+      }),
+    }),
+    drive: async (h) => void (await h.result()),
   },
   {
     name: 'cancelled',

@@ -27,6 +27,8 @@ describe('replaying recorded histories on the current workflow code', () => {
   it('has histories from each recorded version, in flight and finished', () => {
     expect(files.some((f) => f.startsWith('v1-') && f.includes('in-review'))).toBe(true);
     expect(files.some((f) => f.startsWith('v2-') && f.includes('in-review'))).toBe(true);
+    expect(files.some((f) => f.startsWith('v4-') && f.includes('in-review'))).toBe(true);
+    expect(files.some((f) => f.startsWith('v4-') && f.includes('purchase-review'))).toBe(true);
   });
 
   it.each(files)('replays %s', async (file) => {
