@@ -93,6 +93,7 @@ async function main() {
   const sum = (f: (r: ScenarioReport) => number) => reports.reduce((s, r) => s + f(r), 0);
   const lost = sum((r) => r.lost);
   const duplicated = sum((r) => r.duplicated);
+  const unmatched = sum((r) => r.unmatched);
   const problems = reports.flatMap((r) => r.problems.map((p) => `${r.scenario}: ${p}`));
   const summary = [
     ['payments sent', sum((r) => r.payments)],
@@ -103,6 +104,7 @@ async function main() {
     ['hostile inputs tried', adversarial.hostile],
     ['fuzz properties / rotation checks', `${adversarial.fuzz} / ${adversarial.rotation}`],
     ['workflows started', sum((r) => r.workflows)],
+    ['course grants paid for', sum((r) => r.grants)],
     ['enrollments (LMS)', sum((r) => r.enrollments)],
     ['welcome messages (WhatsApp)', sum((r) => r.messages)],
     ['contacts (CRM)', sum((r) => r.contacts)],
@@ -110,6 +112,7 @@ async function main() {
     ['log leaks', leaks.length],
     ['lost', lost],
     ['duplicated', duplicated],
+    ['enrolled without a matching payment', unmatched],
   ];
   console.log(`\n${figuresTable(reports)}\n`);
   console.log('| figure | value |\n| --- | --- |');
@@ -119,12 +122,12 @@ async function main() {
     ...leaks,
     ...(adversarial.failed ? [`${adversarial.failed} hostile/fuzz/rotation tests failed`] : []),
   ];
-  if (lost || duplicated || failures.length) {
+  if (lost || duplicated || unmatched || failures.length) {
     console.log(`\nVERIFY FAILED\n${failures.map((f) => `  - ${f}`).join('\n')}`);
     process.exit(1);
   }
   console.log(
-    `\nverify passed: lost = 0, duplicated = 0 (${os.cpus().length} cores, Node ${process.version})`,
+    `\nverify passed: lost = 0, duplicated = 0, enrolled without a matching payment = 0 (${os.cpus().length} cores, Node ${process.version})`,
   );
 }
 

@@ -1,8 +1,8 @@
 /**
  * The system under attack, as separate OS processes so they can be killed for real: a Temporal dev
  * server with a persistent SQLite file, the worker and the webhook receiver (each `node --import tsx`,
- * logging to its own file), and the sandbox downstreams in this process (their ledger is the ground
- * truth). Everything on 127.0.0.1.
+ * logging to its own file), and the sandbox downstreams and provider APIs in this process (their
+ * ledger is the ground truth). Everything on 127.0.0.1.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
+import { type Catalog, loadCatalog } from '../../src/catalog';
 import type { SandboxFaults } from '../../src/sandbox/faults';
 import type { LedgerSnapshot } from '../../src/sandbox/ledger';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/start';
@@ -22,6 +23,8 @@ import { productNodeArgs } from '../product-process';
 import { TASK_QUEUE_DEFAULT } from '../../src/workflows/messages';
 
 const ROOT = path.resolve(__dirname, '..', '..');
+/** The catalog the worker sells from: what the payments buy, and at what price. */
+export const CATALOG_PATH = path.join(ROOT, 'catalog', 'sample.yaml');
 
 /** A child process we can start, kill -9, and (optionally) have restarted like a container would be. */
 export class ManagedProcess {
@@ -102,7 +105,10 @@ export interface ChaosSystem {
   cli: string;
   temporal: DevServer;
   restartTemporal(downMs: number, during?: () => Promise<void>): Promise<void>;
+  /** Plays the downstreams and the providers' APIs, which the worker's confirmation step reads. */
   sandbox: RunningSandbox;
+  /** The worker's catalog (CATALOG_PATH). */
+  catalog: Catalog;
   worker: ManagedProcess;
   receiver: ManagedProcess;
   receiverUrl: string;
@@ -116,6 +122,7 @@ export interface ChaosSystem {
 
 export async function startChaosSystem(options: SystemOptions = {}): Promise<ChaosSystem> {
   const cli = requireTemporalCli();
+  const catalog = loadCatalog(CATALOG_PATH);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'enrollflow-chaos-'));
   const s = () => randomBytes(16).toString('hex');
   const secrets = {
@@ -164,6 +171,10 @@ export async function startChaosSystem(options: SystemOptions = {}): Promise<Cha
     LMS_BASE_URL: `${sandbox.url}/lms`,
     WHATSAPP_GRAPH_URL: `${sandbox.url}/whatsapp`,
     HUBSPOT_BASE_URL: `${sandbox.url}/hubspot`,
+    // The confirmation step asks the provider: the sandbox plays both APIs, with the credentials above.
+    RAZORPAY_API_URL: `${sandbox.url}/razorpay`,
+    STRIPE_API_URL: sandbox.url,
+    CATALOG_PATH,
     WORKFLOW_BUNDLE_PATH: bundleFile,
     // Any free port: several systems (and a developer's `npm run dev`) may run at once.
     WORKER_METRICS_PORT: '0',
@@ -214,6 +225,7 @@ export async function startChaosSystem(options: SystemOptions = {}): Promise<Cha
       current = await startDevServer(devServerOptions);
     },
     sandbox,
+    catalog,
     worker,
     receiver,
     receiverUrl,

@@ -1,11 +1,15 @@
 /**
- * Plays Razorpay and Stripe: builds realistically signed paid events for many payments, delivers each
+ * Plays Razorpay and Stripe: records each payment with the provider (the sandbox's provider APIs, which
+ * the worker's confirmation step reads), builds its realistically signed paid events, delivers each
  * several times in random order and concurrently, and redelivers anything not acknowledged with a 2xx
  * within 5 s (Razorpay's limit), with backoff, until a deadline: at-least-once, unordered.
  */
+import type { Catalog } from '../../src/catalog';
 import { planDeliveries, type PlannedDelivery, postDelivery } from '../../src/tools/deliver';
 import type { PaymentProvider } from '../../src/domain/payment-event';
 import { newPaymentId } from '../../src/providers';
+import type { PurchaseSpec } from '../../src/providers/purchase';
+import { fixturePurchase, registerPurchase } from '../../src/tools/purchase';
 import { sleep } from './harness';
 
 export interface TestPayment {
@@ -14,21 +18,32 @@ export interface TestPayment {
   email: string;
   /** E.164, unique per payment so the WhatsApp ledger can be checked per student. */
   phone: string;
-  courseId: string;
+  /** The catalog product bought, at its catalog price. */
+  productId: string;
+  /** What it grants: catalog course id -> LMS course id, one LMS enrollment each. */
+  courses: Record<string, string>;
+  /** What the provider holds for it (merchant notes naming the product): registered before delivery. */
+  purchase: PurchaseSpec;
   deliveries: PlannedDelivery[];
 }
 
 export interface PaymentOptions {
   secrets: { razorpay: string; stripe: string };
+  /** What is sold: the payments cycle through its products (courses and bundles). */
+  catalog: Catalog;
   /** Deliveries per payment, alternating the provider's two paid events. */
   copies: number;
   /** Emails the LMS will refuse for good (manual review scenario). */
   failing?: (index: number) => boolean;
 }
 
+/** Each provider pays in the currency its merchants mostly sell in here; both are priced in the catalog. */
+const CURRENCY: Record<PaymentProvider, string> = { razorpay: 'INR', stripe: 'USD' };
+
 let phoneCounter = Math.floor(Math.random() * 1e6);
 
 export function makePayments(count: number, options: PaymentOptions): TestPayment[] {
+  const { products } = options.catalog;
   return Array.from({ length: count }, (_, i) => {
     const provider: PaymentProvider = i % 2 === 0 ? 'razorpay' : 'stripe';
     const paymentId = newPaymentId(provider);
@@ -36,17 +51,44 @@ export function makePayments(count: number, options: PaymentOptions): TestPaymen
     const email = `${tag}.${paymentId.toLowerCase()}@example.com`;
     phoneCounter += 1;
     const phone = `+9199${String(phoneCounter).padStart(8, '0')}`;
-    const courseId = `course-${(i % 7) + 1}`;
+    // Two providers and three products: every pairing within six payments.
+    const product = products[i % products.length]!;
+    const currency = CURRENCY[provider];
+    const amountMinor = product.prices[currency];
+    if (amountMinor === undefined) throw new Error(`${product.id} has no ${currency} price in the catalog`);
     const plan = planDeliveries({
       provider,
       url: 'http://placeholder',
       secret: options.secrets[provider],
       mix: true,
       duplicates: options.copies,
-      fixture: { paymentId, email, phone, courseId, name: `Student ${i}` },
+      fixture: { paymentId, email, phone, courseId: product.id, amountMinor, currency, name: `Student ${i}` },
     });
-    return { provider, paymentId, email, phone, courseId, deliveries: plan.deliveries };
+    return {
+      provider,
+      paymentId,
+      email,
+      phone,
+      productId: product.id,
+      courses: Object.fromEntries(product.courses.map((c) => [c.id, c.lmsCourseId])),
+      purchase: fixturePurchase(provider, plan.fixture),
+      deliveries: plan.deliveries,
+    };
   });
+}
+
+/**
+ * Creates every payment in the sandbox provider, as a real provider holds a payment before it sends
+ * its webhook: the confirmation step reads it back from there.
+ */
+export async function registerPayments(sandboxUrl: string, payments: TestPayment[]): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    for (let p = payments[next++]; p; p = payments[next++]) {
+      await registerPurchase(sandboxUrl, p.provider, p.purchase);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, lane));
 }
 
 export interface DeliveryStats {

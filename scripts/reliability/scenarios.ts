@@ -14,6 +14,7 @@ import {
   type DeliveryStats,
   makePayments,
   type ProviderOptions,
+  registerPayments,
   type TestPayment,
 } from './provider';
 
@@ -32,11 +33,15 @@ export interface ScenarioReport {
   workflows: number;
   completed: number;
   reviewsResolved: number;
+  /** LMS enrollments the payments paid for: one per course of each product bought (a bundle, several). */
+  grants: number;
   enrollments: number;
   messages: number;
   contacts: number;
   lost: number;
   duplicated: number;
+  /** LMS enrollments no payment paid for: another course, or a payment that was never made. */
+  unmatched: number;
   /** Activities that needed more than one attempt, read back from workflow histories. */
   retriedActivities?: number;
   seconds: number;
@@ -75,8 +80,14 @@ async function withSystem(
     razorpay: sys.secrets.RAZORPAY_WEBHOOK_SECRETS!,
     stripe: sys.secrets.STRIPE_WEBHOOK_SECRETS!,
   };
-  const payments = makePayments(count, { secrets, copies: COPIES, failing: options.failing });
+  const payments = makePayments(count, {
+    secrets,
+    catalog: sys.catalog,
+    copies: COPIES,
+    failing: options.failing,
+  });
   try {
+    await registerPayments(sys.sandbox.url, payments);
     const outcome = await body({ sys, payments, secrets, provider: { url: () => sys.receiverUrl } });
     const report = await checkInvariants(sys, payments, scenario);
     const refused = Object.fromEntries(
@@ -150,7 +161,16 @@ export async function checkInvariants(
   const ledger = sys.ledger();
   const countBy = <T>(items: T[], key: (t: T) => string) =>
     items.reduce((m, t) => m.set(key(t), (m.get(key(t)) ?? 0) + 1), new Map<string, number>());
-  const enrollments = countBy(ledger.enrollments, (e) => e.external_ref);
+  // One enrollment per course bought, keyed `<provider>:<payment>:<catalog course>` by the worker.
+  const enrollments = countBy(ledger.enrollments, (e) => `${e.external_ref} ${e.course_id}`);
+  const paidFor = new Set(
+    payments.flatMap((p) =>
+      Object.entries(p.courses).map(([course, lms]) => `${p.provider}:${p.paymentId}:${course} ${lms}`),
+    ),
+  );
+  const unmatched = [...enrollments.entries()].filter(([key]) => !paidFor.has(key));
+  if (unmatched.length > 0)
+    problems.push(`enrolled without a matching payment: ${unmatched.map(([key]) => key).join(', ')}`);
   const messages = countBy(ledger.messages, (m) => m.to);
   const contacts = countBy(ledger.contacts, (c) => c.email.toLowerCase());
 
@@ -160,6 +180,7 @@ export async function checkInvariants(
   let completed = 0;
   let lost = 0;
   let duplicated = Math.max(0, workflows - payments.length);
+  let grants = 0;
   let sums = { enrollments: 0, messages: 0, contacts: 0 };
   for (const p of payments) {
     const id = enrollmentWorkflowId(p.provider, p.paymentId);
@@ -174,16 +195,23 @@ export async function checkInvariants(
           `${a.activityType?.name} attempt ${a.attempt} state ${a.state} last failure: ${a.lastFailure?.message ?? '-'}`,
       )
       .join('; ');
-    const e = enrollments.get(`${p.provider}:${p.paymentId}`) ?? 0;
+    const perCourse = Object.entries(p.courses).map(
+      ([course, lms]) => enrollments.get(`${p.provider}:${p.paymentId}:${course} ${lms}`) ?? 0,
+    );
+    const e = perCourse.reduce((a, b) => a + b, 0);
     const m = messages.get(p.phone.slice(1)) ?? 0;
     const c = contacts.get(p.email.toLowerCase()) ?? 0;
+    grants += perCourse.length;
     sums = { enrollments: sums.enrollments + e, messages: sums.messages + m, contacts: sums.contacts + c };
-    duplicated += Math.max(0, e - 1) + Math.max(0, m - 1) + Math.max(0, c - 1);
+    duplicated +=
+      perCourse.reduce((n, k) => n + Math.max(0, k - 1), 0) + Math.max(0, m - 1) + Math.max(0, c - 1);
     if (status === 'COMPLETED') completed += 1;
-    if (status !== 'COMPLETED' || e === 0 || m === 0 || c === 0) {
+    if (status !== 'COMPLETED' || perCourse.includes(0) || m === 0 || c === 0) {
       lost += 1;
       if (problems.length < 10)
-        problems.push(`${id}: ${status}, enrollments ${e}, messages ${m}, contacts ${c} ${pending}`);
+        problems.push(
+          `${id} (${p.productId}): ${status}, enrollments ${perCourse.join('+')}, messages ${m}, contacts ${c} ${pending}`,
+        );
     }
   }
   const faultsInjected = ledger.requests.filter(
@@ -197,7 +225,9 @@ export async function checkInvariants(
     faultsInjected,
     lost,
     duplicated,
+    unmatched: unmatched.reduce((n, [, k]) => n + k, 0),
     problems,
+    grants,
     ...sums,
   };
 }
@@ -235,6 +265,7 @@ async function resolveUnknownWelcomes(sys: ChaosSystem): Promise<number> {
     const phone = status.student.phone?.replace(/\D/g, '') ?? '';
     const delivered = sys.ledger().messages.some((m) => m.to === phone);
     await handle.signal(resolveReviewSignal, {
+      reviewId: review.id,
       action: delivered ? 'skip' : 'retry',
       reviewer: 'chaos-operator',
       note: delivered ? 'message status shows it was delivered' : 'no message was delivered',
@@ -257,7 +288,10 @@ export function duplicateStorm(count: number, o: RunOptions = {}) {
   });
 }
 
-/** 2. 30 % 5xx, 10 % 429 (Retry-After in seconds and as an HTTP-date), 5 % too slow, short-lived CRM tokens. */
+/**
+ * 2. 30 % 5xx, 10 % 429 (Retry-After in seconds and as an HTTP-date), 5 % too slow, short-lived CRM tokens;
+ * the provider APIs 5 % 5xx, 5 % 429, 2 % too slow.
+ */
 export function downstreamFaults(count: number, o: RunOptions = {}) {
   const faults = {
     lms: {
@@ -283,6 +317,22 @@ export function downstreamFaults(count: number, o: RunOptions = {}) {
       latencyMs: 1500,
       latencyRate: 0.05,
     },
+    // The provider APIs the confirmation step reads (several reads per attempt, so lower rates): only
+    // reads, so every fault, a timeout included, is retried.
+    razorpay: {
+      errorRate: 0.05,
+      rateLimitRate: 0.05,
+      retryAfter: { seconds: 1 },
+      latencyMs: 1500,
+      latencyRate: 0.02,
+    },
+    stripe: {
+      errorRate: 0.05,
+      rateLimitRate: 0.05,
+      retryAfter: { httpDate: true as const, seconds: 1 },
+      latencyMs: 1500,
+      latencyRate: 0.02,
+    },
   };
   return withSystem(
     'downstream faults',
@@ -297,17 +347,21 @@ export function downstreamFaults(count: number, o: RunOptions = {}) {
       const stats = await deliverAll(payments, provider);
       await waitForCompletion(sys.client, payments.length, 240_000 + count * 1000);
       const problems: string[] = [];
-      // Every LMS request for a payment, retries included, carried that payment's one stable key.
+      // Every LMS request for a course of a payment, retries included, carried that course's one stable key.
       const lmsKeys = new Set(
         sys
           .ledger()
           .requests.filter((r) => r.service === 'lms')
           .map((r) => r.idempotencyKey),
       );
-      const expected = new Set(payments.map((p) => idempotencyKey(p.provider, p.paymentId, 'lms')));
+      const expected = new Set(
+        payments.flatMap((p) =>
+          Object.keys(p.courses).map((course) => idempotencyKey(p.provider, p.paymentId, `lms-${course}`)),
+        ),
+      );
       const lmsRequests = sys.ledger().requests.filter((r) => r.service === 'lms').length;
       if ([...lmsKeys].some((k) => !k || !expected.has(k)) || lmsKeys.size !== expected.size) {
-        problems.push(`LMS saw ${lmsKeys.size} distinct idempotency keys for ${expected.size} payments`);
+        problems.push(`LMS saw ${lmsKeys.size} distinct idempotency keys for ${expected.size} course grants`);
       }
       if (lmsRequests <= expected.size) problems.push('the LMS saw no retries: faults were not injected');
       const retried = await retriedActivities(sys.client, payments);
@@ -408,7 +462,13 @@ export function reviewUnderLoad(count: number, o: RunOptions = {}) {
         '--name',
         'resolveReview',
         '--input',
-        JSON.stringify({ action: 'retry', reviewer: 'chaos-operator', note: 'course reopened' }),
+        // A batch names the review by step (docs/operations.md): it decides only an open `enroll` review.
+        JSON.stringify({
+          reviewId: 'enroll-*',
+          action: 'retry',
+          reviewer: 'chaos-operator',
+          note: 'course reopened',
+        }),
         '--reason',
         'LMS course reopened',
         '--yes',
@@ -454,11 +514,13 @@ export function figuresTable(reports: ScenarioReport[]): string {
     ['workflows', (r) => r.workflows],
     ['completed', (r) => r.completed],
     ['reviews resolved', (r) => r.reviewsResolved],
+    ['course grants', (r) => r.grants],
     ['enrollments', (r) => r.enrollments],
     ['messages', (r) => r.messages],
     ['contacts', (r) => r.contacts],
     ['lost', (r) => r.lost],
     ['duplicated', (r) => r.duplicated],
+    ['unmatched', (r) => r.unmatched],
     ['s', (r) => r.seconds],
   ];
   const rows = reports.map((r) => cols.map(([, f]) => String(f(r))));
@@ -474,11 +536,13 @@ export function figuresTable(reports: ScenarioReport[]): string {
     total((r) => r.workflows),
     total((r) => r.completed),
     total((r) => r.reviewsResolved),
+    total((r) => r.grants),
     total((r) => r.enrollments),
     total((r) => r.messages),
     total((r) => r.contacts),
     total((r) => r.lost),
     total((r) => r.duplicated),
+    total((r) => r.unmatched),
     total((r) => r.seconds),
   ]);
   const header = `| ${cols.map(([h]) => h).join(' | ')} |`;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { enrollmentWorkflowId } from '../../src/domain/ids';
 import { freePort } from '../../scripts/temporal/free-port';
 import { planDeliveries } from '../../src/tools/deliver';
+import { fixturePurchase, registerPurchase } from '../../src/tools/purchase';
 import { newPaymentId } from '../../src/providers';
 import { type ChaosSystem, sleep, startChaosSystem } from '../../scripts/reliability/harness';
 import { productNodeArgs } from '../../scripts/product-process';
@@ -78,12 +79,14 @@ describe('graceful shutdown', () => {
 
     it('lets the running activity finish before exiting 0, so it is not retried', async () => {
       const paymentId = newPaymentId('razorpay');
-      const { deliveries, url } = planDeliveries({
+      const { deliveries, url, fixture } = planDeliveries({
         provider: 'razorpay',
         url: sys.receiverUrl,
         secret: sys.secrets.RAZORPAY_WEBHOOK_SECRETS!,
-        fixture: { paymentId, courseId: 'course-1' },
+        fixture: { paymentId, courseId: 'course-ml-101' },
       });
+      // Razorpay holds the payment before it sends the webhook: the confirmation step reads it there.
+      await registerPurchase(sys.sandbox.url, 'razorpay', fixturePurchase('razorpay', fixture));
       const signed = deliveries[0]!.signed;
       expect((await fetch(url, { method: 'POST', headers: signed.headers, body: signed.body })).status).toBe(
         200,
@@ -98,11 +101,12 @@ describe('graceful shutdown', () => {
       const handle = sys.client.workflow.getHandle(enrollmentWorkflowId('razorpay', paymentId));
       await expect(handle.result()).resolves.toMatchObject({ outcome: 'completed' });
       const history = await handle.fetchHistory();
-      const lmsStarts = (history.events ?? []).filter(
+      const firstAttempts = (history.events ?? []).filter(
         (e) => e.activityTaskStartedEventAttributes && e.activityTaskStartedEventAttributes.attempt === 1,
       );
-      // Every activity (LMS included) completed on its first attempt: the drain did not cut it off.
-      expect(lmsStarts.length).toBe(3);
+      // Every activity (confirm, LMS, WhatsApp, CRM) completed on its first attempt: the drain did not
+      // cut the LMS call off.
+      expect(firstAttempts.length).toBe(4);
       expect(
         (history.events ?? []).some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1),
       ).toBe(false);
