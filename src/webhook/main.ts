@@ -85,6 +85,7 @@ export async function startWebhookReceiver(
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await closed;
+      await starter.settle();
       await connection.close();
     },
   };

@@ -25,6 +25,12 @@ import { ENROLLMENT_WORKFLOW_TYPE } from '../workflows/messages';
 /** Review steps a later delivery of the payment can resolve (see src/workflows/review.ts). */
 const DETAILS_RESOLVE: ReadonlySet<StepName> = new Set(['details', 'confirm']);
 const FORWARDED_KEYS_KEPT = 10_000;
+/**
+ * Forwards run after the duplicate's answer; a storm of duplicates while no worker answers queries
+ * would otherwise pile up waiting ones. Past this, a delivery's details are not forwarded: the
+ * provider's record is what the workflow trusts, and a later delivery may still bring them.
+ */
+const MAX_FORWARDS_IN_FLIGHT = 64;
 
 export type StartOutcome = { status: 'started' | 'duplicate'; workflowId: string };
 
@@ -83,7 +89,7 @@ export function createEnrollmentStarter({
   taskQueue,
   startTimeoutMs,
   logger,
-}: StarterOptions): EnrollmentStarter {
+}: StarterOptions): EnrollmentStarter & { settle(): Promise<void> } {
   const withDeadline = <T>(ms: number, fn: () => Promise<T>) =>
     client.connection.withDeadline(Date.now() + ms, fn);
 
@@ -92,6 +98,7 @@ export function createEnrollmentStarter({
   const forwarded = new Set<string>();
   const inFlight = new Set<string>();
   const slotsUsed = new Map<string, number>();
+  const forwards = new Set<Promise<void>>();
   const remember = (key: string) => {
     forwarded.add(key);
     if (forwarded.size > FORWARDED_KEYS_KEPT) forwarded.delete(forwarded.values().next().value!);
@@ -154,13 +161,24 @@ export function createEnrollmentStarter({
         return { status: 'started', workflowId };
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) {
-          await forwardDetails(workflowId, event, startTimeoutMs - (Date.now() - startedAt));
+          // The payment is durable: the answer does not wait for the forward. Its status query waits
+          // for a worker, so awaiting it would hold every duplicate's 200 while the workers are down.
+          if (forwards.size < MAX_FORWARDS_IN_FLIGHT) {
+            const forward = forwardDetails(workflowId, event, startTimeoutMs - (Date.now() - startedAt));
+            forwards.add(forward);
+            void forward.finally(() => forwards.delete(forward));
+          }
           return { status: 'duplicate', workflowId };
         }
         throw new TemporalUnavailableError(`could not start ${workflowId}: ${(err as Error).message}`, {
           cause: err,
         });
       }
+    },
+
+    /** Waits for forwards still in flight (each within its deadline): before the connection closes. */
+    async settle() {
+      await Promise.allSettled([...forwards]);
     },
 
     async ready() {

@@ -232,7 +232,18 @@ describe('replays cannot grow a workflow', () => {
         ),
       );
     }
-    const status = await statusOf(workflowId);
+    // Forwards run after each answer: wait until the payment is back in review and nothing moves.
+    let lastSignals = -1;
+    const status = await eventually(
+      async () => {
+        const [s, signals] = [await statusOf(workflowId), await signalsIn(workflowId)];
+        const settled = s.openReview !== undefined && signals === lastSignals;
+        lastSignals = signals;
+        return settled ? s : undefined;
+      },
+      20_000,
+      500,
+    );
     expect(status.detailsSeen!.length).toBeLessThanOrEqual(MAX_DETAILS_SIGNALS);
     expect(await signalsIn(workflowId)).toBeLessThanOrEqual(MAX_DETAILS_SIGNALS);
     // A delivery at the confirm review asks the provider again (it may say paid by now); each such
