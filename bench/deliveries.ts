@@ -2,9 +2,14 @@
  * Signed Razorpay `payment.captured` deliveries of distinct payments, built by the same code as
  * `npm run send` (planDeliveries: realistic event, PHP-style serialisation, provider-exact HMAC).
  * Built ahead of each measurement so signing does not load the generator while it measures.
+ *
+ * Each payment buys the sample catalog's `course-ml-101` at its INR price (the fixture defaults), so
+ * once the sandbox provider holds it (`registerPurchases`) the confirmation step grants that course and
+ * the payment runs to its end: confirm, enroll, welcome, CRM.
  */
 import { planDeliveries } from '../src/tools/deliver';
-import { newPaymentId } from '../src/providers';
+import { fixturePurchase, registerPurchase } from '../src/tools/purchase';
+import { newPaymentId, type ResolvedFixture } from '../src/providers';
 import { enrollmentWorkflowId } from '../src/domain/ids';
 
 export interface Delivery {
@@ -12,6 +17,8 @@ export interface Delivery {
   workflowId: string;
   body: string;
   headers: Record<string, string>;
+  /** What the payment is: what the sandbox provider must hold for the confirmation step to find it. */
+  fixture: ResolvedFixture;
 }
 
 let counter = 0;
@@ -28,12 +35,39 @@ export function razorpayDelivery(secret: string): Delivery {
       paymentId,
       email: `student.${paymentId.toLowerCase()}@example.com`,
       phone: `+9198${String(counter % 1e8).padStart(8, '0')}`,
-      courseId: `course-${(counter % 7) + 1}`,
       name: `Student ${counter}`,
     },
   });
   const { body, headers } = plan.deliveries[0]!.signed;
-  return { paymentId, workflowId: enrollmentWorkflowId('razorpay', paymentId), body, headers };
+  return {
+    paymentId,
+    workflowId: enrollmentWorkflowId('razorpay', paymentId),
+    body,
+    headers,
+    fixture: plan.fixture,
+  };
+}
+
+/**
+ * Has the sandbox provider create and pay each delivery's purchase (an order whose merchant notes name
+ * the fixture's product), as a real provider holds a payment before it sends its webhook. Run before
+ * the measured window: the measurement is the receiver and the workflow, not the registration.
+ */
+export async function registerPurchases(
+  sandboxUrl: string,
+  deliveries: readonly Delivery[],
+  concurrency = 8,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (;;) {
+        const d = deliveries[next++];
+        if (!d) return;
+        await registerPurchase(sandboxUrl, 'razorpay', fixturePurchase('razorpay', d.fixture));
+      }
+    }),
+  );
 }
 
 /** An endless supply: pre-built deliveries first, then built on demand. */

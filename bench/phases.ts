@@ -1,13 +1,25 @@
 /**
  * One function per measurement. Each takes the running system and returns plain figures; run.ts
  * repeats them and reports medians and spreads.
+ *
+ * The acknowledgement measurements deliver payments the sandbox provider does not hold: their
+ * workflows start on a queue no worker polls, so no confirmation step ever runs for them (registering
+ * thousands of purchases would only grow the sandbox). Paid-to-enrolled registers every payment it
+ * delivers before its measured window (`preparePayments`).
  */
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { enrollmentStartOptions } from '../src/webhook/start-enrollment';
 import type { PaymentEvent } from '../src/domain/payment-event';
-import { type Delivery, DeliveryPool, duplicatePool, razorpayDelivery } from './deliveries';
+import { interpretRazorpayEvent } from '../src/providers/razorpay/events';
+import {
+  type Delivery,
+  DeliveryPool,
+  duplicatePool,
+  razorpayDelivery,
+  registerPurchases,
+} from './deliveries';
 import {
   autocannonMax,
   autocannonRate,
@@ -19,6 +31,7 @@ import {
 } from './load';
 import { sleep } from './procs';
 import { latencySummary } from './stats';
+import type { ActivityTimes } from './activity-times';
 import { TASK_QUEUES } from './system';
 import { ENROLLMENT_WORKFLOW_TYPE } from '../src/workflows/messages';
 
@@ -105,26 +118,27 @@ export function rawStarts(client: Client, concurrency: number, seconds: number) 
   });
 }
 
-const samplePayment = (paymentId: string): PaymentEvent => ({
-  provider: 'razorpay',
-  paymentId,
-  eventId: 'EvtBench000001',
-  eventType: 'payment.captured',
-  amountMinor: 49900,
-  currency: 'INR',
-  student: {
-    email: `student.${paymentId.toLowerCase()}@example.com`,
-    name: 'Student Bench',
-    phone: '+919800000001',
-  },
-  courseId: 'course-1',
-  paidAt: new Date().toISOString(),
-});
+/** The payment the receiver makes of one of our deliveries (its adapter's interpretation), as a template. */
+let template: PaymentEvent | undefined;
+function samplePayment(paymentId: string): PaymentEvent {
+  if (!template) {
+    const d = razorpayDelivery('unused');
+    const meant = interpretRazorpayEvent(JSON.parse(d.body) as Record<string, unknown>, d.headers);
+    if (meant.kind !== 'paid') throw new Error(`a bench delivery is not a paid event: ${meant.kind}`);
+    template = meant.event;
+  }
+  return {
+    ...template,
+    paymentId,
+    student: { ...template.student, email: `student.${paymentId.toLowerCase()}@example.com` },
+  };
+}
 
 /**
- * A start with everything the receiver's start carries (`enrollmentStartOptions`: the payment as input,
- * summary and details, three search attributes, the ID policies), straight from a client: what a start costs Temporal
- * when it is ours, without HTTP, verification and parsing in front of it.
+ * A start with everything the receiver's start carries (`enrollmentStartOptions`: the payment as the
+ * receiver parses it from our deliveries, as input; summary and details, three search attributes, the
+ * ID policies), straight from a client: what a start costs Temporal when it is ours, without HTTP,
+ * verification and parsing in front of it.
  */
 export function startsLikeOurs(client: Client, concurrency: number, seconds: number) {
   return closedLoop(concurrency, seconds, async () => {
@@ -133,6 +147,13 @@ export function startsLikeOurs(client: Client, concurrency: number, seconds: num
     await client.workflow.start(ENROLLMENT_WORKFLOW_TYPE, enrollmentStartOptions(payment, TASK_QUEUES.noop));
   });
 }
+
+/**
+ * Activities per payment today: confirm with the provider, enroll (one course: the bench buys
+ * `course-ml-101`), welcome, CRM. The ceiling workflow runs as many no-op activities; the report
+ * compares this with the count it reads from our workflows' histories.
+ */
+export const CEILING_ACTIVITIES = 4;
 
 export interface EndToEndResult {
   /** How many payments (workflows) the batch had. */
@@ -147,6 +168,14 @@ export interface EndToEndResult {
   notCompleted: number;
   /** Offered rate, when paced. */
   offeredPerSecond?: number;
+  /** Per-activity times from the histories (read after the measurement: `activityTimes`). */
+  activities?: ActivityTimes;
+}
+
+/** A measured batch, and each workflow's send time (epoch ms) for reading its history afterwards. */
+export interface EndToEndRun {
+  result: EndToEndResult;
+  sent: Map<string, number>;
 }
 
 async function completedCount(client: Client, taskQueue: string): Promise<number> {
@@ -211,15 +240,35 @@ export interface EndToEndOptions {
   timeoutMs?: number;
 }
 
-/** Ours: signed deliveries to the receiver on the worker's queue; sent = just before the POST. */
+/**
+ * A batch of our payments, ready before the measured window: the sandbox emptied (its provider API
+ * finds an order's payments by scanning every payment it holds, so a store that grew over the run
+ * would make each repetition's confirmation dearer than the last; the previous batch has completed),
+ * `count` signed deliveries built and every purchase registered with the sandbox provider.
+ */
+export async function preparePayments(
+  sandboxUrl: string,
+  secret: string,
+  count: number,
+): Promise<Delivery[]> {
+  const res = await fetch(`${sandboxUrl}/_sandbox/reset`, { method: 'POST' });
+  if (!res.ok) throw new Error(`the sandbox refused a reset: ${res.status} ${await res.text()}`);
+  const deliveries = Array.from({ length: count }, () => razorpayDelivery(secret));
+  await registerPurchases(sandboxUrl, deliveries);
+  return deliveries;
+}
+
+/**
+ * Ours: `deliveries` (from `preparePayments`: the provider already holds each payment) to the
+ * receiver on the worker's queue; sent = just before the POST.
+ */
 export async function endToEndOurs(
   target: Target,
-  secret: string,
-  options: EndToEndOptions,
-): Promise<EndToEndResult> {
-  const { client, payments, connections } = options;
+  deliveries: readonly Delivery[],
+  options: Omit<EndToEndOptions, 'payments'>,
+): Promise<EndToEndRun> {
+  const { client, connections } = options;
   const before = await completedCount(client, TASK_QUEUES.enrollments);
-  const deliveries = Array.from({ length: payments }, () => razorpayDelivery(secret));
   const sent = new Map<string, number>();
   let offered: number | undefined;
   const failures: Record<string, number> = {};
@@ -228,7 +277,7 @@ export async function endToEndOurs(
     const result: LoadResult = await paced({
       ...target,
       rate: options.rate,
-      durationSeconds: payments / options.rate,
+      durationSeconds: deliveries.length / options.rate,
       connections,
       next: () => {
         const d = deliveries[i++]!;
@@ -257,21 +306,27 @@ export async function endToEndOurs(
   if (Object.keys(failures).length > 0)
     throw new Error(`deliveries not acknowledged: ${JSON.stringify(failures)}`);
   const result = await collect(client, TASK_QUEUES.enrollments, before, sent, options.timeoutMs ?? 120_000);
-  return { ...result, offeredPerSecond: offered };
+  return { result: { ...result, offeredPerSecond: offered }, sent };
 }
 
-/** Ceiling: the three-no-op-activity workflow started straight from a client; sent = just before start. */
-export async function endToEndCeiling(options: EndToEndOptions): Promise<EndToEndResult> {
+/** Whether one of our workflows' results is a payment enrolled in full (no step skipped, nothing in review). */
+export function enrolled(result: unknown): boolean {
+  const r = result as { outcome?: unknown; enrollmentId?: unknown } | undefined;
+  return r?.outcome === 'completed' && typeof r.enrollmentId === 'string' && r.enrollmentId !== '';
+}
+
+/** Ceiling: the `CEILING_ACTIVITIES`-no-op-activity workflow started straight from a client; sent = just before start. */
+export async function endToEndCeiling(options: EndToEndOptions): Promise<EndToEndRun> {
   const { client, payments, connections } = options;
   const before = await completedCount(client, TASK_QUEUES.ceiling);
   const sent = new Map<string, number>();
   const startOne = async () => {
     const workflowId = `ceiling-${randomUUID()}`;
     sent.set(workflowId, Date.now());
-    await client.workflow.start('threeNoopActivitiesWorkflow', {
+    await client.workflow.start('noopActivitiesWorkflow', {
       taskQueue: TASK_QUEUES.ceiling,
       workflowId,
-      args: [workflowId],
+      args: [workflowId, CEILING_ACTIVITIES],
     });
   };
   let offered: number | undefined;
@@ -295,7 +350,7 @@ export async function endToEndCeiling(options: EndToEndOptions): Promise<EndToEn
     );
   }
   const result = await collect(client, TASK_QUEUES.ceiling, before, sent, options.timeoutMs ?? 120_000);
-  return { ...result, offeredPerSecond: offered };
+  return { result: { ...result, offeredPerSecond: offered }, sent };
 }
 
 /** Raw starts at a fixed offered rate (open loop, latency from the scheduled time): the latency ceiling. */

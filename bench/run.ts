@@ -18,13 +18,17 @@ import {
   ackDuplicates,
   ackMax,
   ackPaced,
+  CEILING_ACTIVITIES,
   endToEndCeiling,
   endToEndOurs,
   type EndToEndResult,
+  enrolled,
   pacedStarts,
+  preparePayments,
   rawStarts,
   startsLikeOurs,
 } from './phases';
+import { activityTimes } from './activity-times';
 import { countFsyncsPerStart } from './fsyncs';
 import { httpReady, NodeProcess, ROOT, sleep } from './procs';
 import { renderReport, writeReport, type BenchResults, type Sample } from './report';
@@ -126,6 +130,7 @@ async function main() {
       e2eSaturationPayments: E2E_SATURATION_PAYMENTS,
       e2eRate: E2E_RATE,
       e2eRateSeconds: E2E_RATE_SECONDS,
+      ceilingActivities: CEILING_ACTIVITIES,
       variantReps: VARIANT_REPS,
       shape: sys.shape,
       quick,
@@ -147,7 +152,10 @@ async function main() {
   await ackMax(ack, sys.secret, CONNECTIONS, 2);
   await rawStarts(sys.client, CONNECTIONS, 2);
   await endToEndCeiling({ client: sys.client, payments: 40, connections: CONNECTIONS });
-  await endToEndOurs(e2e, sys.secret, { client: sys.client, payments: 40, connections: CONNECTIONS });
+  await endToEndOurs(e2e, await preparePayments(sys.sandboxUrl, sys.secret, 40), {
+    client: sys.client,
+    connections: CONNECTIONS,
+  });
 
   for (let rep = 1; rep <= REPS; rep++) {
     log(`acknowledgements, repetition ${rep}/${REPS}`);
@@ -190,9 +198,18 @@ async function main() {
       payments: rate ? rate * E2E_RATE_SECONDS : E2E_SATURATION_PAYMENTS,
     };
     const key = `e2e-${name}-${rate ? 'paced' : 'saturation'}`;
-    return metered(key, () =>
-      name === 'ours' ? endToEndOurs(e2e, sys.secret, options) : endToEndCeiling(options),
+    // Our payments are registered with the sandbox provider before the window, the histories read after it.
+    const deliveries =
+      name === 'ours' ? await preparePayments(sys.sandboxUrl, sys.secret, options.payments) : [];
+    const { result, sent } = await metered(key, () =>
+      name === 'ours' ? endToEndOurs(e2e, deliveries, options) : endToEndCeiling(options),
     );
+    result.activities = await activityTimes(
+      sys.client,
+      sent,
+      name === 'ours' ? { accept: enrolled, workerLog: sys.worker.logFile } : {},
+    );
+    return result;
   };
   for (let rep = 1; rep <= REPS; rep++) {
     log(`paid-to-enrolled, repetition ${rep}/${REPS}`);

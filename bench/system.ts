@@ -2,11 +2,14 @@
  * Everything the benchmark measures, started fresh in a temp directory, all on 127.0.0.1:
  * - a Temporal dev server started exactly as `npm run dev` starts it (scripts/temporal/dev-server.ts:
  *   SQLite file with `SQLITE_PRAGMAS`, our search attributes, 30-day retention);
- * - the sandbox downstreams (src/sandbox/main.ts, zero added latency), the product's worker
+ * - the sandbox downstreams and payment providers (src/sandbox/main.ts, zero added latency, started
+ *   with the credentials the worker uses for them), the product's worker
  *   (src/worker.ts) and two product receivers (src/webhook/main.ts): one whose task queue no worker
  *   polls, for acknowledgement figures comparable with the raw start ceiling (starts with no worker),
  *   and one on the worker's queue, for paid-to-enrolled;
  * - the ceilings: a bare Express + HMAC server, and a worker with no-op activities.
+ * The worker confirms each payment with the sandbox's provider API and resolves it against the sample
+ * catalog (catalog/sample.yaml), as `npm run dev` runs it.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +27,9 @@ import { httpReady, logLineReady, NodeProcess, ROOT } from './procs';
 import { V8_FLAGS } from '../src/runtime/v8-flags';
 import { TASK_QUEUE_DEFAULT } from '../src/workflows/messages';
 
+/** The catalog `npm run dev` sells from; the bench's payments buy its `course-ml-101` at its price. */
+export const SAMPLE_CATALOG = path.join(ROOT, 'catalog', 'sample.yaml');
+
 export const TASK_QUEUES = {
   /** The product worker's queue (paid-to-enrolled). */
   enrollments: TASK_QUEUE_DEFAULT,
@@ -31,7 +37,7 @@ export const TASK_QUEUES = {
   ackOnly: 'bench-ack-only',
   /** Raw start ceiling: no-op workflows, polled by nobody. */
   noop: 'bench-noop',
-  /** Paid-to-enrolled ceiling: three no-op activities, polled by the ceiling worker. */
+  /** Paid-to-enrolled ceiling: as many no-op activities as a payment runs, polled by the ceiling worker. */
   ceiling: 'bench-ceiling',
 } as const;
 
@@ -165,6 +171,12 @@ export async function startBenchSystem(options: SystemOptions = {}): Promise<Ben
       LMS_BASE_URL: `${sandboxUrl}/lms`,
       WHATSAPP_GRAPH_URL: `${sandboxUrl}/whatsapp`,
       HUBSPOT_BASE_URL: `${sandboxUrl}/hubspot`,
+      // The confirmation step reads the payment back from the provider (the sandbox, started with the
+      // same RAZORPAY_KEY_ID / RAZORPAY_KEY_SECRET / STRIPE_API_KEY from `secrets`).
+      RAZORPAY_API_URL: `${sandboxUrl}/razorpay`,
+      STRIPE_API_URL: sandboxUrl,
+      STRIPE_LIVEMODE: 'false',
+      CATALOG_PATH: SAMPLE_CATALOG,
       WORKFLOW_BUNDLE_PATH: productBundle,
       WORKER_METRICS_PORT: '0',
       TEMPORAL_SDK_METRICS_PORT: String(await freePort()),

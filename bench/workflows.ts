@@ -1,7 +1,8 @@
 /**
  * The ceilings' workflows, bundled on their own (never part of the product bundle): a workflow that
- * does nothing (for the raw start ceiling) and one with three no-op activities in sequence, the
- * shape of the enrollment (enroll, welcome, CRM) without its bookkeeping and HTTP calls.
+ * does nothing (for the raw start ceiling) and one with `activities` no-op activities in sequence,
+ * the shape of a payment (confirm with the provider, enroll, welcome, CRM: `CEILING_ACTIVITIES` in
+ * phases.ts) without its bookkeeping and HTTP calls.
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { noopActivities } from './noop-activities';
@@ -12,9 +13,7 @@ export async function noopWorkflow(): Promise<void> {
 
 const { noop } = proxyActivities<typeof noopActivities>({ startToCloseTimeout: '15s' });
 
-export async function threeNoopActivitiesWorkflow(id: string): Promise<string> {
-  await noop(id);
-  await noop(id);
-  await noop(id);
+export async function noopActivitiesWorkflow(id: string, activities: number): Promise<string> {
+  for (let i = 0; i < activities; i++) await noop(id);
   return id;
 }
