@@ -170,10 +170,9 @@ export function renderReport(r: BenchResults): string {
       `Ours / raw start ceiling: **${pct(ackRatioStart)}** (target ≥ 80 %: ${met(ackRatioStart >= 0.8)}). ` +
       `Ours / start carrying our payload: ${pct(ratio(throughput('ackMax'), throughput('startsLikeOurs')))}. ` +
       `Duplicates: ${pct(ratio(throughput('duplicates'), throughput('ackMax')))} of the distinct-payment rate. ` +
-      `A duplicate costs a refused start and, unless another copy with the same content is already asking, a ` +
-      `status query (does the workflow wait for details?). No worker polls this queue, so nothing answers that ` +
-      `query and it waits out the receiver's start deadline (\`WEBHOOK_START_TIMEOUT_MS\`; duplicates' p99 ` +
-      `${fmt(lat('duplicates', 'p99'))} ms): this row measures that wait more than the receiver's work.`,
+      `A duplicate costs a refused start; its answer does not wait for the status query that follows it (does ` +
+      `the workflow wait for details?), which no worker answers on this queue and which the receiver bounds ` +
+      `in number and time (duplicates' p99 ${fmt(lat('duplicates', 'p99'))} ms).`,
     '',
     `### 3. Acknowledgement latency at fixed offered rates`,
     '',

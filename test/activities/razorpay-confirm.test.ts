@@ -90,6 +90,20 @@ describe('fetchRazorpayRecord', () => {
     expect(record.subscription).toBeUndefined();
   });
 
+  it('reads a merchant order paid in one attempt with two calls: no order payments list, no link search', async () => {
+    const p = await purchase({ ...base, kind: 'order' });
+    const before = logs.lines().length;
+    const record = await read(p.paymentId);
+    expect(record.order?.completedByThisPayment).toBe(true);
+    expect(record.kind).toBe('order');
+    const operations = logs
+      .lines()
+      .slice(before)
+      .map((l) => l.operation)
+      .filter(Boolean);
+    expect(operations).toEqual(['fetch_payment', 'fetch_order']);
+  });
+
   it('says only the last payment of a partial-payment order completes it', async () => {
     const p = await purchase({ ...base, kind: 'order', partialPayments: [20_000, 29_900] });
     const [first, last] = p.paymentIds;

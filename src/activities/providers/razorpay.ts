@@ -51,6 +51,7 @@ const orderSchema = z.object({
   id: z.string(),
   amount: z.number().int(),
   amount_due: z.number().int(),
+  attempts: z.number().int().optional(),
   partial_payment: z.boolean().optional(),
   status: z.string(),
   notes,
@@ -117,19 +118,12 @@ export async function fetchRazorpayRecord(
       orderSchema,
     );
     if (order) {
-      const paid = await api.read(
-        'fetch_order_payments',
-        `/v1/orders/${encodeURIComponent(order.id)}/payments`,
-        orderPaymentsSchema,
-      );
-      const latest = (paid?.items ?? [])
-        .filter((p) => p.status === 'captured')
-        .sort((a, b) => b.created_at - a.created_at)[0];
+      const fullyPaid = order.status === 'paid' && order.amount_due === 0;
       record.order = {
         amountMinor: order.amount,
         amountDueMinor: order.amount_due,
         partial: order.partial_payment === true,
-        completedByThisPayment: order.status === 'paid' && order.amount_due === 0 && latest?.id === paymentId,
+        completedByThisPayment: fullyPaid && (await completedBy(api, order, payment)),
       };
       record.kind = 'order';
       record.references.order = order.id;
@@ -139,7 +133,8 @@ export async function fetchRazorpayRecord(
   }
   record.claims.push(...noteClaims(payment.notes, 'razorpay.payment_notes'));
 
-  const link = await confirmedPaymentLink(api, payment, references.payment_link);
+  const orderHasNotes = record.claims.some((c) => c.source === 'razorpay.order_notes');
+  const link = await confirmedPaymentLink(api, payment, references.payment_link, orderHasNotes);
   if (link) {
     record.kind = 'payment_link';
     record.references.payment_link = link.id;
@@ -201,6 +196,7 @@ async function confirmedPaymentLink(
   api: RazorpayApi,
   payment: Payment,
   pointer: string | undefined,
+  hasNotes: boolean,
 ): Promise<PaymentLink | undefined> {
   const paidBy = (link: PaymentLink) =>
     (link.payments ?? []).some((p) => p.payment_id === payment.id) ||
@@ -213,14 +209,37 @@ async function confirmedPaymentLink(
     );
     if (link && paidBy(link)) return link;
   }
-  // Subscription charges and orderless payments never come from a payment link.
-  if (payment.invoice_id || !payment.order_id) return undefined;
+  // Subscription charges and orderless payments never come from a payment link, and neither does an
+  // order with notes of its own: the order Razorpay makes for a link carries none (the link keeps them).
+  if (payment.invoice_id || !payment.order_id || hasNotes) return undefined;
   const found = await api.read(
     'find_payment_link',
     `/v1/payment_links?payment_id=${encodeURIComponent(payment.id)}`,
     z.object({ payment_links: z.array(paymentLinkSchema) }),
   );
   return found?.payment_links.find(paidBy);
+}
+
+/**
+ * Whether this captured payment is the one that completed the paid order. An order paid in a single
+ * attempt was paid by its only payment; after several attempts (partial payments, a retried or a
+ * second payment), the latest captured payment in Razorpay's list is the one.
+ */
+async function completedBy(
+  api: RazorpayApi,
+  order: z.infer<typeof orderSchema>,
+  payment: Payment,
+): Promise<boolean> {
+  if (order.attempts === 1 && payment.status === 'captured') return true;
+  const paid = await api.read(
+    'fetch_order_payments',
+    `/v1/orders/${encodeURIComponent(order.id)}/payments`,
+    orderPaymentsSchema,
+  );
+  const latest = (paid?.items ?? [])
+    .filter((p) => p.status === 'captured')
+    .sort((a, b) => b.created_at - a.created_at)[0];
+  return latest?.id === payment.id;
 }
 
 /** The subscription's first paid charge is the earliest paid invoice's payment. */

@@ -99,12 +99,7 @@ export function createRazorpayApi(ctx: ServiceContext, store: RazorpayStore): Ro
     get((req) => {
       const id = param(req, 'id');
       if (!store.order(id)) return doesNotExist();
-      return collection(
-        store
-          .allPayments()
-          .filter((p) => p.order_id === id)
-          .sort(newestFirst),
-      );
+      return collection(store.paymentsOfOrder(id).sort(newestFirst));
     }),
   );
   router.get(

@@ -24,6 +24,8 @@ export class RazorpayStore {
   private readonly paymentLinks = new Map<string, RazorpayPaymentLinkEntity>();
   private readonly subscriptions = new Map<string, RazorpaySubscriptionEntity>();
   private readonly invoices = new Map<string, RazorpayInvoiceEntity>();
+  /** Payment ids per order: the confirm step asks for an order's payments on every payment. */
+  private readonly paymentsByOrder = new Map<string, Set<string>>();
 
   /** Whether any of these ids is taken: a purchase is stored whole or not at all. */
   holdsAny(ids: string[]): boolean {
@@ -38,7 +40,13 @@ export class RazorpayStore {
   }
 
   add(records: Partial<RazorpayRecords>): void {
-    for (const p of records.payments ?? []) this.payments.set(p.id, structuredClone(p));
+    for (const p of records.payments ?? []) {
+      this.payments.set(p.id, structuredClone(p));
+      if (p.order_id) {
+        const ids = this.paymentsByOrder.get(p.order_id) ?? new Set<string>();
+        this.paymentsByOrder.set(p.order_id, ids.add(p.id));
+      }
+    }
     for (const o of records.orders ?? []) this.orders.set(o.id, structuredClone(o));
     for (const l of records.paymentLinks ?? []) this.paymentLinks.set(l.id, structuredClone(l));
     for (const s of records.subscriptions ?? []) this.subscriptions.set(s.id, structuredClone(s));
@@ -51,6 +59,11 @@ export class RazorpayStore {
   subscription = (id: string) => copy(this.subscriptions.get(id));
   invoice = (id: string) => copy(this.invoices.get(id));
 
+  paymentsOfOrder = (orderId: string): RazorpayPaymentEntity[] =>
+    [...(this.paymentsByOrder.get(orderId) ?? [])]
+      .map((id) => this.payments.get(id))
+      .filter((p): p is RazorpayPaymentEntity => p?.order_id === orderId)
+      .map((p) => structuredClone(p));
   allPayments = (): RazorpayPaymentEntity[] => [...this.payments.values()].map((p) => structuredClone(p));
   allPaymentLinks = (): RazorpayPaymentLinkEntity[] =>
     [...this.paymentLinks.values()].map((l) => structuredClone(l));
@@ -62,6 +75,7 @@ export class RazorpayStore {
     this.paymentLinks.clear();
     this.subscriptions.clear();
     this.invoices.clear();
+    this.paymentsByOrder.clear();
   }
 }
 
