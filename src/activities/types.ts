@@ -44,6 +44,28 @@ export type EnrollStudentInput = {
   grantKey?: string;
 };
 
+/** What caused an access change: its provider id keys the change, so a redelivery changes nothing twice. */
+export type AccessCause = { kind: 'refund' | 'dispute' | 'subscription'; id: string };
+
+export type ChangeAccessInput = {
+  payment: PaymentRef;
+  /** The catalog course of the grant (as enrollment sent it); absent for a payment from before the catalog. */
+  grantKey?: string;
+  /** `suspended` and `revoked` take access away; `active` restores a suspended enrollment. */
+  status: 'active' | 'suspended' | 'revoked';
+  cause: AccessCause;
+  /** Kept by the LMS with the change, for whoever reads the enrollment there. */
+  reason: string;
+};
+
+export type ChangeAccessResult = {
+  /** False when the LMS has no enrollment for the grant: nothing was granted, so nothing to change. */
+  found: boolean;
+  enrollmentId?: string;
+  status?: ChangeAccessInput['status'];
+  attempt: number;
+};
+
 export type EnrollStudentResult = {
   /** The LMS enrollment id; when a 409 does not name the enrollment, the `external_ref` we sent. */
   enrollmentId: string;

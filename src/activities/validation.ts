@@ -29,6 +29,17 @@ export const enrollStudentInputSchema = z.object({
   grantKey: grantKey.optional(),
 });
 
+export const changeAccessInputSchema = z.object({
+  payment: paymentRef,
+  grantKey: grantKey.optional(),
+  status: z.enum(['active', 'suspended', 'revoked']),
+  cause: z.object({
+    kind: z.enum(['refund', 'dispute', 'subscription']),
+    id: z.string().regex(/^[A-Za-z0-9_]{1,64}$/, 'must be a provider id (letters, digits, _)'),
+  }),
+  reason: z.string().trim().min(1, 'must not be empty').max(256),
+});
+
 export const sendWelcomeInputSchema = z.object({
   payment: paymentRef,
   phone,

@@ -5,16 +5,32 @@
  */
 import type { ServiceName } from './faults';
 
+/** `revoked` is final; `suspended` can be restored to `active`. */
+export type AccessStatus = 'active' | 'suspended' | 'revoked';
+
+/** One change of an enrollment's access: what a "revoked twice" check counts. */
+export interface AccessChangeRecord {
+  from: AccessStatus;
+  to: AccessStatus;
+  reason: string;
+  /** The business event that caused it (a refund or dispute id, as the client sends it). */
+  external_ref: string;
+  idempotencyKey: string;
+  at: string;
+}
+
 export interface EnrollmentRecord {
   id: string;
   email: string;
   name: string;
   course_id: string;
   external_ref: string;
-  status: 'active';
+  status: AccessStatus;
   created_at: string;
   /** The key of the request that created it: retries must have reused this one. */
   idempotencyKey: string;
+  /** Every change of `status`, oldest first. */
+  access_changes: AccessChangeRecord[];
 }
 
 export interface MessageRecord {
@@ -89,13 +105,28 @@ export class Ledger {
     return structuredClone(this.enrollments.filter(filter));
   }
 
-  recordEnrollment(fields: Omit<EnrollmentRecord, 'id' | 'status'>): EnrollmentRecord {
+  recordEnrollment(fields: Omit<EnrollmentRecord, 'id' | 'status' | 'access_changes'>): EnrollmentRecord {
     const record: EnrollmentRecord = {
       id: `enr_${this.enrollments.length + 1}`,
       ...fields,
       status: 'active',
+      access_changes: [],
     };
     this.enrollments.push(record);
+    return structuredClone(record);
+  }
+
+  enrollmentById(id: string): EnrollmentRecord | undefined {
+    const found = this.enrollments.find((e) => e.id === id);
+    return found && structuredClone(found);
+  }
+
+  /** Moves an enrollment's access to `change.to`, recording the change; the caller checked it is allowed. */
+  changeAccess(id: string, change: Omit<AccessChangeRecord, 'from'>): EnrollmentRecord | undefined {
+    const record = this.enrollments.find((e) => e.id === id);
+    if (!record) return undefined;
+    record.access_changes.push({ from: record.status, ...change });
+    record.status = change.to;
     return structuredClone(record);
   }
 

@@ -1,5 +1,7 @@
 /**
- * A generic LMS: `POST /api/enrollments` with an API key, one enrollment per (email, course).
+ * A generic LMS: `POST /api/enrollments` with an API key, one enrollment per (email, course), and
+ * `POST /api/enrollments/:id/access` to suspend, restore or revoke one (its status: active,
+ * suspended, revoked).
  * Stricter than most real LMSs on purpose: it demands an `Idempotency-Key` and implements the IETF
  * httpapi draft semantics, so the sandbox can prove our client reuses one key across retries.
  */
@@ -26,6 +28,12 @@ const enrollmentRequestSchema = z.object({
   external_ref: z.string().min(1, 'external_ref is required').max(256),
 });
 
+const accessRequestSchema = z.object({
+  status: z.enum(['active', 'suspended', 'revoked'], 'status must be active, suspended or revoked'),
+  reason: z.string().trim().min(1, 'reason is required').max(256),
+  external_ref: z.string().min(1, 'external_ref is required').max(256),
+});
+
 /** The API's view of an enrollment (the ledger also keeps the name and the idempotency key). */
 const toResource = (e: EnrollmentRecord) => ({
   id: e.id,
@@ -34,6 +42,8 @@ const toResource = (e: EnrollmentRecord) => ({
   external_ref: e.external_ref,
   status: e.status,
   created_at: e.created_at,
+  status_changed_at: e.access_changes.at(-1)?.at ?? null,
+  status_reason: e.access_changes.at(-1)?.reason ?? null,
 });
 
 /** Key order must not make two equal bodies look different. */
@@ -76,6 +86,20 @@ export function createLmsService(ctx: ServiceContext): SandboxService {
    */
   const outcomes = new Map<string, StoredOutcome>();
 
+  /** The answer a key already got, replayed; 422 when the key comes back with another request. */
+  function replayOf(key: string, fingerprint: string): Reply | undefined {
+    const stored = outcomes.get(key);
+    if (!stored) return undefined;
+    if (stored.fingerprint !== fingerprint) {
+      return reply(422, {
+        error: 'idempotency_key_reused',
+        message: 'This Idempotency-Key was already used with a different request body',
+      });
+    }
+    // Same status and body as the first time, as the draft requires; the header is a debugging aid.
+    return { ...stored.answer, headers: { ...stored.answer.headers, 'Idempotent-Replayed': 'true' } };
+  }
+
   const authorize = (req: Request): Reply | undefined =>
     safeEqual(req.get('x-api-key'), ctx.credentials.LMS_API_KEY)
       ? undefined
@@ -102,17 +126,8 @@ export function createLmsService(ctx: ServiceContext): SandboxService {
     const key = req.get('idempotency-key') ?? '';
     const body: unknown = req.body;
     const fingerprint = canonicalJson(body);
-    const stored = outcomes.get(key);
-    if (stored) {
-      if (stored.fingerprint !== fingerprint) {
-        return reply(422, {
-          error: 'idempotency_key_reused',
-          message: 'This Idempotency-Key was already used with a different request body',
-        });
-      }
-      // Same status and body as the first time, as the draft requires; the header is a debugging aid.
-      return { ...stored.answer, headers: { ...stored.answer.headers, 'Idempotent-Replayed': 'true' } };
-    }
+    const earlier = replayOf(key, fingerprint);
+    if (earlier) return earlier;
 
     const parsed = enrollmentRequestSchema.safeParse(body);
     if (!parsed.success) {
@@ -147,6 +162,48 @@ export function createLmsService(ctx: ServiceContext): SandboxService {
     return answer;
   }
 
+  /**
+   * `POST /api/enrollments/:id/access`: suspend, restore or revoke. Same Idempotency-Key rules as
+   * creating one. Setting the status it already has is a no-op answered 200 (a second refund webhook
+   * for a revoked enrollment changes nothing); `revoked` is final, so restoring it is refused 409.
+   */
+  function changeAccess(req: Request): Reply {
+    const key = req.get('idempotency-key') ?? '';
+    const id = String(req.params.id);
+    const body: unknown = req.body;
+    const fingerprint = canonicalJson({ id, body });
+    const earlier = replayOf(key, fingerprint);
+    if (earlier) return earlier;
+    const parsed = accessRequestSchema.safeParse(body);
+    if (!parsed.success) {
+      return reply(422, { error: 'invalid_request', details: bodyIssueDetails(parsed.error) });
+    }
+    const existing = ctx.ledger.enrollmentById(id);
+    if (!existing) return reply(404, { error: 'enrollment_not_found', message: `No enrollment ${id}` });
+    const request = parsed.data;
+    let answer: Reply;
+    if (existing.status === request.status) {
+      answer = reply(200, toResource(existing));
+    } else if (existing.status === 'revoked') {
+      answer = reply(409, {
+        error: 'enrollment_revoked',
+        message: `Enrollment ${id} was revoked; a revoked enrollment cannot change again`,
+        enrollment: toResource(existing),
+      });
+    } else {
+      const changed = ctx.ledger.changeAccess(id, {
+        to: request.status,
+        reason: request.reason,
+        external_ref: request.external_ref,
+        idempotencyKey: key,
+        at: isoAt(ctx.now()),
+      });
+      answer = reply(200, toResource(changed!));
+    }
+    outcomes.set(key, { fingerprint, answer });
+    return answer;
+  }
+
   function list(req: Request): Reply {
     const filters = {
       external_ref: queryValue(req, 'external_ref'),
@@ -172,6 +229,13 @@ export function createLmsService(ctx: ServiceContext): SandboxService {
     }),
   );
   router.get('/api/enrollments', endpoint(ctx, profile, { admit: authorize, handle: list }));
+  router.post(
+    '/api/enrollments/:id/access',
+    endpoint(ctx, profile, {
+      admit: (req) => authorize(req) ?? requireIdempotencyKey(req),
+      handle: changeAccess,
+    }),
+  );
   router.use(notFound(profile));
   router.use(serviceErrors(ctx, profile.service, profile));
 

@@ -3,9 +3,8 @@
  * through the control route, then read back as a `ProviderRecord`.
  */
 import { fetchRazorpayRecord } from '../../src/activities/providers/razorpay';
-import { DownstreamFailure } from '../../src/activities/errors';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/start';
-import { captureLogs, noJitter } from './support/fixtures';
+import { captureLogs, downstreamFailureOf, noJitter } from './support/fixtures';
 
 const keys = { RAZORPAY_KEY_ID: 'rzp_test_K3yId0001', RAZORPAY_KEY_SECRET: 'rzp-secret-0001' };
 const credentials = {
@@ -53,15 +52,7 @@ const base = {
   merchant: { notes: { product_id: 'prod_ts101', student_name: 'Asha Rao' } },
 };
 
-async function failureOf(promise: Promise<unknown>): Promise<DownstreamFailure> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof DownstreamFailure) return err;
-    throw err;
-  }
-  throw new Error('expected a DownstreamFailure, got success');
-}
+const failureOf = downstreamFailureOf;
 
 describe('fetchRazorpayRecord', () => {
   it('reads an order purchase: amount, customer, merchant and buyer notes as separate claims', async () => {

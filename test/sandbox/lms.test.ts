@@ -1,5 +1,9 @@
 import { call, enroll, FakeClock, jsonPost, lmsHeaders, student, useSandbox } from './harness';
 
+const access = (id: string, body: unknown, key?: string) =>
+  jsonPost(`${sb.url}/lms/api/enrollments/${id}/access`, body, lmsHeaders(key));
+const refund = { reason: 'full refund', external_ref: 'razorpay:rfnd_Q1' };
+
 const clock = new FakeClock();
 const sb = useSandbox({ now: clock.now });
 
@@ -15,9 +19,14 @@ describe('sandbox LMS', () => {
       external_ref: student.external_ref,
       status: 'active',
       created_at: '2026-03-01T10:00:00.000Z',
+      status_changed_at: null,
+      status_reason: null,
     });
     const ledger = await sb.ledger();
-    expect(ledger.enrollments).toEqual([{ ...res.body, name: student.name, idempotencyKey: 'key-1' }]);
+    const { status_changed_at: _changed, status_reason: _reason, ...stored } = res.body;
+    expect(ledger.enrollments).toEqual([
+      { ...stored, name: student.name, idempotencyKey: 'key-1', access_changes: [] },
+    ]);
   });
 
   it('answers 409 with the existing enrollment for an enrolled pair, without recording another', async () => {
@@ -142,5 +151,87 @@ describe('sandbox LMS', () => {
     expect(found.body.data[0]).toMatchObject({ id: 'enr_1', external_ref: student.external_ref });
     expect(none.body).toEqual({ data: [] });
     expect(unauthorized.status).toBe(401);
+  });
+
+  describe('access: suspend, restore, revoke', () => {
+    it('suspends, restores and revokes, recording each change once with its cause', async () => {
+      const { body: e } = await enroll(sb, student, 'key-1');
+      const suspended = await access(
+        e.id,
+        { status: 'suspended', reason: 'dispute opened', external_ref: 'razorpay:disp_1' },
+        'k-s',
+      );
+      expect(suspended.status).toBe(200);
+      expect(suspended.body).toMatchObject({
+        id: e.id,
+        status: 'suspended',
+        status_reason: 'dispute opened',
+      });
+      const restored = await access(
+        e.id,
+        { status: 'active', reason: 'dispute won', external_ref: 'razorpay:disp_1' },
+        'k-a',
+      );
+      expect(restored.body.status).toBe('active');
+      const revoked = await access(e.id, { status: 'revoked', ...refund }, 'k-r');
+      expect(revoked.body.status).toBe('revoked');
+      const [stored] = (await sb.ledger()).enrollments;
+      expect(stored!.access_changes.map((c: { from: string; to: string }) => `${c.from}>${c.to}`)).toEqual([
+        'active>suspended',
+        'suspended>active',
+        'active>revoked',
+      ]);
+      expect(stored!.access_changes[2]).toMatchObject({
+        external_ref: 'razorpay:rfnd_Q1',
+        idempotencyKey: 'k-r',
+      });
+    });
+
+    it('answers a repeat with the same key by replaying, and a second revoke with another key as a no-op', async () => {
+      const { body: e } = await enroll(sb, student, 'key-1');
+      const first = await access(e.id, { status: 'revoked', ...refund }, 'k-r');
+      const replay = await access(e.id, { status: 'revoked', ...refund }, 'k-r');
+      expect(replay.status).toBe(200);
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+      expect(replay.body).toEqual(first.body);
+      const again = await access(
+        e.id,
+        { status: 'revoked', reason: 'second refund', external_ref: 'razorpay:rfnd_Q2' },
+        'k-r2',
+      );
+      expect(again.status).toBe(200);
+      expect((await sb.ledger()).enrollments[0]!.access_changes).toHaveLength(1);
+    });
+
+    it('refuses to restore a revoked enrollment with 409 enrollment_revoked', async () => {
+      const { body: e } = await enroll(sb, student, 'key-1');
+      await access(e.id, { status: 'revoked', ...refund }, 'k-r');
+      const restore = await access(e.id, { status: 'active', reason: 'oops', external_ref: 'x' }, 'k-a');
+      expect(restore.status).toBe(409);
+      expect(restore.body).toMatchObject({ error: 'enrollment_revoked', enrollment: { status: 'revoked' } });
+    });
+
+    it('answers 404 for an unknown enrollment, 422 for a bad status, 400 without a key, 401 without the API key', async () => {
+      const { body: e } = await enroll(sb, student, 'key-1');
+      expect((await access('enr_999', { status: 'revoked', ...refund }, 'k-1')).status).toBe(404);
+      const bad = await access(e.id, { status: 'deleted', ...refund }, 'k-2');
+      expect(bad.status).toBe(422);
+      expect(bad.body.error).toBe('invalid_request');
+      expect((await access(e.id, { status: 'revoked', ...refund })).status).toBe(400);
+      const anonymous = await jsonPost(
+        `${sb.url}/lms/api/enrollments/${e.id}/access`,
+        { status: 'revoked', ...refund },
+        lmsHeaders('k-3', 'wrong'),
+      );
+      expect(anonymous.status).toBe(401);
+      expect((await sb.ledger()).enrollments[0]!.status).toBe('active');
+    });
+
+    it('refuses a key first used to enroll when it comes back to change access (422)', async () => {
+      const { body: e } = await enroll(sb, student, 'key-1');
+      const reused = await access(e.id, { status: 'revoked', ...refund }, 'key-1');
+      expect(reused.status).toBe(422);
+      expect(reused.body.error).toBe('idempotency_key_reused');
+    });
   });
 });

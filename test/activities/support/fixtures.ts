@@ -1,3 +1,4 @@
+import { DownstreamFailure } from '../../../src/activities/errors';
 import pino from 'pino';
 import { ApplicationFailure } from '@temporalio/common';
 import { DefaultLogger } from '@temporalio/worker';
@@ -96,4 +97,15 @@ export async function failureOf(promise: Promise<unknown>): Promise<{
     details: error.details,
     message: error.message,
   };
+}
+
+/** The DownstreamFailure a client call (outside an activity) rejected with; fails the test otherwise. */
+export async function downstreamFailureOf(promise: Promise<unknown>): Promise<DownstreamFailure> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof DownstreamFailure) return err;
+    throw err;
+  }
+  throw new Error('expected a DownstreamFailure, got success');
 }
