@@ -9,6 +9,7 @@ import { extname } from 'node:path';
 import { parseDocument } from 'yaml';
 import {
   checkCatalog,
+  type AccessPolicy,
   type BuyerClaimSource,
   type CatalogEntries,
   type CatalogIssue,
@@ -35,6 +36,8 @@ export interface CatalogProduct {
   prices: Prices;
   razorpay: { paymentLinkIds: readonly string[]; subscriptionPlanIds: readonly string[] };
   stripe: { priceIds: readonly string[]; productIds: readonly string[] };
+  /** What a refund, a dispute or an ended subscription does to its access. */
+  access: AccessPolicy;
 }
 
 export interface Catalog {
@@ -150,6 +153,7 @@ function buildCatalog(entries: CatalogEntries, source: string): Catalog {
       prices: entry.prices ?? single?.prices ?? {},
       razorpay: entry.razorpay,
       stripe: entry.stripe,
+      access: entry.access,
     };
   });
   const productById = new Map(products.map((p) => [p.id, p]));

@@ -84,6 +84,29 @@ export const courseSchema = strict(
   'a course (id, title, lmsCourseId, prices)',
 );
 
+/**
+ * What happens to a product's access when the money goes back (issue 11). A full refund and a lost
+ * dispute always revoke; a won dispute restores what a dispute suspended. The defaults are the safe
+ * side: a person looks at a partial refund, a dispute suspends, a subscription keeps access for the
+ * period it paid.
+ */
+export const accessPolicySchema = strict(
+  {
+    partialRefund: z
+      .enum(['review', 'keep', 'revoke'], { error: 'must be review, keep or revoke' })
+      .default('review'),
+    disputeOpened: z.enum(['suspend', 'keep'], { error: 'must be suspend or keep' }).default('suspend'),
+    subscriptionEnded: z
+      .enum(['period_end', 'immediately'], { error: 'must be period_end or immediately' })
+      .default('period_end'),
+    /** A WhatsApp template telling the student access ended; none is sent without one. */
+    accessEndedTemplate: requiredString().optional(),
+  },
+  'an object with partialRefund, disputeOpened, subscriptionEnded, accessEndedTemplate',
+);
+
+export type AccessPolicy = z.output<typeof accessPolicySchema>;
+
 export const productSchema = strict(
   {
     id: catalogId,
@@ -106,8 +129,13 @@ export const productSchema = strict(
       },
       'an object with priceIds, productIds',
     ).default({ priceIds: [], productIds: [] }),
+    access: accessPolicySchema.default({
+      partialRefund: 'review',
+      disputeOpened: 'suspend',
+      subscriptionEnded: 'period_end',
+    }),
   },
-  'a product (id, courses, optional prices, razorpay, stripe)',
+  'a product (id, courses, optional prices, razorpay, stripe, access)',
 );
 
 const buyerSource = z.enum(buyerClaimSources as [BuyerClaimSource, ...BuyerClaimSource[]], {

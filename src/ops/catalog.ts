@@ -46,6 +46,12 @@ function renderProduct(product: CatalogProduct): string[] {
   for (const [label, ids] of mappings) {
     if (ids.length > 0) lines.push(`  ${label.padEnd(15)}  ${list(ids)}`);
   }
+  const { partialRefund, disputeOpened, subscriptionEnded, accessEndedTemplate } = product.access;
+  lines.push(
+    `  money back       full refund revoke, partial refund ${partialRefund}, dispute ${disputeOpened} ` +
+      `(won restores, lost revokes), subscription ended ${subscriptionEnded.replace('_', ' ')}` +
+      (accessEndedTemplate ? `, template ${accessEndedTemplate}` : ''),
+  );
   return lines;
 }
 

@@ -35,6 +35,9 @@ describe('ops catalog check', () => {
     expect(bundle).toMatch(/^ {2}prices +INR ₹17,999\.00, USD \$179\.00$/m);
     expect(bundle).toMatch(/^ {2}stripe prices +price_data_career_inr, price_data_career_usd$/m);
     expect(bundle).toMatch(/^ {2}stripe products +prod_data_career$/m);
+    expect(bundle).toMatch(
+      /^ {2}money back +full refund revoke, partial refund review, dispute suspend \(won restores, lost revokes\), subscription ended period end$/m,
+    );
     const ml = run.stdout.split('\n\n').find((block) => block.startsWith('course-ml-101'));
     expect(ml).toMatch(/^ {2}prices +INR ₹4,999\.00, USD \$49\.00$/m);
     expect(ml).toMatch(/^ {2}razorpay plans +plan_ML101monthly$/m);

@@ -54,6 +54,16 @@ describe('the sample catalog', () => {
     expect(bundle.prices).toEqual({ INR: 1799900, USD: 17900 });
   });
 
+  it('gives every product the safe access policy unless it says otherwise', () => {
+    for (const product of catalog.products) {
+      expect(product.access).toEqual({
+        partialRefund: 'review',
+        disputeOpened: 'suspend',
+        subscriptionEnded: 'period_end',
+      });
+    }
+  });
+
   it('gives a single-course product its course title and prices when it has none of its own', () => {
     const ml = catalog.productById.get('course-ml-101')!;
     expect(ml.title).toBe('Machine Learning 101');
@@ -182,6 +192,31 @@ describe('validation names the entry and the rule', () => {
       'products[0] (course-ml-101): stripe.productIds[0]: Stripe product ids start with prod_',
       'products[1] (course-ds-301): razorpay.paymentLinkIds[0]: Razorpay payment link ids start with plink_',
     ]);
+  });
+
+  it('an access policy with a value it does not know, or a misspelt field', () => {
+    const c = base();
+    c.products[0].access = { partialRefund: 'refund', disputeOpened: 'revoke' };
+    c.products[1].access = { subscriptionEnd: 'immediately' };
+    expect(problemsOf(c)).toEqual([
+      'products[0] (course-ml-101): access.partialRefund: must be review, keep or revoke',
+      'products[0] (course-ml-101): access.disputeOpened: must be suspend or keep',
+      'products[1] (course-ds-301): access: unknown field "subscriptionEnd"',
+    ]);
+    const ok = base();
+    ok.products[2].access = {
+      partialRefund: 'keep',
+      subscriptionEnded: 'immediately',
+      accessEndedTemplate: 'access_ended',
+    };
+    expect(
+      parseCatalog(JSON.stringify(ok), 'json', 'ok.json').productById.get('bundle-data-career')!.access,
+    ).toEqual({
+      partialRefund: 'keep',
+      disputeOpened: 'suspend',
+      subscriptionEnded: 'immediately',
+      accessEndedTemplate: 'access_ended',
+    });
   });
 
   it('trust: notesKeys empty, buyerSources with a merchant-set or unknown source', () => {
