@@ -152,8 +152,8 @@ export interface PurchaseSendOptions extends Pick<
   | 'timeoutMs'
   | 'now'
 > {
-  /** What the sandbox provider answered for the purchase: its payment and the webhooks it sends. */
-  purchase: PurchaseResult;
+  /** What the sandbox provider answered for the purchase (or refund): its payment and the webhooks it sends. */
+  purchase: Pick<PurchaseResult, 'paymentId' | 'deliveries'>;
 }
 
 /**

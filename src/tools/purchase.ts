@@ -13,19 +13,57 @@ export class SandboxPurchaseError extends Error {
 }
 
 /** Creates and pays the purchase in the sandbox provider; returns the webhooks it would send. */
-export async function registerPurchase(
+export function registerPurchase(
   sandboxUrl: string,
   provider: PaymentProvider,
   spec: PurchaseSpec,
   timeoutMs = 10_000,
 ): Promise<PurchaseResult> {
-  const url = `${sandboxUrl.replace(/\/+$/, '')}/_sandbox/${provider}/purchases`;
+  return postToSandbox<PurchaseResult>(sandboxUrl, provider, 'purchases', spec, timeoutMs);
+}
+
+export interface RefundRequest {
+  paymentId: string;
+  /** Default: what is left to refund. */
+  amountMinor?: number;
+}
+
+/** What the sandbox provider answered for a refund: the refund, and the webhooks it sends for it. */
+export interface RefundResult extends Pick<PurchaseResult, 'paymentId' | 'deliveries'> {
+  refundId: string;
+  amountMinor: number;
+  full: boolean;
+}
+
+/** Refunds a payment the sandbox provider holds (as the merchant would from its dashboard). */
+export function registerRefund(
+  sandboxUrl: string,
+  provider: PaymentProvider,
+  request: RefundRequest,
+  timeoutMs = 10_000,
+): Promise<RefundResult> {
+  if (provider !== 'razorpay') {
+    return Promise.reject(
+      new SandboxPurchaseError(`the sandbox does not play ${provider} refunds yet; only razorpay`),
+    );
+  }
+  return postToSandbox<RefundResult>(sandboxUrl, provider, 'refunds', request, timeoutMs);
+}
+
+async function postToSandbox<T>(
+  sandboxUrl: string,
+  provider: PaymentProvider,
+  route: 'purchases' | 'refunds',
+  body: object,
+  timeoutMs: number,
+): Promise<T> {
+  const url = `${sandboxUrl.replace(/\/+$/, '')}/_sandbox/${provider}/${route}`;
   let res: Response;
   try {
     res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(spec),
+      body: JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
@@ -37,9 +75,11 @@ export async function registerPurchase(
     );
   }
   const text = await res.text();
-  if (res.status !== 201)
-    throw new SandboxPurchaseError(`the sandbox provider refused the purchase: ${res.status} ${text}`);
-  return JSON.parse(text) as PurchaseResult;
+  if (res.status !== 201) {
+    const what = route === 'purchases' ? 'purchase' : 'refund';
+    throw new SandboxPurchaseError(`the sandbox provider refused the ${what}: ${res.status} ${text}`);
+  }
+  return JSON.parse(text) as T;
 }
 
 /**

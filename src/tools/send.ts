@@ -14,7 +14,7 @@ import { type PaymentFixture, type PaymentProvider, providerNames, providers } f
 import type { ProviderDefinition } from '../providers/definition';
 import { fixtureDefaults } from '../providers/fixture';
 import { loadCatalog } from '../catalog';
-import { catalogPurchase, purchaseKinds, registerPurchase } from './purchase';
+import { catalogPurchase, purchaseKinds, registerPurchase, registerRefund } from './purchase';
 import {
   DEFAULT_TIMEOUT_MS,
   expectsRejection,
@@ -96,6 +96,7 @@ interface CliFlags {
   kind?: string;
   paymentNotes?: Record<string, string>;
   charges?: number;
+  refund?: string;
   webhook: boolean;
   event?: string;
   paymentId?: string;
@@ -156,6 +157,10 @@ function buildProgram(defaultUrl: string, io: CliIo): Command {
       '--charges <n>',
       'subscriptions: charges paid so far (each after the first is a renewal)',
       positiveInt('--charges'),
+    )
+    .option(
+      '--refund <payment id>',
+      'refund a payment the sandbox provider holds (razorpay; --amount for a partial refund) and deliver its webhooks',
     )
     .option('--sandbox <url>', 'the sandbox playing the provider (default SANDBOX_URL, env or .data/dev.env)')
     .option('--no-sandbox', 'send fixture bodies for a payment no provider holds (it waits in review)')
@@ -291,7 +296,16 @@ export async function runSend(
   };
 
   let results: DeliveryResult[];
-  if (flags.sandbox === false) {
+  if (flags.refund !== undefined) {
+    if (flags.sandbox === false)
+      throw new Error('--refund refunds a payment the sandbox holds: drop --no-sandbox');
+    const sandboxUrl = flags.sandbox ?? setting('SANDBOX_URL') ?? DEFAULT_SANDBOX_URL;
+    const refund = await registerRefund(sandboxUrl, provider, {
+      paymentId: flags.refund,
+      amountMinor: flags.amount,
+    });
+    results = await sendPurchaseDeliveries({ ...common, secret: secret(), purchase: refund });
+  } else if (flags.sandbox === false) {
     const fixture: PaymentFixture = {
       paymentId: flags.paymentId,
       courseId: omitWhenFalse(flags.course),

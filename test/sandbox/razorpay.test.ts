@@ -256,3 +256,71 @@ describe('sandbox Razorpay API', () => {
     expect((await api(`/v1/payments/${created.body.paymentId}`)).status).toBe(400);
   });
 });
+
+describe('sandbox Razorpay refunds', () => {
+  const refund = (body: object) => jsonPost(`${sb.url}/_sandbox/razorpay/refunds`, body);
+
+  it('refunds in parts as Razorpay records it: cumulative amount, partial then full, and the webhooks', async () => {
+    const { body: bought } = await purchase({ ...base, kind: 'order' });
+    const paymentId: string = bought.paymentId;
+
+    const part = await refund({ paymentId, amountMinor: 20_000 });
+    expect(part.status).toBe(201);
+    expect(part.body).toMatchObject({ paymentId, amountMinor: 20_000, full: false });
+    expect(part.body.refundId).toMatch(/^rfnd_[A-Za-z0-9]{14}$/);
+    expect(part.body.deliveries.map((d: { eventType: string }) => d.eventType)).toEqual([
+      'refund.created',
+      'refund.processed',
+    ]);
+    const [created, processed] = part.body.deliveries.map((d: { body: any }) => d.body);
+    expect(created.payload.refund.entity).toMatchObject({ id: part.body.refundId, status: 'pending' });
+    expect(processed).toMatchObject({
+      entity: 'event',
+      event: 'refund.processed',
+      contains: ['refund', 'payment'],
+    });
+    expect(processed.payload.refund.entity).toMatchObject({
+      amount: 20_000,
+      payment_id: paymentId,
+      status: 'processed',
+    });
+    expect(processed.payload.payment.entity).toMatchObject({
+      status: 'captured',
+      amount_refunded: 20_000,
+      refund_status: 'partial',
+    });
+    expect((await api(`/v1/payments/${paymentId}`)).body).toMatchObject({
+      status: 'captured',
+      refund_status: 'partial',
+    });
+
+    const rest = await refund({ paymentId });
+    expect(rest.body).toMatchObject({ amountMinor: 29_900, full: true });
+    expect((await api(`/v1/payments/${paymentId}`)).body).toMatchObject({
+      status: 'refunded',
+      amount_refunded: 49_900,
+      refund_status: 'full',
+    });
+    const listed = await api(`/v1/payments/${paymentId}/refunds`);
+    expect(listed.body).toMatchObject({ entity: 'collection', count: 2 });
+    expect(listed.body.items.map((r: { amount: number }) => r.amount).sort()).toEqual([20_000, 29_900]);
+    expect((await api(`/v1/refunds/${rest.body.refundId}`)).body).toMatchObject({
+      amount: 29_900,
+      status: 'processed',
+    });
+  });
+
+  it('refuses what Razorpay refuses: more than is left, a refunded payment, an unknown payment', async () => {
+    const { body: bought } = await purchase({ ...base, kind: 'order' });
+    const tooMuch = await refund({ paymentId: bought.paymentId, amountMinor: 50_000 });
+    expect(tooMuch.status).toBe(400);
+    expect(tooMuch.body.message).toBe('The refund amount provided is greater than amount captured');
+    await refund({ paymentId: bought.paymentId });
+    const again = await refund({ paymentId: bought.paymentId });
+    expect(again.status).toBe(400);
+    expect(again.body.message).toMatch(/has been refunded/);
+    expect((await refund({ paymentId: 'pay_Unknown0000001' })).status).toBe(400);
+    expect((await refund({ paymentId: 'order_x' })).body.error).toBe('invalid_refund');
+    expect((await api('/v1/refunds/rfnd_Unknown0000001')).status).toBe(400);
+  });
+});

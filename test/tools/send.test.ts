@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -263,6 +264,47 @@ describe('send CLI', () => {
       expect(server.requests).toHaveLength(0);
       expect(io.out).toContain('payment pay_NoWebhook00001');
       expect((await razorpayApi('payments/pay_NoWebhook00001')).body).toMatchObject({ status: 'captured' });
+    });
+
+    it('with --refund refunds a payment the sandbox holds and delivers refund.created and refund.processed, signed', async () => {
+      server = await startRecordingServer(() => ({ status: 200, body: '{"status":"ignored"}' }));
+      const paymentId = 'pay_RefundMe000001';
+      const args = ['razorpay', '--url', server.url, '--sandbox', sandbox.url];
+      expect(
+        await runSend([...args, '--no-webhook', '--payment-id', paymentId], env, capture().cli, NO_DEV_ENV),
+      ).toBe(0);
+      const { io, cli } = capture();
+      const code = await runSend(
+        [...args, '--refund', paymentId, '--amount', '100000', '--duplicates', '3'],
+        env,
+        cli,
+        NO_DEV_ENV,
+      );
+      expect(code).toBe(0);
+      expect(io.out).toContain('OK: 3/3 deliveries answered 2xx');
+      const bodies = server.requests.map((r) => JSON.parse(r.body) as { event: string; payload: any });
+      expect(bodies.map((b) => b.event)).toEqual(['refund.created', 'refund.processed', 'refund.created']);
+      expect(bodies[1]!.payload.refund.entity).toMatchObject({ payment_id: paymentId, amount: 100_000 });
+      // Signed as Razorpay signs: HMAC-SHA256 of the raw bytes with the webhook secret.
+      for (const r of server.requests) {
+        const expected = createHmac('sha256', RAZORPAY_SECRET).update(r.body).digest('hex');
+        expect(r.headers['x-razorpay-signature']).toBe(expected);
+      }
+      expect((await razorpayApi(`payments/${paymentId}`)).body).toMatchObject({
+        status: 'captured',
+        amount_refunded: 100_000,
+        refund_status: 'partial',
+      });
+      const { io: failed, cli: failedCli } = capture();
+      await expect(
+        runSend(
+          ['stripe', '--url', server.url, '--sandbox', sandbox.url, '--refund', 'pi_x'],
+          env,
+          failedCli,
+          NO_DEV_ENV,
+        ),
+      ).rejects.toThrow(/does not play stripe refunds yet/);
+      expect(failed.out).toBe('');
     });
 
     it('sells a Stripe bundle with its price as the line item', async () => {

@@ -47,7 +47,8 @@ export interface RazorpayRefundEntity {
   acquirer_data: { rrn: string };
   created_at: number;
   batch_id: null;
-  status: 'processed';
+  /** `pending` in `refund.created`, `processed` once the bank has it. */
+  status: 'pending' | 'processed';
   speed_processed: 'normal';
   speed_requested: 'normal';
 }
@@ -181,6 +182,7 @@ export function razorpayEvent(
 
 /** The entities an event carries, by payload key; `contains` lists them in this order. */
 export interface RazorpayEventEntities {
+  refund?: RazorpayRefundEntity;
   payment_link?: RazorpayPaymentLinkEntity;
   subscription?: RazorpaySubscriptionEntity;
   order?: RazorpayOrderEntity;

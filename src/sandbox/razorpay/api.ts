@@ -95,6 +95,15 @@ export function createRazorpayApi(ctx: ServiceContext, store: RazorpayStore): Ro
   router.get('/v1/payments/:id', get(byId(store.payment)));
   router.get('/v1/orders/:id', get(byId(store.order)));
   router.get(
+    '/v1/payments/:id/refunds',
+    get((req) => {
+      const id = param(req, 'id');
+      if (!store.payment(id)) return doesNotExist();
+      return collection(store.refundsOf(id).sort(newestFirst));
+    }),
+  );
+  router.get('/v1/refunds/:id', get(byId(store.refund)));
+  router.get(
     '/v1/orders/:id/payments',
     get((req) => {
       const id = param(req, 'id');

@@ -9,6 +9,7 @@ import type {
   RazorpayPaymentLinkEntity,
   RazorpaySubscriptionEntity,
 } from '../../providers/razorpay/entities';
+import type { RazorpayRefundEntity } from '../../providers/razorpay/fixtures';
 
 export interface RazorpayRecords {
   payments: RazorpayPaymentEntity[];
@@ -24,6 +25,7 @@ export class RazorpayStore {
   private readonly paymentLinks = new Map<string, RazorpayPaymentLinkEntity>();
   private readonly subscriptions = new Map<string, RazorpaySubscriptionEntity>();
   private readonly invoices = new Map<string, RazorpayInvoiceEntity>();
+  private readonly refunds = new Map<string, RazorpayRefundEntity>();
   /** Payment ids per order: the confirm step asks for an order's payments on every payment. */
   private readonly paymentsByOrder = new Map<string, Set<string>>();
 
@@ -59,6 +61,16 @@ export class RazorpayStore {
   subscription = (id: string) => copy(this.subscriptions.get(id));
   invoice = (id: string) => copy(this.invoices.get(id));
 
+  refund = (id: string) => copy(this.refunds.get(id));
+  refundsOf = (paymentId: string): RazorpayRefundEntity[] =>
+    [...this.refunds.values()].filter((r) => r.payment_id === paymentId).map((r) => structuredClone(r));
+
+  /** A refund and the payment as it now stands (amount_refunded, refund_status, status). */
+  addRefund(refund: RazorpayRefundEntity, payment: RazorpayPaymentEntity): void {
+    this.refunds.set(refund.id, structuredClone(refund));
+    this.payments.set(payment.id, structuredClone(payment));
+  }
+
   paymentsOfOrder = (orderId: string): RazorpayPaymentEntity[] =>
     [...(this.paymentsByOrder.get(orderId) ?? [])]
       .map((id) => this.payments.get(id))
@@ -76,6 +88,7 @@ export class RazorpayStore {
     this.subscriptions.clear();
     this.invoices.clear();
     this.paymentsByOrder.clear();
+    this.refunds.clear();
   }
 }
 
