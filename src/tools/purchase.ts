@@ -42,11 +42,6 @@ export function registerRefund(
   request: RefundRequest,
   timeoutMs = 10_000,
 ): Promise<RefundResult> {
-  if (provider !== 'razorpay') {
-    return Promise.reject(
-      new SandboxPurchaseError(`the sandbox does not play ${provider} refunds yet; only razorpay`),
-    );
-  }
   return postToSandbox<RefundResult>(sandboxUrl, provider, 'refunds', request, timeoutMs);
 }
 

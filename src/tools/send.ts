@@ -160,7 +160,7 @@ function buildProgram(defaultUrl: string, io: CliIo): Command {
     )
     .option(
       '--refund <payment id>',
-      'refund a payment the sandbox provider holds (razorpay; --amount for a partial refund) and deliver its webhooks',
+      'refund a payment the sandbox provider holds (pay_... or pi_...; --amount for a partial refund) and deliver its webhooks',
     )
     .option('--sandbox <url>', 'the sandbox playing the provider (default SANDBOX_URL, env or .data/dev.env)')
     .option('--no-sandbox', 'send fixture bodies for a payment no provider holds (it waits in review)')

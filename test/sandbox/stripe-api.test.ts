@@ -187,3 +187,53 @@ describe('Stripe sandbox: errors the SDK classifies', () => {
     expect(err).toMatchObject({ code: 'resource_missing' });
   });
 });
+
+describe('Stripe sandbox: refunds', () => {
+  const refund = (body: object) => jsonPost(`${sandbox.url}/_sandbox/stripe/refunds`, body);
+
+  it('refunds a charge in parts; the SDK reads the refunds and the charge as Stripe would answer', async () => {
+    const bought = await purchase(spec());
+    const part = await refund({ paymentId: bought.paymentId, amountMinor: 20_000 });
+    expect(part.status).toBe(201);
+    expect(part.body).toMatchObject({ paymentId: bought.paymentId, amountMinor: 20_000, full: false });
+    expect(part.body.deliveries.map((d: { eventType: string }) => d.eventType)).toEqual([
+      'refund.created',
+      'charge.refunded',
+    ]);
+    const refunded = part.body.deliveries[1].body;
+    expect(refunded).toMatchObject({ object: 'event', type: 'charge.refunded' });
+    expect(refunded.data.object).toMatchObject({
+      object: 'charge',
+      payment_intent: bought.paymentId,
+      amount_refunded: 20_000,
+      refunded: false,
+    });
+
+    const rest = await refund({ paymentId: bought.paymentId });
+    expect(rest.body).toMatchObject({ amountMinor: 29_900, full: true });
+    const sdk = client();
+    const read = await sdk.refunds.retrieve(rest.body.refundId);
+    expect(read).toMatchObject({
+      object: 'refund',
+      amount: 29_900,
+      payment_intent: bought.paymentId,
+      status: 'succeeded',
+    });
+    const charge = await sdk.charges.retrieve(read.charge as string);
+    expect(charge).toMatchObject({ amount_refunded: 49_900, refunded: true });
+  });
+
+  it('refuses what Stripe refuses: more than is left, a refunded charge, an unknown intent', async () => {
+    const bought = await purchase(spec());
+    const tooMuch = await refund({ paymentId: bought.paymentId, amountMinor: 60_000 });
+    expect(tooMuch.status).toBe(400);
+    expect(tooMuch.body.message).toMatch(/greater than unrefunded amount/);
+    await refund({ paymentId: bought.paymentId });
+    expect((await refund({ paymentId: bought.paymentId })).body.message).toMatch(/already been refunded/);
+    expect((await refund({ paymentId: 'pi_Unknown000000000000000' })).status).toBe(404);
+    const missing = await client()
+      .refunds.retrieve('re_Unknown000000000000000')
+      .catch((err: unknown) => err);
+    expect(missing).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+  });
+});

@@ -295,16 +295,23 @@ describe('send CLI', () => {
         amount_refunded: 100_000,
         refund_status: 'partial',
       });
-      const { io: failed, cli: failedCli } = capture();
-      await expect(
-        runSend(
-          ['stripe', '--url', server.url, '--sandbox', sandbox.url, '--refund', 'pi_x'],
-          env,
-          failedCli,
-          NO_DEV_ENV,
-        ),
-      ).rejects.toThrow(/does not play stripe refunds yet/);
-      expect(failed.out).toBe('');
+      // Stripe: refund.created, then charge.refunded with the charge as it now stands.
+      server.requests.length = 0;
+      const stripeArgs = ['stripe', '--url', server.url, '--sandbox', sandbox.url];
+      const bought = capture();
+      expect(await runSend([...stripeArgs, '--no-webhook', '--json'], env, bought.cli, NO_DEV_ENV)).toBe(0);
+      const intent = JSON.parse(bought.io.out).purchase.paymentId as string;
+      expect(await runSend([...stripeArgs, '--refund', intent], env, capture().cli, NO_DEV_ENV)).toBe(0);
+      const events = server.requests.map(
+        (r) => JSON.parse(r.body) as { type: string; data: { object: any } },
+      );
+      expect(events.map((e) => e.type)).toEqual(['refund.created', 'charge.refunded']);
+      expect(events[1]!.data.object).toMatchObject({ payment_intent: intent, refunded: true });
+      for (const r of server.requests) {
+        expect(
+          Stripe.webhooks.constructEvent(r.body, String(r.headers['stripe-signature']), STRIPE_SECRET).type,
+        ).toBeDefined();
+      }
     });
 
     it('sells a Stripe bundle with its price as the line item', async () => {

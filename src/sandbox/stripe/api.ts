@@ -215,6 +215,7 @@ export function createStripeApiRouter(ctx: ServiceContext, store: StripeStore): 
     ['customers', store.customers, 'customer'],
     ['charges', store.charges, 'charge'],
     ['subscriptions', store.subscriptions, 'subscription'],
+    ['refunds', store.refunds, 'refund'],
   ] as const) {
     get(`/${path}/:id`, (req) => {
       const id = String(req.params.id);

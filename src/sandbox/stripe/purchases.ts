@@ -52,7 +52,7 @@ type Spec = z.output<typeof purchaseSpecSchema>;
 
 const MONTH = 30 * 86_400;
 
-function event(type: string, object: { id: string }, created: number): PurchaseDelivery {
+export function event(type: string, object: { id: string }, created: number): PurchaseDelivery {
   return {
     eventType: type,
     body: {

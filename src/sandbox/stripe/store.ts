@@ -10,6 +10,7 @@ export class StripeStore {
   readonly customers = new Map<string, Stripe.Customer>();
   readonly charges = new Map<string, Stripe.Charge>();
   readonly subscriptions = new Map<string, Stripe.Subscription>();
+  readonly refunds = new Map<string, Stripe.Refund>();
 
   clear(): void {
     for (const map of [
@@ -21,6 +22,7 @@ export class StripeStore {
       this.customers,
       this.charges,
       this.subscriptions,
+      this.refunds,
     ] as Map<string, unknown>[])
       map.clear();
   }
