@@ -273,6 +273,15 @@ export function resolvePurchase(
       reason: `${provider} ${payment} is a ${mode(record.livemode)}-mode payment, but this deployment runs in ${mode(options.livemode)} mode`,
     };
   }
+  // Before the paid check: a fully refunded Razorpay payment is no longer `captured`. Whatever arrives
+  // late for it (its own webhook, a redelivery), the money is back with the buyer.
+  if (record.refund?.full) {
+    return {
+      kind: 'none',
+      outcome: 'refunded',
+      reason: `${provider} says ${payment} was refunded in full: nothing is granted`,
+    };
+  }
   if (!record.paid) {
     return { kind: 'review', reason: `${provider} says ${payment} is ${record.status}, not paid` };
   }

@@ -74,6 +74,8 @@ export interface ProviderRecord {
   /** Ids of the merchant objects read, by what they are: order, payment_link, subscription, checkout_session, invoice, customer... */
   references: Record<string, string>;
   claims: PurchaseClaim[];
+  /** Money the provider has given back on this payment so far; absent when none. */
+  refund?: { refundedMinor: number; full: boolean };
   /** A Razorpay order the payment belongs to. */
   order?: {
     amountMinor: number;
@@ -103,7 +105,7 @@ export interface CourseGrant {
 }
 
 /** Payments that grant nothing by design, and end without a review. */
-export type NoGrantOutcome = 'renewal' | 'partial_payment' | 'handled_elsewhere';
+export type NoGrantOutcome = 'renewal' | 'partial_payment' | 'handled_elsewhere' | 'refunded';
 
 export type Resolution =
   | {

@@ -138,12 +138,19 @@ export interface EnrollmentStatus {
 }
 
 /**
- * `renewal`, `partial_payment`, `handled_elsewhere`: the provider confirmed the payment, and by the
- * catalog's rules it grants nothing of its own (a subscription's later charge, part of an order still
- * due, a PaymentIntent whose invoice's workflow grants).
+ * `renewal`, `partial_payment`, `handled_elsewhere`, `refunded`: the provider confirmed the payment, and
+ * by the catalog's rules it grants nothing of its own (a subscription's later charge, part of an order
+ * still due, a PaymentIntent whose invoice's workflow grants, a payment refunded in full before it was
+ * granted: its paid webhook came late, or never).
  */
 export type EnrollmentOutcome =
-  'completed' | 'completed_with_skips' | 'aborted' | 'renewal' | 'partial_payment' | 'handled_elsewhere';
+  | 'completed'
+  | 'completed_with_skips'
+  | 'aborted'
+  | 'renewal'
+  | 'partial_payment'
+  | 'handled_elsewhere'
+  | 'refunded';
 
 export interface EnrollmentSummary {
   outcome: EnrollmentOutcome;

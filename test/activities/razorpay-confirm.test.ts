@@ -95,6 +95,28 @@ describe('fetchRazorpayRecord', () => {
     expect(operations).toEqual(['fetch_payment', 'fetch_order']);
   });
 
+  it('reads what has been refunded: partly (still captured), then in full (refunded)', async () => {
+    const p = await purchase({ ...base, kind: 'order' });
+    const refund = (body: object) =>
+      fetch(`${sandbox.url}/_sandbox/razorpay/refunds`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    await refund({ paymentId: p.paymentId, amountMinor: 9_900 });
+    expect(await read(p.paymentId)).toMatchObject({
+      paid: true,
+      status: 'captured',
+      refund: { refundedMinor: 9_900, full: false },
+    });
+    await refund({ paymentId: p.paymentId });
+    expect(await read(p.paymentId)).toMatchObject({
+      paid: false,
+      status: 'refunded',
+      refund: { refundedMinor: 49_900, full: true },
+    });
+  });
+
   it('says only the last payment of a partial-payment order completes it', async () => {
     const p = await purchase({ ...base, kind: 'order', partialPayments: [20_000, 29_900] });
     const [first, last] = p.paymentIds;

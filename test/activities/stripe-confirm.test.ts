@@ -63,6 +63,25 @@ describe('fetchStripeRecord: checkout', () => {
     expect(record.handledElsewhere).toBeUndefined();
   });
 
+  it('reads what has been refunded from the charge of the intent, partly and then in full', async () => {
+    const r = await purchase({});
+    const refund = (body: object) => jsonPost(`${sandbox.url}/_sandbox/stripe/refunds`, body);
+    expect((await fetchStripeRecord(config(), r.paymentId)).refund).toBeUndefined();
+    await refund({ paymentId: r.paymentId, amountMinor: 10_000 });
+    expect((await fetchStripeRecord(config(), r.paymentId)).refund).toEqual({
+      refundedMinor: 10_000,
+      full: false,
+    });
+    await refund({ paymentId: r.paymentId });
+    const record = await fetchStripeRecord(config(), r.paymentId);
+    // Stripe keeps the intent succeeded: the charge is what says the money went back.
+    expect(record).toMatchObject({
+      paid: true,
+      status: 'succeeded',
+      refund: { refundedMinor: 49_900, full: true },
+    });
+  });
+
   it('keeps a bundle line item together by its index and quantity', async () => {
     const bundle = {
       priceId: 'price_Bundle',

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { tmpdir } from 'node:os';
-import { sendDeliveries } from '../../src/tools/deliver';
+import { sendDeliveries, sendPurchaseDeliveries } from '../../src/tools/deliver';
+import { catalogPurchase, registerPurchase, registerRefund } from '../../src/tools/purchase';
+import { loadCatalog } from '../../src/catalog';
 import { runSend } from '../../src/tools/send';
 import { newPaymentId } from '../../src/providers';
 import { enrollmentWorkflowId } from '../../src/domain/ids';
@@ -193,6 +195,39 @@ describe('what gets enrolled', () => {
         : ['ML-101'];
     expect(await enrolledCourses(email)).toEqual(expected);
   });
+});
+
+describe('money back before the payment was granted', () => {
+  it.each(['razorpay', 'stripe'] as const)(
+    'grants nothing to a %s payment refunded in full before its own webhook arrived',
+    async (provider) => {
+      const email = studentEmail(`refunded-first-${provider}`);
+      const catalog = loadCatalog(system.env.CATALOG_PATH!);
+      const purchase = await registerPurchase(
+        system.sandbox.url,
+        provider,
+        catalogPurchase(catalog, provider, {
+          productId: 'course-ml-101',
+          kind: provider === 'razorpay' ? 'order' : 'checkout',
+          currency: 'INR',
+          customer: { email, name: 'Late Webhook', phone: '+919876500011' },
+        }),
+      );
+      const refund = await registerRefund(system.sandbox.url, provider, { paymentId: purchase.paymentId });
+      expect(refund.full).toBe(true);
+      const common = { provider, url: system.receiver.url, secret: system.secrets[provider] };
+      const refunds = await sendPurchaseDeliveries({ ...common, purchase: refund });
+      expect(refunds.map((r) => r.status)).toEqual([200, 200]);
+      // The paid webhooks come late (a provider retrying after an outage): the provider says refunded.
+      const paid = await sendPurchaseDeliveries({ ...common, purchase });
+      const workflowId = JSON.parse(paid[0]!.body).workflowId as string;
+      expect(await resultOf(workflowId)).toMatchObject({
+        outcome: 'refunded',
+        reason: expect.stringContaining('was refunded in full: nothing is granted'),
+      });
+      expect(await enrolledCourses(email)).toEqual([]);
+    },
+  );
 });
 
 describe('replays cannot grow a workflow', () => {

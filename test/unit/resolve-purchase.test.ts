@@ -129,6 +129,32 @@ describe('1-3: the provider must know the payment, in our mode, as paid', () => 
   });
 });
 
+describe('a payment refunded before it was granted', () => {
+  it('grants nothing when the provider has given all of it back, whatever else is true, even for an operator', () => {
+    const reason = 'Razorpay says payment pay_T1 was refunded in full: nothing is granted';
+    const refunded = razorpay({
+      paid: false,
+      status: 'refunded',
+      refund: { refundedMinor: 499900, full: true },
+    });
+    expect(resolvePurchase(catalog, refunded)).toEqual({ kind: 'none', outcome: 'refunded', reason });
+    expect(resolvePurchase(catalog, refunded, { operatorProductId: ML })).toMatchObject({
+      outcome: 'refunded',
+    });
+    // Stripe keeps the intent `succeeded`; its charge says refunded.
+    expect(resolvePurchase(catalog, stripe({ refund: { refundedMinor: 4900, full: true } }))).toMatchObject({
+      kind: 'none',
+      outcome: 'refunded',
+    });
+  });
+
+  it('grants as usual on a partly refunded payment: what a partial refund does is decided on the refund', () => {
+    expect(resolvePurchase(catalog, razorpay({ refund: { refundedMinor: 100000, full: false } })).kind).toBe(
+      'grant',
+    );
+  });
+});
+
 describe('4-6: payments that grant nothing by design', () => {
   it('leaves a payment handled by another workflow to it, with its reason', () => {
     const reason = 'PaymentIntent pays invoice in_T1: granted by its workflow';

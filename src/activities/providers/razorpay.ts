@@ -38,6 +38,8 @@ const paymentSchema = z.object({
   amount: z.number().int(),
   currency: z.string(),
   status: z.string(),
+  amount_refunded: z.number().int().optional(),
+  refund_status: z.string().nullish(),
   order_id: optionalId,
   invoice_id: optionalId,
   email: z.unknown().optional(),
@@ -109,6 +111,12 @@ export async function fetchRazorpayRecord(
     claims: [],
     customer: {},
   };
+  if (payment.amount_refunded) {
+    record.refund = {
+      refundedMinor: payment.amount_refunded,
+      full: payment.refund_status === 'full' || payment.amount_refunded >= payment.amount,
+    };
+  }
   const names: unknown[] = [];
 
   if (payment.order_id) {

@@ -192,8 +192,16 @@ async function customerFallback(
   return out;
 }
 
+function refundOf(charge: string | Stripe.Charge | null): Pick<ProviderRecord, 'refund'> {
+  if (!charge || typeof charge === 'string' || charge.amount_refunded === 0) return {};
+  return { refund: { refundedMinor: charge.amount_refunded, full: charge.refunded } };
+}
+
 async function paymentIntentRecord(stripe: Stripe, read: Read, paymentId: string): Promise<ProviderRecord> {
-  const pi = await read('payment intent', () => stripe.paymentIntents.retrieve(paymentId));
+  // The charge comes along (one call): it says what has been refunded.
+  const pi = await read('payment intent', () =>
+    stripe.paymentIntents.retrieve(paymentId, { expand: ['latest_charge'] }),
+  );
   if (!pi) return notFound(paymentId, 'payment_intent');
   const refs: Record<string, string> = {};
   const claims: PurchaseClaim[] = metadataClaims(pi.metadata);
@@ -239,6 +247,7 @@ async function paymentIntentRecord(stripe: Stripe, read: Read, paymentId: string
     found: true,
     paid: pi.status === 'succeeded',
     status: pi.status,
+    ...refundOf(pi.latest_charge),
     amountMinor: pi.amount_received,
     currency: pi.currency.toUpperCase(),
     livemode: pi.livemode,

@@ -180,9 +180,14 @@ export function createStripeApiRouter(ctx: ServiceContext, store: StripeStore): 
   });
   get('/payment_intents/:id', (req) => {
     const id = String(req.params.id);
-    return store.paymentIntents.has(id)
-      ? reply(200, store.paymentIntents.get(id))
-      : missing('payment_intent', id, 'intent');
+    const intent = store.paymentIntents.get(id);
+    if (!intent) return missing('payment_intent', id, 'intent');
+    const chargeId = typeof intent.latest_charge === 'string' ? intent.latest_charge : undefined;
+    const charge = chargeId ? store.charges.get(chargeId) : undefined;
+    return reply(
+      200,
+      expands(req).includes('latest_charge') && charge ? { ...intent, latest_charge: charge } : intent,
+    );
   });
   get('/invoices/:id', (req) => {
     const id = String(req.params.id);
