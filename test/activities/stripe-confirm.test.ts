@@ -107,6 +107,18 @@ describe('fetchStripeRecord: checkout', () => {
 });
 
 describe('fetchStripeRecord: subscriptions and invoices', () => {
+  it('reads a refund of an invoice-keyed charge through the intent that paid the invoice', async () => {
+    const r = await purchase({ kind: 'subscription' });
+    expect((await fetchStripeRecord(config(), r.paymentId)).refund).toBeUndefined();
+    const refunded = await jsonPost(`${sandbox.url}/_sandbox/stripe/refunds`, { paymentId: r.paymentId });
+    expect(refunded.status).toBe(201);
+    expect(await fetchStripeRecord(config(), r.paymentId)).toMatchObject({
+      paymentId: r.paymentId,
+      paid: true,
+      refund: { full: true },
+    });
+  });
+
   it('reads the first invoice of a subscription as its first charge, with the session metadata', async () => {
     const r = await purchase({ kind: 'subscription', charges: 2 });
     const record = await fetchStripeRecord(config(), r.paymentIds[0]!, {

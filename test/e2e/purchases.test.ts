@@ -198,9 +198,13 @@ describe('what gets enrolled', () => {
 });
 
 describe('money back before the payment was granted', () => {
-  it.each(['razorpay', 'stripe'] as const)(
-    'grants nothing to a %s payment refunded in full before its own webhook arrived',
-    async (provider) => {
+  it.each([
+    ['razorpay', 'order'],
+    ['stripe', 'checkout'],
+    ['stripe', 'subscription'],
+  ] as const)(
+    'grants nothing to a %s %s payment refunded in full before its own webhook arrived',
+    async (provider, kind) => {
       const email = studentEmail(`refunded-first-${provider}`);
       const catalog = loadCatalog(system.env.CATALOG_PATH!);
       const purchase = await registerPurchase(
@@ -208,7 +212,7 @@ describe('money back before the payment was granted', () => {
         provider,
         catalogPurchase(catalog, provider, {
           productId: 'course-ml-101',
-          kind: provider === 'razorpay' ? 'order' : 'checkout',
+          kind,
           currency: 'INR',
           customer: { email, name: 'Late Webhook', phone: '+919876500011' },
         }),

@@ -261,6 +261,23 @@ async function paymentIntentRecord(stripe: Stripe, read: Read, paymentId: string
   };
 }
 
+/** What has been refunded of a paid invoice: through the PaymentIntent that paid it, and its charge. */
+async function invoiceRefund(
+  stripe: Stripe,
+  read: Read,
+  invoiceId: string,
+): Promise<Pick<ProviderRecord, 'refund'>> {
+  const payments = await read('invoice payments', () =>
+    stripe.invoicePayments.list({ invoice: invoiceId, limit: 10 }),
+  );
+  const intentId = payments?.data.map((p) => idOf(p.payment.payment_intent)).find((id) => id !== undefined);
+  if (!intentId) return {};
+  const pi = await read('payment intent', () =>
+    stripe.paymentIntents.retrieve(intentId, { expand: ['latest_charge'] }),
+  );
+  return pi ? refundOf(pi.latest_charge) : {};
+}
+
 async function invoiceRecord(
   stripe: Stripe,
   read: Read,
@@ -311,12 +328,14 @@ async function invoiceRecord(
     }
   }
   customer = fill(customer, await customerFallback(stripe, read, customerId, undefined));
+  const refund = inv.status === 'paid' ? await invoiceRefund(stripe, read, inv.id) : {};
   return {
     provider: 'stripe',
     paymentId,
     found: true,
     paid: inv.status === 'paid',
     status: inv.status ?? 'draft',
+    ...refund,
     amountMinor: inv.amount_paid,
     currency: inv.currency.toUpperCase(),
     livemode: inv.livemode,

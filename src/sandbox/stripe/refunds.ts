@@ -11,7 +11,10 @@ import { event } from './purchases';
 import type { StripeStore } from './store';
 
 export const stripeRefundSpecSchema = z.object({
-  paymentId: z.string().regex(/^pi_[A-Za-z0-9]{14,}$/, 'a Stripe PaymentIntent id: pi_...'),
+  /** The payment as enrollflow keys it: a PaymentIntent, or the invoice a subscription charge paid. */
+  paymentId: z
+    .string()
+    .regex(/^(pi|in)_[A-Za-z0-9]{14,}$/, 'a Stripe PaymentIntent or Invoice id: pi_... or in_...'),
   /** Default: what is left to refund (a full refund). */
   amountMinor: z.number().int().positive().optional(),
 });
@@ -30,7 +33,15 @@ export function refundPayment(
   spec: z.output<typeof stripeRefundSpecSchema>,
   nowSeconds: number,
 ): { ok: true; result: StripeRefundResult } | { ok: false; status: number; message: string } {
-  const intent = store.paymentIntents.get(spec.paymentId);
+  // A subscription charge is keyed by its invoice: the refund goes to the intent that paid it.
+  const paidBy = [...store.invoicePayments.values()].find((p) => p.invoice === spec.paymentId);
+  const paying = paidBy?.payment.payment_intent;
+  const intentId = spec.paymentId.startsWith('in_')
+    ? typeof paying === 'string'
+      ? paying
+      : paying?.id
+    : spec.paymentId;
+  const intent = typeof intentId === 'string' ? store.paymentIntents.get(intentId) : undefined;
   const chargeId =
     typeof intent?.latest_charge === 'string' ? intent.latest_charge : intent?.latest_charge?.id;
   const charge = chargeId ? store.charges.get(chargeId) : undefined;
@@ -79,7 +90,7 @@ export function refundPayment(
     ok: true,
     result: {
       refundId: refund.id,
-      paymentId: intent.id,
+      paymentId: spec.paymentId,
       amountMinor: amount,
       full: updated.refunded,
       deliveries: [
