@@ -51,3 +51,16 @@ export const CANCEL_ENDS_PAYMENT_PATCH = 'cancel-ends-payment';
  * with the old path go `legacyFlow` in ./enrollment and the v1-v3 histories.
  */
 export const CONFIRM_WITH_PROVIDER_PATCH = 'confirm-with-provider';
+
+/**
+ * A welcome step that fails without the activity's own word (it timed out mid-call, its worker was
+ * lost on the last attempt) opens an outcome-unknown review (`welcome-unknown-<n>`), which batch
+ * tools and step wildcards never retry: before, it was an ordinary `welcome-<n>` failure, and a batch
+ * retry could send a second message. Checked only when such a failure happens, so only those payments
+ * carry it, and no recorded history reaches it.
+ *
+ * Old path (false): a payment whose welcome failed that way before this build, which a decision may
+ * already have named `welcome-<n>`. Retire once the last build without it stopped and the retention
+ * period has passed since.
+ */
+export const WELCOME_UNCERTAIN_PATCH = 'welcome-uncertain';

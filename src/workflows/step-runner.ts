@@ -11,7 +11,7 @@ import {
   patched,
 } from '@temporalio/workflow';
 import type { EnrollmentStatus, ReviewKind } from './messages';
-import { CANCEL_ENDS_PAYMENT_PATCH } from './patches';
+import { CANCEL_ENDS_PAYMENT_PATCH, WELCOME_UNCERTAIN_PATCH } from './patches';
 import type { Reviews } from './review';
 import { type ActivityResults, type ActivityStepName, stepsByName } from './steps';
 import type { Visibility } from './visibility';
@@ -66,12 +66,24 @@ export class StepRunner {
         state.attempts += failure.attempts;
         state.status = 'failed';
         state.lastError = failure.message;
-        const decided = await this.reviews.review(step, failure.message, failure.kind);
+        const kind =
+          mayHaveSent(step, err) && patched(WELCOME_UNCERTAIN_PATCH) ? 'outcome_unknown' : failure.kind;
+        const decided = await this.reviews.review(step, failure.message, kind);
         if (decided === 'retry') continue;
         return decided;
       }
     }
   }
+}
+
+/**
+ * Whether a failed welcome may still have reached Meta. The activity says for itself when it knows
+ * (an ApplicationFailure: `WhatsAppOutcomeUnknown`, or a type it raises only when nothing was sent);
+ * any other failure (a timeout while the last attempt was mid-call, a worker lost on it) it never got
+ * to describe, so the message may be out and a `retry` may send a second one.
+ */
+export function mayHaveSent(step: string, err: ActivityFailure): boolean {
+  return step === 'welcome' && !(err.cause instanceof ApplicationFailure);
 }
 
 /** Turns an activity failure into words for the status query and the review reason. */
