@@ -194,6 +194,18 @@ describe('fetchRazorpayRecord', () => {
     expect((await read(renewal)).subscription).toEqual({ id: p.references.subscription, first: false });
   });
 
+  it('pages through a long subscription: its first charge is found past the first page of invoices', async () => {
+    const p = await purchase({
+      ...base,
+      kind: 'subscription',
+      merchant: { planId: 'plan_Monthly01', notes: { product_id: 'prod_club' } },
+      charges: 101,
+    });
+    const first = p.paymentIds[0];
+    expect((await read(first)).subscription?.first).toBe(true);
+    expect((await read(p.paymentIds[100])).subscription?.first).toBe(false);
+  });
+
   it('reports a payment Razorpay does not know as not found, not as an error', async () => {
     const record = await read('pay_Unknown0000001');
     expect(record).toMatchObject({ found: false, paid: false, amountMinor: 0, currency: '', claims: [] });

@@ -251,15 +251,36 @@ async function completedBy(
 }
 
 /** The subscription's first paid charge is the earliest paid invoice's payment. */
+const INVOICE_PAGE = 100;
+/** A subscription bills at most monthly: 50 pages is over 400 years of charges. */
+const MAX_INVOICE_PAGES = 50;
+
+/**
+ * The subscription's first paid charge is the earliest paid invoice's payment. Every page of the
+ * subscription's invoices is read; if Razorpay does not list this payment's invoice as paid yet (its
+ * list can lag the payment), the answer is unknown, and unknown must not read as "renewal" (which
+ * grants nothing): the read fails retryably, and Temporal asks again.
+ */
 async function isFirstCharge(api: RazorpayApi, subscriptionId: string, paymentId: string): Promise<boolean> {
-  const invoices = await api.read(
-    'list_subscription_invoices',
-    `/v1/invoices?subscription_id=${encodeURIComponent(subscriptionId)}&count=100`,
-    z.object({ items: z.array(invoiceSchema) }),
-  );
-  const earliest = (invoices?.items ?? [])
-    .filter((i) => i.status === 'paid' && i.payment_id)
-    .sort((a, b) => (a.paid_at ?? a.created_at) - (b.paid_at ?? b.created_at))[0];
+  const paid: Array<z.infer<typeof invoiceSchema>> = [];
+  for (let page = 0; page < MAX_INVOICE_PAGES; page += 1) {
+    const invoices = await api.read(
+      'list_subscription_invoices',
+      `/v1/invoices?subscription_id=${encodeURIComponent(subscriptionId)}&count=${INVOICE_PAGE}&skip=${page * INVOICE_PAGE}`,
+      z.object({ items: z.array(invoiceSchema) }),
+    );
+    const items = invoices?.items ?? [];
+    paid.push(...items.filter((i) => i.status === 'paid' && i.payment_id));
+    if (items.length < INVOICE_PAGE) break;
+  }
+  if (!paid.some((i) => i.payment_id === paymentId)) {
+    throw new DownstreamFailure(
+      'DownstreamUnavailable',
+      `Razorpay does not list the invoice of payment ${paymentId} as paid in subscription ${subscriptionId} yet`,
+      {},
+    );
+  }
+  const earliest = paid.sort((a, b) => (a.paid_at ?? a.created_at) - (b.paid_at ?? b.created_at))[0];
   return earliest?.payment_id === paymentId;
 }
 

@@ -129,16 +129,17 @@ export function createRazorpayApi(ctx: ServiceContext, store: RazorpayStore): Ro
     get((req) => {
       const subscriptionId = query(req, 'subscription_id');
       const paymentId = query(req, 'payment_id');
-      return collection(
-        store
-          .allInvoices()
-          .filter(
-            (i) =>
-              (subscriptionId === undefined || i.subscription_id === subscriptionId) &&
-              (paymentId === undefined || i.payment_id === paymentId),
-          )
-          .sort(newestFirst),
-      );
+      const page = pageOf(req);
+      if ('error' in page) return page.error;
+      const items = store
+        .allInvoices()
+        .filter(
+          (i) =>
+            (subscriptionId === undefined || i.subscription_id === subscriptionId) &&
+            (paymentId === undefined || i.payment_id === paymentId),
+        )
+        .sort(newestFirst);
+      return collection(items.slice(page.skip, page.skip + page.count));
     }),
   );
   router.get('/v1/invoices/:id', get(byId(store.invoice)));
