@@ -32,6 +32,8 @@ export interface PurchaseSpec {
   partialPayments?: number[];
   /** Subscriptions: how many charges have been paid (1 = the first only); each later one is a renewal. */
   charges?: number;
+  /** Stripe subscriptions: a free trial of this many days first (a $0 invoice), then the charges. */
+  trialDays?: number;
   /** Unix seconds of the payment (default now). */
   createdAt?: number;
 }

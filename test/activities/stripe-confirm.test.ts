@@ -107,6 +107,21 @@ describe('fetchStripeRecord: checkout', () => {
 });
 
 describe('fetchStripeRecord: subscriptions and invoices', () => {
+  it('after a free trial, reads the first charge that took money as the first charge', async () => {
+    const r = await purchase({ kind: 'subscription', trialDays: 7, charges: 2 });
+    const [firstCharge, renewal] = r.paymentIds;
+    expect(await fetchStripeRecord(config(), firstCharge!)).toMatchObject({
+      paid: true,
+      amountMinor: 49_900,
+      kind: 'subscription',
+      subscription: { id: r.references.subscription, first: true },
+    });
+    expect((await fetchStripeRecord(config(), renewal!)).subscription).toEqual({
+      id: r.references.subscription,
+      first: false,
+    });
+  });
+
   it('reads a refund of an invoice-keyed charge through the intent that paid the invoice', async () => {
     const r = await purchase({ kind: 'subscription' });
     expect((await fetchStripeRecord(config(), r.paymentId)).refund).toBeUndefined();

@@ -197,6 +197,32 @@ describe('what gets enrolled', () => {
   });
 });
 
+describe('a Stripe subscription with a free trial', () => {
+  it('enrolls on the first charge that takes money; the trial itself grants nothing', async () => {
+    const email = studentEmail('trial');
+    const catalog = loadCatalog(system.env.CATALOG_PATH!);
+    const spec = catalogPurchase(catalog, 'stripe', {
+      productId: 'course-ml-101',
+      kind: 'subscription',
+      currency: 'INR',
+      customer: { email, name: 'Trial Student', phone: '+919876500012' },
+      charges: 2,
+    });
+    const purchase = await registerPurchase(system.sandbox.url, 'stripe', { ...spec, trialDays: 7 });
+    const sent = await sendPurchaseDeliveries({
+      provider: 'stripe',
+      url: system.receiver.url,
+      secret: system.secrets.stripe,
+      purchase,
+    });
+    expect(sent.every((r) => r.status === 200)).toBe(true);
+    const [first, renewal] = purchase.paymentIds.map((id) => `payment-stripe-${id}`);
+    expect(await resultOf(first!)).toMatchObject({ outcome: 'completed', productId: 'course-ml-101' });
+    expect(await resultOf(renewal!)).toMatchObject({ outcome: 'renewal' });
+    expect(await enrolledCourses(email)).toEqual(['ML-101']);
+  });
+});
+
 describe('money back before the payment was granted', () => {
   it.each([
     ['razorpay', 'order'],

@@ -261,6 +261,50 @@ async function paymentIntentRecord(stripe: Stripe, read: Read, paymentId: string
   };
 }
 
+/**
+ * Whether this invoice is the subscription's first charge: its first paid invoice that took money.
+ * `subscription_create` with an amount is (no call needed); after a free trial the first charge is a
+ * `subscription_cycle`, found in the subscription's paid invoices. If Stripe does not list this paid
+ * invoice yet, the answer is unknown, and unknown must not read as "renewal" (which grants nothing):
+ * the read fails retryably.
+ */
+async function isFirstCharge(
+  stripe: Stripe,
+  read: Read,
+  subscriptionId: string,
+  inv: Stripe.Invoice,
+): Promise<boolean> {
+  if (inv.billing_reason === 'subscription_create' && inv.amount_paid > 0) return true;
+  if (inv.status !== 'paid' || inv.amount_paid === 0) return false;
+  const paid: Stripe.Invoice[] = [];
+  let after: string | undefined;
+  for (let pages = 0; pages < MAX_INVOICE_PAGES; pages += 1) {
+    const listed = await read('subscription invoices', () =>
+      stripe.invoices.list({
+        subscription: subscriptionId,
+        status: 'paid',
+        limit: 100,
+        ...(after && { starting_after: after }),
+      }),
+    );
+    paid.push(...(listed?.data ?? []).filter((i) => i.amount_paid > 0));
+    if (!listed?.has_more || listed.data.length === 0) break;
+    after = listed.data[listed.data.length - 1]!.id;
+  }
+  if (!paid.some((p) => p.id === inv.id)) {
+    throw new DownstreamFailure(
+      'DownstreamUnavailable',
+      `Stripe does not list invoice ${inv.id} as paid in subscription ${subscriptionId} yet`,
+    );
+  }
+  const paidAt = (i: Stripe.Invoice) => i.status_transitions?.paid_at ?? i.created;
+  const earliest = paid.reduce((a, b) => (paidAt(b) < paidAt(a) ? b : a));
+  return earliest.id === inv.id;
+}
+
+/** A subscription bills at most monthly: 10 pages of 100 paid invoices is decades of charges. */
+const MAX_INVOICE_PAGES = 10;
+
 /** What has been refunded of a paid invoice: through the PaymentIntent that paid it, and its charge. */
 async function invoiceRefund(
   stripe: Stripe,
@@ -305,7 +349,7 @@ async function invoiceRecord(
   let subscription: ProviderRecord['subscription'];
   if (subscriptionId) {
     refs.subscription = subscriptionId;
-    subscription = { id: subscriptionId, first: inv.billing_reason === 'subscription_create' };
+    subscription = { id: subscriptionId, first: await isFirstCharge(stripe, read, subscriptionId, inv) };
     claims.push(...metadataClaims(subDetails?.metadata));
     // The Checkout Session that created the subscription, confirmed by its own link to this invoice.
     const sessions = await read('checkout sessions', () =>

@@ -197,6 +197,18 @@ export function createStripeApiRouter(ctx: ServiceContext, store: StripeStore): 
     const payments = newestFirst(store.invoicePayments.values()).filter((p) => p.invoice === id);
     return reply(200, { ...inv, payments: emptyList(`/v1/invoice_payments?invoice=${id}`, payments) });
   });
+  get('/invoices', (req) => {
+    const query = queryOf(req);
+    const subscription = query.get('subscription');
+    const status = query.get('status');
+    const invoices = newestFirst(store.invoices.values()).filter(
+      (inv) =>
+        (subscription === null ||
+          (inv.parent?.subscription_details?.subscription ?? null) === subscription) &&
+        (status === null || inv.status === status),
+    );
+    return page(req, '/v1/invoices', invoices);
+  });
   get('/invoice_payments', (req) => {
     const query = queryOf(req);
     const invoiceId = query.get('invoice');

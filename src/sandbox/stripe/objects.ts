@@ -203,7 +203,8 @@ export function checkoutSession(s: SessionInput): Stripe.Checkout.Session {
     payment_method_configuration_details: null,
     payment_method_options: { card: { request_three_d_secure: 'automatic' } },
     payment_method_types: ['card'],
-    payment_status: 'paid',
+    // A trial's Checkout collects a card but takes no money.
+    payment_status: s.amountMinor === 0 ? 'no_payment_required' : 'paid',
     permissions: null,
     phone_number_collection: { enabled: s.buyer.phone !== null },
     recovered_from: null,

@@ -45,6 +45,8 @@ export const purchaseSpecSchema = z.object({
     .object({ notes: notes.optional(), clientReferenceId: z.string().min(1).max(200).optional() })
     .optional(),
   charges: z.number().int().min(1).max(24).optional(),
+  /** Subscriptions: a free trial first, billed by a $0 invoice; `charges` paid charges follow it. */
+  trialDays: z.number().int().min(1).max(90).optional(),
   createdAt: z.number().int().positive().optional(),
 }) satisfies z.ZodType<PurchaseSpec, unknown>;
 
@@ -149,6 +151,44 @@ function pay(
   return intent;
 }
 
+/** The Checkout Session the buyer completed, with its line items, stored as the API serves them. */
+function storeSession(
+  store: StripeStore,
+  c: Common,
+  spec: Spec,
+  s: {
+    id: string;
+    mode: 'payment' | 'subscription';
+    amountMinor: number;
+    items: build.Item[];
+    paymentIntentId: string | null;
+    invoiceId: string | null;
+    subscriptionId: string | null;
+  },
+): Stripe.Checkout.Session {
+  const session = build.checkoutSession({
+    id: s.id,
+    mode: s.mode,
+    amountMinor: s.amountMinor,
+    currency: c.currency,
+    created: c.created - 120,
+    customerId: c.customerId,
+    buyer: c.buyer,
+    metadata: c.metadata,
+    clientReferenceId: spec.buyer?.clientReferenceId ?? null,
+    paymentIntentId: s.paymentIntentId,
+    invoiceId: s.invoiceId,
+    subscriptionId: s.subscriptionId,
+  });
+  store.sessions.set(s.id, session);
+  const recurring = s.mode === 'subscription';
+  store.sessionLineItems.set(
+    s.id,
+    s.items.map((item, i) => build.checkoutLineItem(item, i, s.id, c.currency, c.created - 120, recurring)),
+  );
+  return session;
+}
+
 function playCheckout(store: StripeStore, spec: Spec, now: number): PurchaseResult {
   const piId = spec.paymentId?.startsWith('pi_') ? spec.paymentId : newStripePaymentId();
   const c = common(store, spec, piId, now);
@@ -156,25 +196,15 @@ function playCheckout(store: StripeStore, spec: Spec, now: number): PurchaseResu
   const items = itemsOf(spec, piId, false);
   // A merchant copies the session's metadata to the intent through payment_intent_data.metadata.
   const intent = pay(store, c, piId, spec.amountMinor, c.created - 30, c.metadata, null);
-  const session = build.checkoutSession({
+  const session = storeSession(store, c, spec, {
     id: sessionId,
     mode: 'payment',
     amountMinor: spec.amountMinor,
-    currency: c.currency,
-    created: c.created - 120,
-    customerId: c.customerId,
-    buyer: c.buyer,
-    metadata: c.metadata,
-    clientReferenceId: spec.buyer?.clientReferenceId ?? null,
+    items,
     paymentIntentId: piId,
     invoiceId: null,
     subscriptionId: null,
   });
-  store.sessions.set(sessionId, session);
-  store.sessionLineItems.set(
-    sessionId,
-    items.map((item, i) => build.checkoutLineItem(item, i, sessionId, c.currency, c.created - 120, false)),
-  );
   return {
     paymentId: piId,
     paymentIds: [piId],
@@ -198,16 +228,53 @@ function playSubscription(store: StripeStore, spec: Spec, now: number): Purchase
   const invoiceIds: string[] = [];
   const piIds: string[] = [];
   const prefix = build.derivedId('', `number:${subId}`, 8).toUpperCase();
+  const trialSeconds = (spec.trialDays ?? 0) * 86_400;
+
+  if (spec.trialDays !== undefined) {
+    // The trial's invoice: subscription_create, $0, paid without any payment; Checkout completes
+    // with no payment required. What the buyer pays starts with the first subscription_cycle.
+    const trialInvoiceId = build.derivedId('in_', `trial:${subId}`);
+    const trialItems = items.map((item) => ({ ...item, unitAmountMinor: 0 }));
+    const trial = build.invoice({
+      id: trialInvoiceId,
+      number: `${prefix}-0000`,
+      billingReason: 'subscription_create',
+      amountMinor: 0,
+      currency: c.currency,
+      created: c.created,
+      customerId: c.customerId,
+      buyer: c.buyer,
+      items: trialItems,
+      metadata: {},
+      subscription: { id: subId, itemIds, metadata: c.metadata },
+      period: { start: c.created, end: c.created + trialSeconds },
+    });
+    store.invoices.set(trialInvoiceId, trial);
+    const session = storeSession(store, c, spec, {
+      id: sessionId,
+      mode: 'subscription',
+      amountMinor: 0,
+      items: trialItems,
+      paymentIntentId: null,
+      invoiceId: trialInvoiceId,
+      subscriptionId: subId,
+    });
+    deliveries.push(
+      event('checkout.session.completed', session, c.created + 60),
+      event('invoice.paid', trial, c.created + 60),
+    );
+  }
 
   for (let n = 0; n < charges; n++) {
-    const start = c.created + n * MONTH;
+    const start = c.created + trialSeconds + n * MONTH;
+    const trialFirst = spec.trialDays !== undefined;
     const piId = n === 0 ? firstPi : newStripePaymentId();
     const invoiceId =
       n === 0 && spec.paymentId?.startsWith('in_') ? spec.paymentId : build.derivedId('in_', `${piId}`);
     const inv = build.invoice({
       id: invoiceId,
       number: `${prefix}-${String(n + 1).padStart(4, '0')}`,
-      billingReason: n === 0 ? 'subscription_create' : 'subscription_cycle',
+      billingReason: n === 0 && !trialFirst ? 'subscription_create' : 'subscription_cycle',
       amountMinor: spec.amountMinor,
       currency: c.currency,
       created: start,
@@ -226,33 +293,23 @@ function playSubscription(store: StripeStore, spec: Spec, now: number): Purchase
       spec.amountMinor,
       start + 30,
       {},
-      n === 0 ? 'Subscription creation' : 'Subscription update',
+      n === 0 && !trialFirst ? 'Subscription creation' : 'Subscription update',
     );
     store.invoices.set(invoiceId, inv);
     const payment = build.invoicePayment(inv, piId, start + 60);
     store.invoicePayments.set(payment.id, payment);
     invoiceIds.push(invoiceId);
     piIds.push(piId);
-    if (n === 0) {
-      const session = build.checkoutSession({
+    if (n === 0 && !trialFirst) {
+      const session = storeSession(store, c, spec, {
         id: sessionId,
         mode: 'subscription',
         amountMinor: spec.amountMinor,
-        currency: c.currency,
-        created: c.created - 120,
-        customerId: c.customerId,
-        buyer: c.buyer,
-        metadata: c.metadata,
-        clientReferenceId: spec.buyer?.clientReferenceId ?? null,
+        items,
         paymentIntentId: null,
         invoiceId,
         subscriptionId: subId,
       });
-      store.sessions.set(sessionId, session);
-      store.sessionLineItems.set(
-        sessionId,
-        items.map((item, i) => build.checkoutLineItem(item, i, sessionId, c.currency, c.created - 120, true)),
-      );
       deliveries.push(event('checkout.session.completed', session, start + 60));
     }
     deliveries.push(
@@ -271,7 +328,10 @@ function playSubscription(store: StripeStore, spec: Spec, now: number): Purchase
       itemIds,
       latestInvoiceId: invoiceIds[invoiceIds.length - 1]!,
       metadata: c.metadata,
-      period: { start: c.created + (charges - 1) * MONTH, end: c.created + charges * MONTH },
+      period: {
+        start: c.created + trialSeconds + (charges - 1) * MONTH,
+        end: c.created + trialSeconds + charges * MONTH,
+      },
     }),
   );
   return {
