@@ -124,7 +124,7 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
       async () =>
         (result = await provider.confirmPurchase({
           payment: ref,
-          references: payment.references,
+          references: reviews.references,
           operatorProductId: reviews.productOverride,
         })),
       (r) => ({

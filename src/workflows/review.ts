@@ -107,6 +107,19 @@ export class Reviews {
     return this.override;
   }
 
+  /**
+   * Pointers to the merchant's objects (order, payment link, session...) named by every delivery so
+   * far, the first's kept on a clash: a later event can name what the first did not (a
+   * `payment_link.paid` after a bare `payment.captured`). Only pointers: the provider's records are
+   * what the confirmation believes.
+   */
+  get references(): Record<string, string> | undefined {
+    const all = { ...this.laterReferences, ...this.payment.references };
+    return Object.keys(all).length > 0 ? all : undefined;
+  }
+
+  private laterReferences: Record<string, string> = {};
+
   /** The provider's record of the buyer fills what the webhook lacked and replaces what it got wrong. */
   adoptProviderCustomer(customer: { email?: string; name?: string; phone?: string }): void {
     const provided = Object.fromEntries(
@@ -220,6 +233,7 @@ export class Reviews {
     }
     this.data = mergeStudentData(this.data, studentDataOf(event));
     this.syncStudent();
+    this.laterReferences = { ...(event.references ?? {}), ...this.laterReferences };
     const open = status.openReview;
     if (!open || this.decision !== undefined) return;
     const resolves = this.rules.boundedDetails

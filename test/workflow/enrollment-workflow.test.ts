@@ -632,6 +632,33 @@ describe('enrollmentWorkflow', () => {
     });
   });
 
+  describe('a later delivery names what the first did not', () => {
+    it('passes the payment link a later payment_link.paid names to the next confirmation', async () => {
+      const { activities, calls } = scriptedActivities({
+        confirm: (input) =>
+          input.references?.payment_link === 'plink_Later0001'
+            ? undefined
+            : { resolution: { kind: 'review', reason: 'no catalog product for this purchase: order notes' } },
+      });
+      await withWorker(activities, async () => {
+        const payment = paymentEvent({ references: { order: 'order_First0001' } });
+        const handle = await start(payment);
+        await inReview(handle);
+        await handle.signal(paymentDetailsSignal, {
+          ...payment,
+          eventType: 'payment_link.paid',
+          references: { order: 'order_Other0001', payment_link: 'plink_Later0001' },
+        });
+        expect(await handle.result()).toMatchObject({ outcome: 'completed' });
+        // The first delivery's pointer wins a clash; the later one adds what it lacked.
+        expect(calls.confirm.at(-1)!.references).toEqual({
+          order: 'order_First0001',
+          payment_link: 'plink_Later0001',
+        });
+      });
+    });
+  });
+
   describe('redeliveries cannot grow a payment', () => {
     it('takes each distinct content once and at most MAX_DETAILS_SIGNALS of them', async () => {
       const { activities } = scriptedActivities({
