@@ -309,6 +309,14 @@ export function resolvePurchase(
     if (!order.completedByThisPayment) {
       return { kind: 'none', outcome: 'partial_payment', reason: `another payment completed ${name}` };
     }
+  } else if (order && !order.completedByThisPayment && options.operatorProductId === undefined) {
+    // Granting it would grant the same order twice (a second welcome, a second CRM record); the
+    // buyer is owed a refund, which is a person's decision.
+    const name = record.references.order ? `order ${record.references.order}` : 'the order';
+    return {
+      kind: 'review',
+      reason: `${name} was already paid by another payment: this is a second payment for it (refund it and abort, or name the product to grant anyway)`,
+    };
   }
 
   if (options.operatorProductId !== undefined) {

@@ -30,6 +30,8 @@ export interface PurchaseSpec {
   buyer?: { notes?: Record<string, string>; clientReferenceId?: string };
   /** Razorpay order with `partial_payment: true`: the amounts of its payments, in order (they add up to `amountMinor`). */
   partialPayments?: number[];
+  /** Razorpay: a standard order paid in full twice (a second tab, a late authorisation captured). */
+  paidTwice?: boolean;
   /** Subscriptions: how many charges have been paid (1 = the first only); each later one is a renewal. */
   charges?: number;
   /** Stripe subscriptions: a free trial of this many days first (a $0 invoice), then the charges. */

@@ -194,6 +194,13 @@ describe('fetchRazorpayRecord', () => {
     expect((await read(renewal)).subscription).toEqual({ id: p.references.subscription, first: false });
   });
 
+  it('says the first captured payment paid a standard order paid twice, and the second did not', async () => {
+    const p = await purchase({ ...base, kind: 'order', paidTwice: true });
+    const [first, second] = p.paymentIds;
+    expect((await read(first)).order).toMatchObject({ partial: false, completedByThisPayment: true });
+    expect((await read(second)).order).toMatchObject({ partial: false, completedByThisPayment: false });
+  });
+
   it('pages through a long subscription: its first charge is found past the first page of invoices', async () => {
     const p = await purchase({
       ...base,

@@ -197,6 +197,37 @@ describe('what gets enrolled', () => {
   });
 });
 
+describe('a Razorpay order paid twice', () => {
+  it('grants the order once; the second payment waits in review for a refund', async () => {
+    const email = studentEmail('paid-twice');
+    const phone = `+91987${String(Date.now()).slice(-7)}`;
+    const catalog = loadCatalog(system.env.CATALOG_PATH!);
+    const spec = catalogPurchase(catalog, 'razorpay', {
+      productId: 'course-ml-101',
+      kind: 'order',
+      currency: 'INR',
+      customer: { email, name: 'Two Tabs', phone },
+    });
+    const before = (await system.ledger()).messages.length;
+    const purchase = await registerPurchase(system.sandbox.url, 'razorpay', { ...spec, paidTwice: true });
+    const sent = await sendPurchaseDeliveries({
+      provider: 'razorpay',
+      url: system.receiver.url,
+      secret: system.secrets.razorpay,
+      purchase,
+    });
+    expect(sent.every((r) => r.status === 200)).toBe(true);
+    const [first, second] = purchase.paymentIds.map((id) => `payment-razorpay-${id}`);
+    expect(await resultOf(first!)).toMatchObject({ outcome: 'completed' });
+    const review = (await inReview(second!)).openReview!;
+    expect(review).toMatchObject({ id: 'confirm-1', step: 'confirm' });
+    expect(review.reason).toMatch(/was already paid by another payment: this is a second payment for it/);
+    expect(await enrolledCourses(email)).toEqual(['ML-101']);
+    const welcomes = (await system.ledger()).messages.slice(before).filter((m) => m.to === phone.slice(1));
+    expect(welcomes).toHaveLength(1);
+  });
+});
+
 describe('a Stripe subscription with a free trial', () => {
   it('enrolls on the first charge that takes money; the trial itself grants nothing', async () => {
     const email = studentEmail('trial');

@@ -129,6 +129,27 @@ describe('1-3: the provider must know the payment, in our mode, as paid', () => 
   });
 });
 
+describe('a standard order paid twice', () => {
+  const second = () =>
+    razorpay({
+      paymentId: 'pay_T2',
+      order: { amountMinor: 499900, amountDueMinor: 0, partial: false, completedByThisPayment: false },
+    });
+
+  it('sends the second payment to review, naming the order, instead of granting the order again', () => {
+    expect(resolvePurchase(catalog, second())).toEqual({
+      kind: 'review',
+      reason:
+        'order order_T1 was already paid by another payment: this is a second payment for it (refund it and abort, or name the product to grant anyway)',
+    });
+  });
+
+  it('grants it when an operator names the product, and grants the payment that paid the order', () => {
+    expect(resolvePurchase(catalog, second(), { operatorProductId: ML }).kind).toBe('grant');
+    expect(resolvePurchase(catalog, razorpay()).kind).toBe('grant');
+  });
+});
+
 describe('a payment refunded before it was granted', () => {
   it('grants nothing when the provider has given all of it back, whatever else is true, even for an operator', () => {
     const reason = 'Razorpay says payment pay_T1 was refunded in full: nothing is granted';

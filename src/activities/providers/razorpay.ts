@@ -229,9 +229,10 @@ async function confirmedPaymentLink(
 }
 
 /**
- * Whether this captured payment is the one that completed the paid order. An order paid in a single
- * attempt was paid by its only payment; after several attempts (partial payments, a retried or a
- * second payment), the latest captured payment in Razorpay's list is the one.
+ * Whether this captured payment is the one that paid the order. An order paid in a single attempt was
+ * paid by its only payment. After several attempts: for an order taking partial payments, the latest
+ * captured payment completed it; for a standard order, the first captured one paid it, and any later
+ * one is a second payment for the same thing.
  */
 async function completedBy(
   api: RazorpayApi,
@@ -244,10 +245,11 @@ async function completedBy(
     `/v1/orders/${encodeURIComponent(order.id)}/payments`,
     orderPaymentsSchema,
   );
-  const latest = (paid?.items ?? [])
+  const captured = (paid?.items ?? [])
     .filter((p) => p.status === 'captured')
-    .sort((a, b) => b.created_at - a.created_at)[0];
-  return latest?.id === payment.id;
+    .sort((a, b) => a.created_at - b.created_at);
+  const payer = order.partial_payment === true ? captured.at(-1) : captured[0];
+  return payer?.id === payment.id;
 }
 
 /** The subscription's first paid charge is the earliest paid invoice's payment. */

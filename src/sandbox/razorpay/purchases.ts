@@ -48,6 +48,8 @@ export const razorpayPurchaseSpecSchema = z
     }),
     buyer: z.object({ notes: notesSchema.optional() }).optional(),
     partialPayments: z.array(z.number().int().positive()).min(1).max(20).optional(),
+    /** An order paid in full twice: a second tab, or a late authorisation Razorpay auto-captured. */
+    paidTwice: z.boolean().optional(),
     charges: z.number().int().min(1).max(120).optional(),
     createdAt: z.number().int().positive().optional(),
   })
@@ -62,6 +64,8 @@ export const razorpayPurchaseSpecSchema = z
       else if (spec.partialPayments.reduce((a, b) => a + b, 0) !== spec.amountMinor)
         ctx.addIssue({ code: 'custom', path: ['partialPayments'], message: 'must add up to amountMinor' });
     }
+    if (spec.paidTwice && (spec.kind !== 'order' || spec.partialPayments))
+      ctx.addIssue({ code: 'custom', path: ['paidTwice'], message: 'only a standard order is paid twice' });
     if (spec.kind === 'subscription' && !spec.merchant.planId)
       ctx.addIssue({ code: 'custom', path: ['merchant', 'planId'], message: 'a subscription needs a plan' });
     if (spec.charges !== undefined && spec.kind !== 'subscription')
@@ -108,7 +112,8 @@ interface Context {
 }
 
 function buildOrder(spec: RazorpayPurchaseSpec, c: Context): BuiltPurchase {
-  const amounts = spec.partialPayments ?? [spec.amountMinor];
+  const amounts =
+    spec.partialPayments ?? (spec.paidTwice ? [spec.amountMinor, spec.amountMinor] : [spec.amountMinor]);
   const orderId = orderIdForPayment(c.firstPaymentId);
   // checkout.js copies the notes passed to it onto the payment, in the buyer's browser.
   const buyerNotes = notesOrEmpty(spec.buyer?.notes);
@@ -126,7 +131,8 @@ function buildOrder(spec: RazorpayPurchaseSpec, c: Context): BuiltPurchase {
   );
   const order = paidOrder(orderId, spec, notesOrEmpty(spec.merchant.notes), c.t0, payments.length);
   if (spec.partialPayments) order.partial_payment = true;
-  const last = payments[payments.length - 1] as RazorpayPaymentEntity;
+  // order.paid comes once, for the payment that paid the order (the first, when it is paid twice).
+  const last = payments[spec.paidTwice ? 0 : payments.length - 1] as RazorpayPaymentEntity;
   const deliveries = payments.map((payment) => captured(payment));
   deliveries.push({
     eventType: 'order.paid',
