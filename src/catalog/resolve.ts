@@ -304,6 +304,7 @@ export function resolvePurchase(
         kind: 'none',
         outcome: 'partial_payment',
         reason: `${name} is partly paid: ${money(order.amountDueMinor)} of ${money(order.amountMinor)} due`,
+        moneyDue: true,
       };
     }
     if (!order.completedByThisPayment) {

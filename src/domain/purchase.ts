@@ -118,4 +118,13 @@ export type Resolution =
       overriddenBy?: 'operator';
     }
   | { kind: 'review'; reason: string }
-  | { kind: 'none'; outcome: NoGrantOutcome; reason: string };
+  | {
+      kind: 'none';
+      outcome: NoGrantOutcome;
+      reason: string;
+      /**
+       * A Razorpay order taking partial payments with money still due: another payment may still be
+       * captured (one created before this, captured after it), so asking again later may find it paid.
+       */
+      moneyDue?: true;
+    };

@@ -1,4 +1,11 @@
-import { metricMeter, patched, proxyActivities, type RetryPolicy, workflowInfo } from '@temporalio/workflow';
+import {
+  metricMeter,
+  patched,
+  proxyActivities,
+  type RetryPolicy,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { ConfirmPurchaseResult, EnrollmentActivities } from '../activities';
 import { isValidEmail, normalisePhone } from '../domain/contact-rules';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/failures';
@@ -9,7 +16,7 @@ import type {
   EnrollmentSummary,
   EnrollmentWorkflowInput,
 } from './messages';
-import { CONFIRM_WITH_PROVIDER_PATCH } from './patches';
+import { CONFIRM_WITH_PROVIDER_PATCH, RECHECK_PARTIAL_ORDER_PATCH } from './patches';
 import { Reviews } from './review';
 import { StepRunner } from './step-runner';
 import { STEP_NAMES, perStep } from './steps';
@@ -53,6 +60,14 @@ const crm = downstream({ initialInterval: '1s', maximumInterval: '1m' });
  * `resolveReview` signal (retry / skip / abort) naming the review. The welcome is never sent to a
  * student who was not enrolled, and never twice: its message id is recorded once the step succeeds.
  */
+/**
+ * How a payment of a part-paid order looks again before it ends `partial_payment`: long enough for a
+ * payment Razorpay is still capturing, short enough that the workflow does not linger for days (a
+ * payment made later completes the order in its own workflow).
+ */
+const ORDER_RECHECKS = 6;
+const ORDER_RECHECK_INTERVAL = '10 minutes';
+
 export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): Promise<EnrollmentSummary> {
   // Checked before the first command: payments started before provider confirmation replay as they ran.
   const confirmFirst = patched(CONFIRM_WITH_PROVIDER_PATCH);
@@ -117,6 +132,7 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
 
   // 1. Ask the provider, not the webhook: what was paid, by whom, for which catalog product.
   let confirmed: ConfirmPurchaseResult | undefined;
+  let orderRechecks = 0;
   for (;;) {
     let result: ConfirmPurchaseResult | undefined;
     const ran = await steps.run(
@@ -140,6 +156,11 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
       break;
     }
     if (resolution.kind === 'none') {
+      if (resolution.moneyDue && orderRechecks < ORDER_RECHECKS && patched(RECHECK_PARTIAL_ORDER_PATCH)) {
+        orderRechecks += 1;
+        await sleep(ORDER_RECHECK_INTERVAL);
+        continue;
+      }
       reviews.adoptProviderCustomer(result!.customer);
       return grantNothing(resolution.reason, resolution.outcome);
     }

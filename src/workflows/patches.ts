@@ -64,3 +64,15 @@ export const CONFIRM_WITH_PROVIDER_PATCH = 'confirm-with-provider';
  * period has passed since.
  */
 export const WELCOME_UNCERTAIN_PATCH = 'welcome-uncertain';
+
+/**
+ * A payment of a Razorpay order taking partial payments that finds money still due asks again a few
+ * times (a timer between) before it ends `partial_payment`: a payment created before it may be
+ * captured after it, and the order's completing payment is the latest created one, so without a
+ * second look nobody would grant a fully paid order. Checked only on that path, so only such payments
+ * carry it, and no recorded history reaches it.
+ *
+ * Old path (false): such a payment that an earlier build already ended, or is ending. Retire once the
+ * last build without it stopped and the retention period has passed since.
+ */
+export const RECHECK_PARTIAL_ORDER_PATCH = 'recheck-partial-order';

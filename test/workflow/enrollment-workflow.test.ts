@@ -632,6 +632,43 @@ describe('enrollmentWorkflow', () => {
     });
   });
 
+  describe('a payment of a part-paid order', () => {
+    const due = {
+      resolution: {
+        kind: 'none' as const,
+        outcome: 'partial_payment' as const,
+        reason: 'order order_T1 is partly paid: ₹2,999.00 of ₹4,999.00 due',
+        moneyDue: true as const,
+      },
+    };
+
+    it('looks again while money is due, and grants once an earlier payment captured later completes it', async () => {
+      let asked = 0;
+      const { activities, calls } = scriptedActivities({
+        confirm: () => ((asked += 1) <= 2 ? due : undefined),
+      });
+      await withWorker(activities, async () => {
+        const handle = await start(paymentEvent());
+        expect(await handle.result()).toMatchObject({ outcome: 'completed' });
+        expect(calls.confirm).toHaveLength(3);
+        expect(calls.enroll).toHaveLength(1);
+      });
+    });
+
+    it('ends partial_payment, granting nothing, when the order stays part-paid', async () => {
+      const { activities, calls } = scriptedActivities({ confirm: () => due });
+      await withWorker(activities, async () => {
+        const handle = await start(paymentEvent());
+        expect(await handle.result()).toMatchObject({
+          outcome: 'partial_payment',
+          reason: due.resolution.reason,
+        });
+        expect(calls.confirm).toHaveLength(7);
+        expect(calls.enroll).toHaveLength(0);
+      });
+    });
+  });
+
   describe('a later delivery names what the first did not', () => {
     it('passes the payment link a later payment_link.paid names to the next confirmation', async () => {
       const { activities, calls } = scriptedActivities({
