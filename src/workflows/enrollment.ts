@@ -62,11 +62,12 @@ const crm = downstream({ initialInterval: '1s', maximumInterval: '1m' });
  */
 /**
  * How a payment of a part-paid order looks again before it ends `partial_payment`: long enough for a
- * payment Razorpay is still capturing, short enough that the workflow does not linger for days (a
- * payment made later completes the order in its own workflow).
+ * payment Razorpay is still capturing, and in all under the 10 minutes after which a running payment
+ * counts as paid but not enrolled (`enrollflow_paid_not_enrolled`, its alert). A payment made later
+ * completes the order in its own workflow.
  */
-const ORDER_RECHECKS = 6;
-const ORDER_RECHECK_INTERVAL = '10 minutes';
+const ORDER_RECHECKS = 4;
+const ORDER_RECHECK_INTERVAL = '2 minutes';
 
 export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): Promise<EnrollmentSummary> {
   // Checked before the first command: payments started before provider confirmation replay as they ran.

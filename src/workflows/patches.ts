@@ -67,7 +67,7 @@ export const WELCOME_UNCERTAIN_PATCH = 'welcome-uncertain';
 
 /**
  * A payment of a Razorpay order taking partial payments that finds money still due asks again a few
- * times (a timer between) before it ends `partial_payment`: a payment created before it may be
+ * times (a timer between, eight minutes in all) before it ends `partial_payment`: a payment created before it may be
  * captured after it, and the order's completing payment is the latest created one, so without a
  * second look nobody would grant a fully paid order. Checked only on that path, so only such payments
  * carry it, and no recorded history reaches it.

@@ -663,7 +663,7 @@ describe('enrollmentWorkflow', () => {
           outcome: 'partial_payment',
           reason: due.resolution.reason,
         });
-        expect(calls.confirm).toHaveLength(7);
+        expect(calls.confirm).toHaveLength(5);
         expect(calls.enroll).toHaveLength(0);
       });
     });
