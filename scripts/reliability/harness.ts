@@ -139,7 +139,7 @@ export async function startChaosSystem(options: SystemOptions = {}): Promise<Cha
     STRIPE_API_KEY: `sk_test_${s()}`,
   };
   const bundleFile = options.bundleFile ?? path.join(dir, 'workflow-bundle.js');
-  const [temporalPort, receiverPort] = [await freePort(), await freePort()];
+  const temporalPort = await freePort();
   const devServerOptions = {
     cliPath: cli,
     port: temporalPort,
@@ -160,6 +160,9 @@ export async function startChaosSystem(options: SystemOptions = {}): Promise<Cha
     fs.existsSync(bundleFile) ? Promise.resolve(bundleFile) : writeWorkflowBundle(bundleFile),
   ]);
   let current = temporal;
+  // Picked once the dev server is up: it binds ports of its own as it starts (services beside the
+  // frontend), and one picked before could be taken by then.
+  const receiverPort = await freePort();
 
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
