@@ -4,7 +4,8 @@
  * and the SDK adds the id to the `TemporalChangeVersion` search attribute), false where the history got
  * past that point without the marker. The histories test/workflow/replay.test.ts replays are named by
  * the build that recorded them: v1 before any patch, v2 with show-steps-late, v3 with cancel-ends-payment
- * too, v4 with confirm-with-provider (v4-purchase-review, v4-bundle and v4-renewal take paths only it has).
+ * too, v4 with confirm-with-provider (v4-purchase-review, v4-bundle and v4-renewal take paths only it has),
+ * v5 with recheck-partial-order (v5-part-paid-recheck).
  *
  * Replay is not only for running payments: a query on a closed one (`npm run ops -- show`) replays its
  * history too, for as long as the namespace retains it. So an old path may go once no payment that needs
@@ -70,7 +71,7 @@ export const WELCOME_UNCERTAIN_PATCH = 'welcome-uncertain';
  * times (a timer between, eight minutes in all) before it ends `partial_payment`: a payment created before it may be
  * captured after it, and the order's completing payment is the latest created one, so without a
  * second look nobody would grant a fully paid order. Checked only on that path, so only such payments
- * carry it, and no recorded history reaches it.
+ * carry it; v5-part-paid-recheck takes it.
  *
  * Old path (false): such a payment that an earlier build already ended, or is ending. Retire once the
  * last build without it stopped and the retention period has passed since.

@@ -143,6 +143,27 @@ const scenarios: Scenario[] = [
     drive: async (h) => void (await h.result()),
   },
   {
+    name: 'part-paid-recheck',
+    // v5 on: money still due on the order; the payment looks again and finds it paid.
+    script: () => {
+      let asked = 0;
+      return {
+        confirm: () =>
+          (asked += 1) === 1
+            ? {
+                resolution: {
+                  kind: 'none',
+                  outcome: 'partial_payment',
+                  reason: 'order order_T1 is partly paid: ₹2,999.00 of ₹4,999.00 due',
+                  moneyDue: true,
+                },
+              }
+            : undefined,
+      };
+    },
+    drive: async (h) => void (await h.result()),
+  },
+  {
     name: 'renewal',
     script: () => ({
       confirm: () => ({

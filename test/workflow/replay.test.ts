@@ -29,6 +29,7 @@ describe('replaying recorded histories on the current workflow code', () => {
     expect(files.some((f) => f.startsWith('v2-') && f.includes('in-review'))).toBe(true);
     expect(files.some((f) => f.startsWith('v4-') && f.includes('in-review'))).toBe(true);
     expect(files.some((f) => f.startsWith('v4-') && f.includes('purchase-review'))).toBe(true);
+    expect(files).toContain('v5-part-paid-recheck.json');
   });
 
   it.each(files)('replays %s', async (file) => {
