@@ -316,7 +316,7 @@ export function resolvePurchase(
     const name = record.references.order ? `order ${record.references.order}` : 'the order';
     return {
       kind: 'review',
-      reason: `${name} was already paid by another payment: this is a second payment for it (refund it and abort, or name the product to grant anyway)`,
+      reason: `${name} was paid more than once: Razorpay holds another payment for it (refund the extra payments and abort; name the product on the one to grant)`,
     };
   }
 

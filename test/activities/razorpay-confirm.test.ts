@@ -194,10 +194,10 @@ describe('fetchRazorpayRecord', () => {
     expect((await read(renewal)).subscription).toEqual({ id: p.references.subscription, first: false });
   });
 
-  it('says the first captured payment paid a standard order paid twice, and the second did not', async () => {
+  it('takes neither payment of a standard order paid twice as its payer: a person picks one', async () => {
     const p = await purchase({ ...base, kind: 'order', paidTwice: true });
     const [first, second] = p.paymentIds;
-    expect((await read(first)).order).toMatchObject({ partial: false, completedByThisPayment: true });
+    expect((await read(first)).order).toMatchObject({ partial: false, completedByThisPayment: false });
     expect((await read(second)).order).toMatchObject({ partial: false, completedByThisPayment: false });
   });
 

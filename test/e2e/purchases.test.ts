@@ -198,7 +198,7 @@ describe('what gets enrolled', () => {
 });
 
 describe('a Razorpay order paid twice', () => {
-  it('grants the order once; the second payment waits in review for a refund', async () => {
+  it('grants nothing by itself: both payments wait in review, and the operator grants one once', async () => {
     const email = studentEmail('paid-twice');
     const phone = `+91987${String(Date.now()).slice(-7)}`;
     const catalog = loadCatalog(system.env.CATALOG_PATH!);
@@ -218,10 +218,28 @@ describe('a Razorpay order paid twice', () => {
     });
     expect(sent.every((r) => r.status === 200)).toBe(true);
     const [first, second] = purchase.paymentIds.map((id) => `payment-razorpay-${id}`);
+    for (const id of [first!, second!]) {
+      const review = (await inReview(id)).openReview!;
+      expect(review).toMatchObject({ id: 'confirm-1', step: 'confirm' });
+      expect(review.reason).toMatch(/was paid more than once: Razorpay holds another payment for it/);
+    }
+    expect(await enrolledCourses(email)).toEqual([]);
+    // The operator grants one (naming the product) and aborts the other, to be refunded.
+    await system.client.workflow.getHandle(first!).signal('resolveReview', {
+      reviewId: 'confirm-1',
+      action: 'retry',
+      reviewer: 'ops@example.com',
+      note: 'paid twice: keep this one',
+      patch: { productId: 'course-ml-101' },
+    });
+    await system.client.workflow.getHandle(second!).signal('resolveReview', {
+      reviewId: 'confirm-1',
+      action: 'abort',
+      reviewer: 'ops@example.com',
+      note: 'paid twice: refund this one',
+    });
     expect(await resultOf(first!)).toMatchObject({ outcome: 'completed' });
-    const review = (await inReview(second!)).openReview!;
-    expect(review).toMatchObject({ id: 'confirm-1', step: 'confirm' });
-    expect(review.reason).toMatch(/was already paid by another payment: this is a second payment for it/);
+    expect(await resultOf(second!)).toMatchObject({ outcome: 'aborted' });
     expect(await enrolledCourses(email)).toEqual(['ML-101']);
     const welcomes = (await system.ledger()).messages.slice(before).filter((m) => m.to === phone.slice(1));
     expect(welcomes).toHaveLength(1);

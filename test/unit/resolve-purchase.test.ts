@@ -136,11 +136,11 @@ describe('a standard order paid twice', () => {
       order: { amountMinor: 499900, amountDueMinor: 0, partial: false, completedByThisPayment: false },
     });
 
-  it('sends the second payment to review, naming the order, instead of granting the order again', () => {
+  it('sends a payment of an order paid more than once to review, naming the order, instead of granting it again', () => {
     expect(resolvePurchase(catalog, second())).toEqual({
       kind: 'review',
       reason:
-        'order order_T1 was already paid by another payment: this is a second payment for it (refund it and abort, or name the product to grant anyway)',
+        'order order_T1 was paid more than once: Razorpay holds another payment for it (refund the extra payments and abort; name the product on the one to grant)',
     });
   });
 

@@ -231,8 +231,10 @@ async function confirmedPaymentLink(
 /**
  * Whether this captured payment is the one that paid the order. An order paid in a single attempt was
  * paid by its only payment. After several attempts: for an order taking partial payments, the latest
- * captured payment completed it; for a standard order, the first captured one paid it, and any later
- * one is a second payment for the same thing.
+ * payment that took money (captured, or refunded since) completed it; a standard order is paid by one
+ * payment, so when Razorpay holds more than one that took money, none of them is taken as the payer:
+ * which one was granted depends on when each was captured, which the payment does not record, so a
+ * person decides (one is granted, the others refunded).
  */
 async function completedBy(
   api: RazorpayApi,
@@ -245,11 +247,11 @@ async function completedBy(
     `/v1/orders/${encodeURIComponent(order.id)}/payments`,
     orderPaymentsSchema,
   );
-  const captured = (paid?.items ?? [])
-    .filter((p) => p.status === 'captured')
+  const tookMoney = (paid?.items ?? [])
+    .filter((p) => p.status === 'captured' || p.status === 'refunded')
     .sort((a, b) => a.created_at - b.created_at);
-  const payer = order.partial_payment === true ? captured.at(-1) : captured[0];
-  return payer?.id === payment.id;
+  if (order.partial_payment === true) return tookMoney.at(-1)?.id === payment.id;
+  return tookMoney.length === 1 && tookMoney[0]!.id === payment.id;
 }
 
 /** The subscription's first paid charge is the earliest paid invoice's payment. */

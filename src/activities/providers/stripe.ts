@@ -314,7 +314,11 @@ async function invoiceRefund(
   const payments = await read('invoice payments', () =>
     stripe.invoicePayments.list({ invoice: invoiceId, limit: 10 }),
   );
-  const intentId = payments?.data.map((p) => idOf(p.payment.payment_intent)).find((id) => id !== undefined);
+  // An invoice may list attempts that failed or were canceled: the refund is on the one that paid.
+  const intentId = payments?.data
+    .filter((p) => p.status === 'paid')
+    .map((p) => idOf(p.payment.payment_intent))
+    .find((id) => id !== undefined);
   if (!intentId) return {};
   const pi = await read('payment intent', () =>
     stripe.paymentIntents.retrieve(intentId, { expand: ['latest_charge'] }),
