@@ -110,12 +110,20 @@ describe('fetchStripeRecord: subscriptions and invoices', () => {
   it('after a free trial, reads the first charge that took money as the first charge', async () => {
     const r = await purchase({ kind: 'subscription', trialDays: 7, charges: 2 });
     const [firstCharge, renewal] = r.paymentIds;
-    expect(await fetchStripeRecord(config(), firstCharge!)).toMatchObject({
+    const first = await fetchStripeRecord(config(), firstCharge!);
+    expect(first).toMatchObject({
       paid: true,
       amountMinor: 49_900,
       kind: 'subscription',
       subscription: { id: r.references.subscription, first: true },
+      // The Checkout Session that started the trial is the purchase's: its metadata counts.
+      references: { checkout_session: r.references.checkout_session },
     });
+    expect(first.claims).toEqual(
+      expect.arrayContaining([
+        { source: 'stripe.metadata', key: 'product_id', value: 'ts-101', quantity: 1 },
+      ]),
+    );
     expect((await fetchStripeRecord(config(), renewal!)).subscription).toEqual({
       id: r.references.subscription,
       first: false,

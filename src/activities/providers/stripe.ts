@@ -360,8 +360,12 @@ async function invoiceRecord(
       stripe.checkout.sessions.list({ subscription: subscriptionId, limit: 1 }),
     );
     const pointed = references.checkout_session;
+    // The session's invoice is the subscription's first; after a free trial that is the $0 trial
+    // invoice, and the first charge that took money is the one the session's purchase is granted by.
     const session = sessions?.data.find(
-      (s) => idOf(s.invoice) === inv.id && idOf(s.subscription) === subscriptionId,
+      (s) =>
+        idOf(s.subscription) === subscriptionId &&
+        (idOf(s.invoice) === inv.id || (subscription!.first && s.amount_total === 0)),
     );
     if (session && (pointed === undefined || pointed === session.id)) {
       refs.checkout_session = session.id;
