@@ -5,27 +5,10 @@
 import { changeAccessOnce } from '../../src/activities/lms-access';
 import { enrollStudentOnce } from '../../src/activities/lms';
 import type { ChangeAccessInput } from '../../src/activities/types';
-import { startSandbox, type RunningSandbox } from '../../src/sandbox/start';
+import { credentials, useSandbox } from '../sandbox/harness';
 import { captureLogs, downstreamFailureOf, noJitter } from './support/fixtures';
 
-const credentials = {
-  LMS_API_KEY: 'lms-test-key-0002',
-  WHATSAPP_ACCESS_TOKEN: 'wa-test-token-0002',
-  WHATSAPP_PHONE_NUMBER_ID: '106540352242922',
-  HUBSPOT_CLIENT_ID: 'hs-client-id-0002',
-  HUBSPOT_CLIENT_SECRET: 'hs-client-secret-0002',
-  HUBSPOT_REFRESH_TOKEN: 'hs-refresh-token-0002',
-  RAZORPAY_KEY_ID: 'rzp_test_K3yId0002',
-  RAZORPAY_KEY_SECRET: 'rzp-secret-0002',
-  STRIPE_API_KEY: 'sk_test_0002',
-};
-
-let sandbox: RunningSandbox;
-beforeAll(async () => {
-  sandbox = await startSandbox({ credentials });
-});
-afterAll(async () => sandbox.close());
-beforeEach(() => sandbox.state.reset());
+const sandbox = useSandbox();
 
 const logs = captureLogs();
 const deps = { fetch, logger: logs.logger, timeoutMs: 2_000, now: Date.now, random: noJitter };
