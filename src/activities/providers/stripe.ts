@@ -177,15 +177,17 @@ async function customerFallback(
   stripe: Stripe,
   read: Read,
   customerId: string | undefined,
-  chargeId: string | undefined,
+  charge: string | Stripe.Charge | null | undefined,
 ) {
   let out: Customer = {};
   if (customerId) {
     const c = await read('customer', () => stripe.customers.retrieve(customerId));
     if (c && !c.deleted) out = fill(out, { email: text(c.email), name: text(c.name), phone: text(c.phone) });
   }
-  if (chargeId && (!out.email || !out.name || !out.phone)) {
-    const ch = await read('charge', () => stripe.charges.retrieve(chargeId));
+  if (charge && (!out.email || !out.name || !out.phone)) {
+    // The intent's charge usually comes expanded with it: read it only when it did not.
+    const ch =
+      typeof charge === 'string' ? await read('charge', () => stripe.charges.retrieve(charge)) : charge;
     const b = ch?.billing_details;
     if (b) out = fill(out, { email: text(b.email), name: text(b.name), phone: text(b.phone) });
   }
@@ -240,7 +242,7 @@ async function paymentIntentRecord(stripe: Stripe, read: Read, paymentId: string
   const invoiceId = paying ? idOf(paying.invoice) : undefined;
   if (invoiceId) refs.invoice = invoiceId;
 
-  customer = fill(customer, await customerFallback(stripe, read, customerId, idOf(pi.latest_charge)));
+  customer = fill(customer, await customerFallback(stripe, read, customerId, pi.latest_charge));
   return {
     provider: 'stripe',
     paymentId,
