@@ -39,7 +39,11 @@ export function createEnrollmentWorker(options: EnrollmentWorkerOptions): Promis
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve('./workflows') }),
-    activities: createActivities(config, { logger: logger.child({ component: 'activities' }) }),
+    activities: createActivities(config, {
+      logger: logger.child({ component: 'activities' }),
+      // Access changes read and signal payments' workflows through the worker's own connection.
+      temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+    }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
   });
 }

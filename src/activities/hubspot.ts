@@ -41,6 +41,10 @@ export function contactProperties(input: UpsertContactInput): Record<string, str
   if (input.name) Object.assign(props, splitName(input.name));
   if (input.phone) props.phone = input.phone;
   if (input.courseId) props.enrollflow_course_id = input.courseId;
+  if (input.access) {
+    props.enrollflow_access_state = input.access.state;
+    props.enrollflow_access_reason = input.access.reason;
+  }
   return props;
 }
 

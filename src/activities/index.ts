@@ -6,7 +6,9 @@
  * Register on the worker: `activities: createActivities(config)`. Everything created here (the
  * HubSpot token cache above all) lives as long as the worker process and is shared by all executions.
  */
+import type { Client } from '@temporalio/client';
 import type { WorkerConfig } from '../config';
+import { confirmAccessChangeOnce, type ChangeReader, readGrantOnce, stopGrantingOnce } from './access';
 import { type Catalog, loadCatalog } from '../catalog';
 import { confirmPurchaseOnce, type ProviderRecordReader, providerRecordReader } from './confirm';
 import { createLogger, type Logger } from '../runtime/logger';
@@ -16,13 +18,24 @@ import type { ClassifyDeps, HttpDeps } from './http';
 import { upsertContactOnce } from './hubspot';
 import { HubSpotTokenCache } from './hubspot-token';
 import { enrollStudentOnce } from './lms';
+import { changeAccessOnce } from './lms-access';
+import { readRazorpayChange } from './providers/razorpay-changes';
+import { readStripeChange } from './providers/stripe-changes';
 import type {
+  ChangeAccessInput,
+  ChangeAccessResult,
+  ConfirmAccessChangeInput,
+  ConfirmAccessChangeResult,
   ConfirmPurchaseInput,
   ConfirmPurchaseResult,
   EnrollStudentInput,
   EnrollStudentResult,
+  PaymentRef,
+  ReadGrantResult,
   SendWelcomeInput,
   SendWelcomeResult,
+  StopGrantingInput,
+  StopGrantingResult,
   UpsertContactInput,
   UpsertContactResult,
 } from './types';
@@ -43,6 +56,10 @@ export interface ActivityDeps {
   catalog?: Catalog;
   /** How provider records are read; default: the providers' APIs. */
   readRecord?: ProviderRecordReader;
+  /** How refunds, disputes and subscriptions are read; default: the providers' APIs. */
+  readChange?: ChangeReader;
+  /** For the access activities, which read and signal payments' workflows. */
+  temporal?: Client;
 }
 
 async function atBoundary<T>(run: () => Promise<T>): Promise<T> {
@@ -69,6 +86,12 @@ export function createActivities(config: WorkerConfig, deps: ActivityDeps = {}) 
     readRecord: deps.readRecord ?? providerRecordReader(config, http),
     livemode: config.STRIPE_LIVEMODE,
   };
+  const changeReaders: Record<PaymentRef['provider'], ChangeReader> = {
+    razorpay: (change) => readRazorpayChange(config, http, change),
+    stripe: (change) => readStripeChange(config, change, logger),
+  };
+  const readChange: ChangeReader = deps.readChange ?? ((change) => changeReaders[change.provider](change));
+  const grants = { temporal: deps.temporal, catalog: confirmDeps.catalog };
 
   // Arrow properties, not methods: the worker and tests take them off the object, so no `this`.
   return {
@@ -84,6 +107,18 @@ export function createActivities(config: WorkerConfig, deps: ActivityDeps = {}) 
     /** Create or update the student's HubSpot contact, keyed by email. */
     upsertCrmContact: (input: UpsertContactInput): Promise<UpsertContactResult> =>
       atBoundary(() => upsertContactOnce(config, hubspotTokens, http, input)),
+    /** Read a refund, dispute or ended subscription from its provider, and the payment it concerns. */
+    confirmAccessChange: (input: ConfirmAccessChangeInput): Promise<ConfirmAccessChangeResult> =>
+      atBoundary(() => confirmAccessChangeOnce(readChange, input)),
+    /** What the payment's workflow granted; fails retryably while that workflow still runs. */
+    readGrant: (input: { payment: PaymentRef }): Promise<ReadGrantResult> =>
+      atBoundary(() => readGrantOnce(grants, input)),
+    /** Tell a payment still running that its money went back. */
+    stopGranting: (input: StopGrantingInput): Promise<StopGrantingResult> =>
+      atBoundary(() => stopGrantingOnce(grants, input)),
+    /** Suspend, revoke or restore one granted course in the LMS. */
+    changeAccess: (input: ChangeAccessInput): Promise<ChangeAccessResult> =>
+      atBoundary(() => changeAccessOnce(config, http, input)),
   };
 }
 

@@ -74,7 +74,18 @@ export async function enrollStudentOnce(
     return { enrollmentId: id, alreadyEnrolled: false, attempt };
   }
   if (res.status === 409 && code === 'already_enrolled') {
-    return { enrollmentId: pickString(res.body, 'enrollment', 'id') ?? ref, alreadyEnrolled: true, attempt };
+    const enrollmentId = pickString(res.body, 'enrollment', 'id') ?? ref;
+    const status = pickString(res.body, 'enrollment', 'status');
+    // Enrolled, but without access (a dispute on an earlier payment suspended it): this payment's
+    // access is not there, and a person decides whether the new payment should restore it.
+    if (status !== undefined && status !== 'active') {
+      throw new DownstreamFailure(
+        'LmsRejected',
+        `LMS: the student is already in the course, but enrollment ${enrollmentId} is ${status}`,
+        { status: res.status, code },
+      );
+    }
+    return { enrollmentId, alreadyEnrolled: true, attempt };
   }
   // Any other 409 is the idempotency draft's "same key still in flight": retryable (generic rule).
   throw failureForStatus(res, 'LMS', 'LmsRejected', deps, code);

@@ -3,7 +3,9 @@
  * so it must stay free of runtime code and Node built-ins.
  */
 import type { PaymentProvider } from '../domain/payment-event';
+import type { AccessEvent } from '../domain/access-event';
 import type { PurchaseKind, Resolution } from '../domain/purchase';
+import type { AccessPolicy } from '../catalog/schema';
 
 /** Which payment an activity works for: the business key behind every idempotency key and log line. */
 export type PaymentRef = {
@@ -105,6 +107,8 @@ export type UpsertContactInput = {
   enrolled: boolean;
   amountMinor: number;
   currency: string;
+  /** Set by an access change: the contact's access state and why (a refund, a dispute...). */
+  access?: { state: 'active' | 'suspended' | 'revoked'; reason: string };
 };
 
 export type UpsertContactResult = {
@@ -122,3 +126,54 @@ export type ActivityFailureDetails = {
   /** The downstream's own error code (LMS `error`, WhatsApp `error.code`, HubSpot `category`), or a transport code. */
   code?: string;
 };
+
+/** What the provider's record says now about a refund, dispute or subscription. */
+export type MoneyBackState =
+  | 'full_refund'
+  | 'partial_refund'
+  /** Created but not processed (or failed): no money has gone back yet. */
+  | 'refund_pending'
+  | 'dispute_open'
+  | 'dispute_won'
+  | 'dispute_lost'
+  | 'subscription_ended'
+  | 'subscription_active'
+  /** The provider does not know the id (forged, another account or mode). */
+  | 'not_found';
+
+export type ConfirmAccessChangeInput = { change: AccessEvent };
+
+export type ConfirmAccessChangeResult = {
+  state: MoneyBackState;
+  /** The provider's own words, for the access timeline and reviews. */
+  detail: string;
+  /** The payment whose workflow granted what the change concerns (`pay_`, `pi_`, `in_`). */
+  paymentId?: string;
+  /** A subscription: when the period it paid for ends (ISO 8601). */
+  paidUntil?: string;
+  attempt: number;
+};
+
+/** What a payment's workflow granted, read once it has closed. */
+export type ReadGrantResult =
+  /** enrollflow never ran a workflow for the payment (its paid webhook never came). */
+  | { seen: false; attempt: number }
+  | {
+      seen: true;
+      /** The payment workflow's outcome (`completed`, `refunded`...), or its close status when it did not complete. */
+      outcome: string;
+      productId?: string;
+      /** Catalog course ids granted under the payment (the LMS grant keys); empty for a payment from before the catalog. */
+      courses: string[];
+      /** Whether any enrollment was made. */
+      enrolled: boolean;
+      student: { email?: string; name?: string; phone?: string };
+      amountMinor?: number;
+      currency?: string;
+      /** The product's access policy in today's catalog (its defaults when the product is gone from it). */
+      policy: AccessPolicy;
+      attempt: number;
+    };
+
+export type StopGrantingInput = { payment: PaymentRef; cause: AccessCause; reason: string };
+export type StopGrantingResult = { told: boolean; attempt: number };

@@ -35,7 +35,8 @@ export const changeAccessInputSchema = z.object({
   status: z.enum(['active', 'suspended', 'revoked']),
   cause: z.object({
     kind: z.enum(['refund', 'dispute', 'subscription']),
-    id: z.string().regex(/^[A-Za-z0-9_]{1,64}$/, 'must be a provider id (letters, digits, _)'),
+    // A Stripe refund is keyed by its charge and the amount refunded so far (`ch_...-499900`).
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, 'must be a provider id (letters, digits, _, -)'),
   }),
   reason: z.string().trim().min(1, 'must not be empty').max(256),
 });
@@ -67,6 +68,9 @@ export const upsertContactInputSchema = z.object({
   enrolled: z.boolean(),
   amountMinor: z.number().int().nonnegative(),
   currency: z.string().regex(/^[A-Za-z]{3}$/, 'must be an ISO 4217 code'),
+  access: z
+    .object({ state: z.enum(['active', 'suspended', 'revoked']), reason: z.string().min(1).max(500) })
+    .optional(),
 });
 
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, activity: string): z.output<S> {

@@ -10,6 +10,8 @@
  * - RateLimited: 429, WhatsApp 130429 / 131056 / 4 / 80007; carries the server's delay when known.
  * - DownstreamTimeout: an idempotent call (LMS, HubSpot) ran past HTTP_TIMEOUT_MS.
  * - DownstreamBadResponse: a 2xx an idempotent call could not use (no id, not JSON).
+ * - PaymentStillRunning: an access change waits for the payment's own workflow to close before it
+ *   reads what was granted; asked again after its `nextRetryDelay`.
  *
  * Not retryable (the workflow opens a manual review):
  * - InvalidActivityInput: the input broke the contract (e.g. phone not E.164); retrying cannot help.
@@ -39,6 +41,7 @@ export const RETRYABLE_ERROR_TYPES = [
   'RateLimited',
   'DownstreamTimeout',
   'DownstreamBadResponse',
+  'PaymentStillRunning',
 ] as const;
 
 export type NonRetryableErrorType = (typeof NON_RETRYABLE_ERROR_TYPES)[number];

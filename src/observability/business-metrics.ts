@@ -8,6 +8,8 @@
  * - `enrollflow_oldest_review_age_seconds`: how long the oldest open review has been waiting (0: none).
  * - `enrollflow_paid_not_enrolled{over="10m"}`: running, still `validating`, `enrolling` or
  *   `needs_review`, and started more than 10 minutes ago (`StartTime < "<now - 10 min>"`).
+ * - `enrollflow_access_changes_in_review`: running access changes (refunds, disputes, ended
+ *   subscriptions) waiting for a person: a revocation failing for good, or a partial refund to decide.
  * - `enrollflow_business_metrics_last_success_timestamp_seconds`, `..._refresh_failures_total`: so an
  *   alert can tell "no payment waits" from "we cannot see".
  *
@@ -25,8 +27,9 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../runtime/logger';
-import { enrollmentStates, type EnrollmentStatus, statusQuery } from '../workflows/messages';
+import { paymentStates, type EnrollmentStatus, statusQuery } from '../workflows/messages';
 import { ENROLLMENT_WORKFLOW_TYPE } from '../workflows/messages';
+import { ACCESS_WORKFLOW_TYPE } from '../workflows/access-messages';
 
 /** The slice of `@temporalio/client`'s Client used here; tests inject a fake. */
 export interface WorkflowVisibility {
@@ -59,6 +62,7 @@ export interface BusinessSnapshot {
   inReview: number;
   oldestReviewAgeSeconds: number;
   paidNotEnrolled: number;
+  accessInReview: number;
 }
 
 export interface BusinessMetrics {
@@ -117,6 +121,11 @@ export function createBusinessMetrics(options: BusinessMetricsOptions): Business
     name: 'enrollflow_paid_not_enrolled',
     help: 'Running payments still validating, enrolling or in review, started longer ago than `over`',
     labelNames: ['over'] as const,
+    registers,
+  });
+  const accessInReview = new Gauge({
+    name: 'enrollflow_access_changes_in_review',
+    help: 'Running access changes (refunds, disputes, ended subscriptions) waiting in manual review',
     registers,
   });
   const lastSuccess = new Gauge({
@@ -185,11 +194,14 @@ export function createBusinessMetrics(options: BusinessMetricsOptions): Business
       const at = now();
       const cutoff = new Date(at - notEnrolledAfterMinutes * 60_000).toISOString();
       const states = NOT_ENROLLED_STATES.map(quote).join(', ');
-      const [perState, late] = await Promise.all([
-        Promise.all(enrollmentStates.map((s) => count(`${runningBase} AND EnrollmentState=${quote(s)}`))),
+      const [perState, late, accessReviews] = await Promise.all([
+        Promise.all(paymentStates.map((s) => count(`${runningBase} AND EnrollmentState=${quote(s)}`))),
         count(`${runningBase} AND EnrollmentState IN (${states}) AND StartTime < ${quote(cutoff)}`),
+        count(
+          `WorkflowType=${quote(ACCESS_WORKFLOW_TYPE)} AND ExecutionStatus="Running" AND EnrollmentState="needs_review"`,
+        ),
       ]);
-      const byState = Object.fromEntries(enrollmentStates.map((s, i) => [s, perState[i]!]));
+      const byState = Object.fromEntries(paymentStates.map((s, i) => [s, perState[i]!]));
       const reviews = byState.needs_review ?? 0;
       const oldest = reviews > 0 ? await oldestReviewOpenedAt() : undefined;
       const ageSeconds = oldest === undefined ? 0 : Math.max(0, (now() - oldest) / 1000);
@@ -198,12 +210,14 @@ export function createBusinessMetrics(options: BusinessMetricsOptions): Business
       inReview.set(reviews);
       oldestReviewAge.set(Math.round(ageSeconds));
       paidNotEnrolled.set({ over }, late);
+      accessInReview.set(accessReviews);
       lastSuccess.set(Math.floor(now() / 1000));
       return {
         running: byState,
         inReview: reviews,
         oldestReviewAgeSeconds: Math.round(ageSeconds),
         paidNotEnrolled: late,
+        accessInReview: accessReviews,
       };
     } catch (err) {
       failures.inc();

@@ -11,7 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import { knownEventTypes, providerNames } from '../providers';
-import type { EnrollmentStarter } from '../webhook/start-enrollment';
+import type { EnrollmentStarter, StartOutcome } from '../webhook/start-enrollment';
 
 export const deliveryOutcomes = [
   'started',
@@ -105,19 +105,23 @@ export function createWebhookMetrics(options: { defaultMetrics?: boolean } = {})
     },
 
     timeStarts(starter) {
-      return {
-        ready: () => starter.ready(),
-        async start(event) {
+      const timed =
+        <E extends { provider: string }>(start: (event: E) => Promise<StartOutcome>) =>
+        async (event: E) => {
           const end = startSeconds.startTimer({ provider: label(event.provider, providerLabels, 'other') });
           try {
-            const result = await starter.start(event);
+            const result = await start(event);
             end({ outcome: result.status });
             return result;
           } catch (err) {
             end({ outcome: 'unavailable' });
             throw err;
           }
-        },
+        };
+      return {
+        ready: () => starter.ready(),
+        start: timed((event) => starter.start(event)),
+        startAccess: timed((event) => starter.startAccess(event)),
       };
     },
 

@@ -19,6 +19,7 @@ import { ageSince, formatAge, oneLine, table } from './format';
 import { formatMajorUnits } from '../domain/money';
 import { describePayment, queryStatus, readClosedOutcome, readStartedPayment } from './inspect';
 import type { PaymentRef } from './payment-ref';
+import { type AccessChangeView, listAccessChanges, renderAccessTimeline } from './access';
 
 /** temporal.api.enums.v1.PendingActivityState, by number (the proto package is a dev dependency). */
 const PENDING_STATE: Record<number, string> = {
@@ -68,6 +69,9 @@ export interface ShowResult {
   closeDetail?: string;
   /** The status query failed (e.g. no worker): the rest comes from Temporal alone. */
   statusError?: string;
+  /** Refunds, disputes and ended subscriptions of this payment, oldest first. */
+  access: AccessChangeView[];
+  accessError?: string;
 }
 
 interface TimestampLike {
@@ -103,10 +107,11 @@ export async function showPayment(ops: OpsConnection, ref: PaymentRef): Promise<
   const description = await describePayment(ops, ref.workflowId);
   const { workflowId, runId } = description;
   const closed = description.status.name !== 'RUNNING';
-  const [status, payment, outcome] = await Promise.allSettled([
+  const [status, payment, outcome, access] = await Promise.allSettled([
     queryStatus(ops, workflowId, runId),
     readStartedPayment(ops, workflowId, runId),
     closed ? readClosedOutcome(ops, description) : Promise.resolve(undefined),
+    listAccessChanges(ops, ref.paymentId),
   ]);
 
   const result: ShowResult = {
@@ -120,6 +125,8 @@ export async function showPayment(ops: OpsConnection, ref: PaymentRef): Promise<
       historyLength: description.historyLength,
     },
     pendingActivities: pendingActivities(description),
+    access: access.status === 'fulfilled' ? access.value.changes : [],
+    accessError: access.status === 'fulfilled' ? access.value.error : String(access.reason),
   };
   if (payment.status === 'fulfilled' && payment.value) {
     const p = payment.value;
@@ -257,6 +264,17 @@ export function renderShow(result: ShowResult, now: Date): string {
     );
   } else if (result.closeDetail) {
     lines.push('', `Ended      ${result.closeDetail}`);
+  }
+  if (result.access.length > 0 || result.accessError) {
+    const enrolled = result.steps?.enroll.status === 'succeeded' || result.steps?.enroll.result?.enrollmentId;
+    const granted = enrolled
+      ? {
+          at: result.execution.closeTime,
+          what: `${result.result?.courses?.join(', ') ?? result.courseId ?? ''} (payment ${result.result?.outcome ?? result.state})`,
+        }
+      : undefined;
+    lines.push('', 'Access:', ...renderAccessTimeline(granted, result.access));
+    if (result.accessError) lines.push(`  ${result.accessError}`);
   }
   return `${lines.join('\n')}\n`;
 }

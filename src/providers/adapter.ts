@@ -1,15 +1,28 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { z } from 'zod';
+import { type AccessEvent, accessEventSchema } from '../domain/access-event';
 import { type PaymentEvent, paymentEventSchema } from '../domain/payment-event';
+import { describeIssues } from '../domain/zod-issues';
 import type { PaymentProvider } from '.';
 
 /** What a verified, parsed delivery means for us. */
 export type Interpretation =
   /** A paid event: start (or find) the payment's workflow. */
   | { kind: 'paid'; event: PaymentEvent }
-  /** Signed and well-formed, but nothing for us to do (refunds, failures, unpaid sessions...). */
+  /**
+   * Money going back (a refund, a dispute, an ended subscription): start (or find) its access
+   * workflow, which asks the provider before it changes anyone's access.
+   */
+  | { kind: 'access'; event: AccessEvent }
+  /**
+   * Signed, but nothing for us to do (failures, unpaid sessions, a refund not processed yet), or an
+   * access event we cannot key: acknowledged, never refused, and logged with the reason.
+   */
   | { kind: 'ignored'; eventType: string; reason: string }
-  /** Signed, but we cannot identify the payment: 400, the provider retries and someone looks. */
+  /**
+   * Signed, but we cannot identify the payment: 400, the provider retries and someone looks. Kept for
+   * paid events (and envelopes that are no event at all); an access event we cannot key is ignored.
+   */
   | { kind: 'invalid'; eventType?: string; reason: string };
 
 /**
@@ -82,3 +95,30 @@ export const advisory = {
   courseId: firstFitting(courseId),
   eventId: firstFitting(eventId),
 };
+
+/**
+ * What an access event names beside its cause (the payment, the status it reports) only labels it:
+ * the access workflow reads the provider's record. A value the schema would refuse is dropped, so it
+ * cannot cost the event its workflow.
+ */
+export const accessAdvisory = {
+  paymentId: firstFitting(accessEventSchema.shape.paymentId),
+  status: firstFitting(accessEventSchema.shape.status),
+};
+
+/**
+ * A signed refund, dispute or subscription end: its access event, or ignored with the reason when it
+ * cannot be keyed (no cause id, no event time). Never invalid: a 4xx would only make the provider
+ * retry the same bytes for days, and then disable the endpoint.
+ */
+export function accessInterpretation(
+  eventType: string,
+  // The event time may be one no Date can hold: the schema then says so, in the reason.
+  fields: Omit<z.input<typeof accessEventSchema>, 'eventType' | 'eventCreatedAt'> & {
+    eventCreatedAt: string | undefined;
+  },
+): Interpretation {
+  const event = accessEventSchema.safeParse({ ...fields, eventType });
+  if (!event.success) return { kind: 'ignored', eventType, reason: describeIssues(event.error) };
+  return { kind: 'access', event: event.data };
+}

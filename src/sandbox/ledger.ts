@@ -96,9 +96,12 @@ export class Ledger {
   private tokensIssued = 0;
   private requests: RequestRecord[] = [];
 
+  /** The student's enrollment in the course that still counts: a revoked one is over, and buying again starts a new one. */
   findEnrollment(email: string, courseId: string): EnrollmentRecord | undefined {
     const key = email.toLowerCase();
-    return this.enrollments.find((e) => e.email.toLowerCase() === key && e.course_id === courseId);
+    return this.enrollments.find(
+      (e) => e.email.toLowerCase() === key && e.course_id === courseId && e.status !== 'revoked',
+    );
   }
 
   listEnrollments(filter: (e: EnrollmentRecord) => boolean): EnrollmentRecord[] {

@@ -2,7 +2,9 @@
  * The provider's side of a payment, played against the sandbox: before a provider sends a webhook it
  * holds the payment, and the confirmation step reads it back from the provider's API. `send` and the
  * tests create that record here (`POST /_sandbox/<provider>/purchases`) and deliver what it answers, or,
- * for a fixture built body, register a purchase with the same ids first.
+ * for a fixture built body, register a purchase with the same ids first. Later changes (a refund, a
+ * dispute, a cancelled subscription) are played the same way, so the provider holds what its
+ * webhooks say.
  */
 import type { Catalog, CatalogProduct } from '../catalog';
 import type { PaymentProvider, ResolvedFixture } from '../providers';
@@ -19,7 +21,7 @@ export function registerPurchase(
   spec: PurchaseSpec,
   timeoutMs = 10_000,
 ): Promise<PurchaseResult> {
-  return postToSandbox<PurchaseResult>(sandboxUrl, provider, 'purchases', spec, timeoutMs);
+  return postToSandbox<PurchaseResult>(sandboxUrl, provider, 'purchases', spec, 'purchase', timeoutMs);
 }
 
 export interface RefundRequest {
@@ -42,14 +44,74 @@ export function registerRefund(
   request: RefundRequest,
   timeoutMs = 10_000,
 ): Promise<RefundResult> {
-  return postToSandbox<RefundResult>(sandboxUrl, provider, 'refunds', request, timeoutMs);
+  return postToSandbox<RefundResult>(sandboxUrl, provider, 'refunds', request, 'refund', timeoutMs);
+}
+
+export interface DisputeRequest {
+  paymentId: string;
+  /** Default: what has not been refunded. */
+  amountMinor?: number;
+}
+
+/** A dispute as the sandbox provider holds it now, and the webhook it sends for this step. */
+export interface DisputeResult extends Pick<PurchaseResult, 'paymentId' | 'deliveries'> {
+  disputeId: string;
+  amountMinor: number;
+  /** The provider's own status: Razorpay `open` | `won` | `lost`, Stripe `needs_response` | `won` | `lost`. */
+  status: string;
+}
+
+export type DisputeOutcome = 'won' | 'lost';
+
+/** Opens a dispute on a payment the sandbox provider holds, as the buyer's bank would. */
+export function registerDispute(
+  sandboxUrl: string,
+  provider: PaymentProvider,
+  request: DisputeRequest,
+  timeoutMs = 10_000,
+): Promise<DisputeResult> {
+  return postToSandbox<DisputeResult>(sandboxUrl, provider, 'disputes', request, 'dispute', timeoutMs);
+}
+
+/** Ends an open dispute as the card network decided it. */
+export function closeDispute(
+  sandboxUrl: string,
+  provider: PaymentProvider,
+  disputeId: string,
+  outcome: DisputeOutcome,
+  timeoutMs = 10_000,
+): Promise<DisputeResult> {
+  const route = `disputes/${encodeURIComponent(disputeId)}/close`;
+  return postToSandbox<DisputeResult>(sandboxUrl, provider, route, { outcome }, 'dispute close', timeoutMs);
+}
+
+/** A subscription the sandbox provider has ended, and the webhook it sends for that. */
+export interface SubscriptionEndResult extends Pick<PurchaseResult, 'deliveries'> {
+  subscriptionId: string;
+  /** The payment its first charge made (what keyed its enrollment); null when none was made. */
+  paymentId: string | null;
+  status: string;
+  /** Unix seconds. */
+  endedAt: number;
+}
+
+/** Cancels, at once, a subscription the sandbox provider holds (as the merchant would). */
+export function cancelSubscription(
+  sandboxUrl: string,
+  provider: PaymentProvider,
+  subscriptionId: string,
+  timeoutMs = 10_000,
+): Promise<SubscriptionEndResult> {
+  const route = `subscriptions/${encodeURIComponent(subscriptionId)}/cancel`;
+  return postToSandbox<SubscriptionEndResult>(sandboxUrl, provider, route, {}, 'cancellation', timeoutMs);
 }
 
 async function postToSandbox<T>(
   sandboxUrl: string,
   provider: PaymentProvider,
-  route: 'purchases' | 'refunds',
+  route: string,
   body: object,
+  what: string,
   timeoutMs: number,
 ): Promise<T> {
   const url = `${sandboxUrl.replace(/\/+$/, '')}/_sandbox/${provider}/${route}`;
@@ -70,8 +132,8 @@ async function postToSandbox<T>(
     );
   }
   const text = await res.text();
-  if (res.status !== 201) {
-    const what = route === 'purchases' ? 'purchase' : 'refund';
+  // Creating answers 201, changing what exists (closing, cancelling) 200.
+  if (!res.ok) {
     throw new SandboxPurchaseError(`the sandbox provider refused the ${what}: ${res.status} ${text}`);
   }
   return JSON.parse(text) as T;

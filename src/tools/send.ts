@@ -3,18 +3,30 @@
  * for a catalog product in the sandbox provider (a Razorpay order, payment link or subscription; a
  * Stripe checkout, subscription or invoice), pays it, and delivers the webhooks the provider would,
  * correctly signed, including the hostile cases (redeliveries, tampered or stale signatures, notes a
- * buyer's browser added). `--no-sandbox` sends fixture bodies for a payment no provider holds.
+ * buyer's browser added). `--refund`, `--dispute` and `--cancel-subscription` change what the sandbox
+ * provider holds and deliver what it announces for that. `--no-sandbox` sends fixture bodies for a
+ * payment no provider holds.
  * Exit code 0 when every delivery got the expected answer.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
-import { Argument, Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type PaymentFixture, type PaymentProvider, providerNames, providers } from '../providers';
 import type { ProviderDefinition } from '../providers/definition';
 import { fixtureDefaults } from '../providers/fixture';
 import { loadCatalog } from '../catalog';
-import { catalogPurchase, purchaseKinds, registerPurchase, registerRefund } from './purchase';
+import type { PurchaseResult } from '../providers/purchase';
+import {
+  type DisputeOutcome,
+  cancelSubscription,
+  catalogPurchase,
+  closeDispute,
+  purchaseKinds,
+  registerDispute,
+  registerPurchase,
+  registerRefund,
+} from './purchase';
 import {
   DEFAULT_TIMEOUT_MS,
   expectsRejection,
@@ -97,6 +109,9 @@ interface CliFlags {
   paymentNotes?: Record<string, string>;
   charges?: number;
   refund?: string;
+  dispute?: string;
+  outcome?: DisputeOutcome;
+  cancelSubscription?: string;
   webhook: boolean;
   event?: string;
   paymentId?: string;
@@ -158,9 +173,27 @@ function buildProgram(defaultUrl: string, io: CliIo): Command {
       'subscriptions: charges paid so far (each after the first is a renewal)',
       positiveInt('--charges'),
     )
+    .addOption(
+      new Option(
+        '--refund <payment id>',
+        'refund a payment the sandbox provider holds (pay_... or pi_...; --amount for a partial refund) and deliver its webhooks',
+      ).conflicts(['dispute', 'cancelSubscription']),
+    )
+    .addOption(
+      new Option(
+        '--dispute <payment or dispute id>',
+        "open a dispute on a payment the sandbox provider holds (pay_..., pi_... or in_...; --amount for part of it) and deliver its created event; with --outcome, close it too (both events); given a dispute's id (disp_... or dp_...) and --outcome, close that one",
+      ).conflicts('cancelSubscription'),
+    )
+    .addOption(
+      new Option('--outcome <outcome>', 'with --dispute: how the card network closes it').choices([
+        'won',
+        'lost',
+      ]),
+    )
     .option(
-      '--refund <payment id>',
-      'refund a payment the sandbox provider holds (pay_... or pi_...; --amount for a partial refund) and deliver its webhooks',
+      '--cancel-subscription <subscription id>',
+      'cancel at once a subscription the sandbox provider holds (sub_...) and deliver its event (Razorpay subscription.cancelled, Stripe customer.subscription.deleted)',
     )
     .option('--sandbox <url>', 'the sandbox playing the provider (default SANDBOX_URL, env or .data/dev.env)')
     .option('--no-sandbox', 'send fixture bodies for a payment no provider holds (it waits in review)')
@@ -174,13 +207,13 @@ function buildProgram(defaultUrl: string, io: CliIo): Command {
     .option('--no-phone', 'omit the student phone')
     .option(
       '--amount <minor>',
-      'what the order and payment carry, in minor units (default: the catalog price)',
+      'what the order and payment carry, in minor units (default: the catalog price); with --refund or --dispute, how much of the payment (default: all not yet refunded)',
       positiveInt('--amount'),
     )
     .option('--currency <code>', 'ISO 4217 currency (default INR)')
     .option(
       '-n, --duplicates <n>',
-      "n deliveries in all, cycling through the purchase's webhooks (redeliveries are the same signed bytes)",
+      'n deliveries in all, cycling through the webhooks of the purchase (or of the refund, dispute or cancellation); redeliveries are the same signed bytes',
       positiveInt('--duplicates'),
     )
     .option(
@@ -260,6 +293,95 @@ function printHuman(
   return ok;
 }
 
+/** What `--refund`, `--dispute` or `--cancel-subscription` made the sandbox provider do. */
+interface SandboxChange extends Pick<PurchaseResult, 'paymentId' | 'deliveries'> {
+  /** The key `--json` prints `record` under. */
+  name: 'refund' | 'dispute' | 'subscription';
+  /** What the sandbox answered, but the deliveries. */
+  record: object;
+  /** One line for people, naming what was changed by its provider id. */
+  summary: string;
+}
+
+interface RequestedChange {
+  flag: string;
+  play(sandboxUrl: string): Promise<SandboxChange>;
+}
+
+/** Razorpay `disp_`, Stripe `dp_`: a dispute to close rather than a payment to dispute. */
+const DISPUTE_ID = /^(disp|dp)_/;
+
+function requestedChange(flags: CliFlags, provider: PaymentProvider): RequestedChange | undefined {
+  const { displayName } = providers[provider];
+  const { refund: refundOf, dispute, outcome, cancelSubscription: subscriptionId } = flags;
+  if (outcome !== undefined && dispute === undefined) {
+    throw new Error('--outcome closes a dispute: name it, or the payment to dispute, with --dispute');
+  }
+  if (refundOf !== undefined) {
+    return {
+      flag: '--refund',
+      async play(sandboxUrl) {
+        const refund = await registerRefund(sandboxUrl, provider, {
+          paymentId: refundOf,
+          amountMinor: flags.amount,
+        });
+        return {
+          name: 'refund',
+          record: { ...refund, deliveries: undefined },
+          summary: `${displayName} refund ${refund.refundId} of payment ${refund.paymentId}: ${refund.amountMinor} (${refund.full ? 'full' : 'partial'})`,
+          paymentId: refund.paymentId,
+          deliveries: refund.deliveries,
+        };
+      },
+    };
+  }
+  if (dispute !== undefined) {
+    const closing = DISPUTE_ID.test(dispute);
+    if (closing && outcome === undefined) {
+      throw new Error(`${dispute} is a dispute: say how it closes with --outcome won|lost`);
+    }
+    return {
+      flag: '--dispute',
+      async play(sandboxUrl) {
+        // Opened, then closed: each step's events in turn, as the provider announces them.
+        const steps = closing
+          ? []
+          : [await registerDispute(sandboxUrl, provider, { paymentId: dispute, amountMinor: flags.amount })];
+        if (outcome !== undefined) {
+          const id = steps[0]?.disputeId ?? dispute;
+          steps.push(await closeDispute(sandboxUrl, provider, id, outcome));
+        }
+        const last = steps[steps.length - 1]!;
+        return {
+          name: 'dispute',
+          record: { ...last, deliveries: undefined },
+          summary: `${displayName} dispute ${last.disputeId} of payment ${last.paymentId}: ${steps.map((step) => step.status).join(' -> ')}`,
+          paymentId: last.paymentId,
+          deliveries: steps.flatMap((step) => step.deliveries),
+        };
+      },
+    };
+  }
+  if (subscriptionId !== undefined) {
+    return {
+      flag: '--cancel-subscription',
+      async play(sandboxUrl) {
+        const ended = await cancelSubscription(sandboxUrl, provider, subscriptionId);
+        const endedAt = new Date(ended.endedAt * 1000).toISOString();
+        return {
+          name: 'subscription',
+          record: { ...ended, deliveries: undefined },
+          summary: `${displayName} subscription ${ended.subscriptionId}: ${ended.status}, ended ${endedAt}`,
+          // The payment that granted it, so the output names what the cancellation takes back.
+          paymentId: ended.paymentId ?? ended.subscriptionId,
+          deliveries: ended.deliveries,
+        };
+      },
+    };
+  }
+  return undefined;
+}
+
 /** Runs the CLI with injected argv (user arguments only), environment and output; returns the exit code. */
 export async function runSend(
   argv: readonly string[],
@@ -295,16 +417,17 @@ export async function runSend(
     timeoutMs: flags.timeout,
   };
 
+  const sandboxUrl = () =>
+    typeof flags.sandbox === 'string' ? flags.sandbox : (setting('SANDBOX_URL') ?? DEFAULT_SANDBOX_URL);
+  const requested = requestedChange(flags, provider);
+  let change: SandboxChange | undefined;
   let results: DeliveryResult[];
-  if (flags.refund !== undefined) {
-    if (flags.sandbox === false)
-      throw new Error('--refund refunds a payment the sandbox holds: drop --no-sandbox');
-    const sandboxUrl = flags.sandbox ?? setting('SANDBOX_URL') ?? DEFAULT_SANDBOX_URL;
-    const refund = await registerRefund(sandboxUrl, provider, {
-      paymentId: flags.refund,
-      amountMinor: flags.amount,
-    });
-    results = await sendPurchaseDeliveries({ ...common, secret: secret(), purchase: refund });
+  if (requested !== undefined) {
+    if (flags.sandbox === false) {
+      throw new Error(`${requested.flag} changes what the sandbox provider holds: drop --no-sandbox`);
+    }
+    change = await requested.play(sandboxUrl());
+    results = await sendPurchaseDeliveries({ ...common, secret: secret(), purchase: change });
   } else if (flags.sandbox === false) {
     const fixture: PaymentFixture = {
       paymentId: flags.paymentId,
@@ -333,8 +456,7 @@ export async function runSend(
       paymentId: flags.paymentId,
       charges: flags.charges,
     });
-    const sandboxUrl = flags.sandbox ?? setting('SANDBOX_URL') ?? DEFAULT_SANDBOX_URL;
-    const purchase = await registerPurchase(sandboxUrl, provider, spec);
+    const purchase = await registerPurchase(sandboxUrl(), provider, spec);
     if (!flags.webhook) {
       io.stdout(
         flags.json
@@ -355,9 +477,13 @@ export async function runSend(
     const ok = results.every((r) => isExpectedOutcome(r, expectRejection));
     const paymentId = results[0]?.paymentId;
     const expected = expectRejection ? '401' : '2xx';
-    io.stdout(`${JSON.stringify({ provider, url, paymentId, expected, ok, results }, null, 2)}\n`);
+    const changed = change && { [change.name]: change.record };
+    io.stdout(
+      `${JSON.stringify({ provider, url, paymentId, expected, ok, ...changed, results }, null, 2)}\n`,
+    );
     return ok ? 0 : 1;
   }
+  if (change) io.stdout(`${change.summary}\n`);
   return printHuman(io, provider, url, results, expectRejection) ? 0 : 1;
 }
 

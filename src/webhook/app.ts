@@ -22,7 +22,7 @@ export interface WebhookAppOptions {
   /** Counted once per answered request (in `finish`) and served at `GET /metrics`. */
   metrics?: WebhookMetrics;
   now?: () => number;
-  /** Freshness and mode rules for paid events (default: 360 h, test mode). */
+  /** Freshness and mode rules for paid and access events (default: 360 h, test mode). */
   policy?: DeliveryPolicy;
 }
 

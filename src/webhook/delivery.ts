@@ -1,28 +1,31 @@
 /**
  * One webhook delivery, from its raw bytes to an Outcome, without HTTP: `judgeDelivery` decides on
- * the bytes alone (no I/O, so it is tested directly), `startPaid` takes a paid event to Temporal.
+ * the bytes alone (no I/O, so it is tested directly), `startPaid` takes a paid event to Temporal and
+ * `startAccessChange` a refund, dispute or ended subscription.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { type AccessEvent, accessWorkflowId } from '../domain/access-event';
 import type { PaymentEvent } from '../domain/payment-event';
 import { type ProviderAdapter, SignatureError } from '../providers/adapter';
 import { maskEmail } from '../runtime/logger';
-import type { Outcome } from './outcome';
+import type { DeliveryLog, Outcome } from './outcome';
 import { type EnrollmentStarter, TemporalUnavailableError } from './start-enrollment';
 
-/** What the bytes of a delivery say: refused, nothing for us to do, or a payment to start. */
+/** What the bytes of a delivery say: refused, nothing for us to do, a payment or an access change to start. */
 export type Verdict =
   | Extract<Outcome, { kind: 'unauthorized' | 'invalid' | 'ignored' | 'stale' }>
-  | { kind: 'paid'; event: PaymentEvent };
+  | { kind: 'paid'; event: PaymentEvent }
+  | { kind: 'access'; event: AccessEvent };
 
-/** What a signed paid event must also satisfy before it may start anything. */
+/** What a signed paid or access event must also satisfy before it may start anything. */
 export interface DeliveryPolicy {
   /**
-   * A paid event created longer ago than this starts nothing (REDELIVERY_HORIZON_HOURS): Razorpay signs
-   * no timestamp, so a captured body replayed after the retention period would otherwise start a new
-   * workflow. Providers stop redelivering well before it.
+   * An event created longer ago than this starts nothing (REDELIVERY_HORIZON_HOURS): Razorpay signs no
+   * timestamp, so a captured body replayed after the retention period would otherwise start a new
+   * workflow (for a refund too: one that revokes access). Providers stop redelivering well before it.
    */
   redeliveryHorizonMs: number;
-  /** The `livemode` a paid event must carry when it carries one (STRIPE_LIVEMODE). */
+  /** The `livemode` a paid or access event must carry when it carries one (STRIPE_LIVEMODE). */
   livemode: boolean;
 }
 
@@ -78,25 +81,54 @@ export function judgeDelivery(
         eventType: meaning.eventType,
         log: { eventType: meaning.eventType, reason: meaning.reason },
       };
-    case 'paid':
-      return admit(meaning.event, nowMs, policy);
+    case 'paid': {
+      const { event } = meaning;
+      return (
+        refusal(event, event.eventCreatedAt ?? event.paidAt, paymentLog(event), nowMs, policy) ?? {
+          kind: 'paid',
+          event,
+        }
+      );
+    }
+    case 'access': {
+      const { event } = meaning;
+      return (
+        refusal(event, event.eventCreatedAt, accessLog(event), nowMs, policy) ?? { kind: 'access', event }
+      );
+    }
   }
 }
 
-/** The rules a paid event meets after its signature and shape: fresh enough, and of this deployment's mode. */
-function admit(event: PaymentEvent, nowMs: number, policy: DeliveryPolicy): Verdict {
-  const log = { eventType: event.eventType, eventId: event.eventId, paymentId: event.paymentId };
-  const createdMs = Date.parse(event.eventCreatedAt ?? event.paidAt);
-  if (nowMs - createdMs > policy.redeliveryHorizonMs) {
-    // 200, so the provider stops: an event this old is a replay, and its payment was handled (or
-    // found by reconciliation) long ago.
+const paymentLog = (event: PaymentEvent): DeliveryLog => ({
+  eventType: event.eventType,
+  eventId: event.eventId,
+  paymentId: event.paymentId,
+});
+
+const accessLog = (event: AccessEvent): DeliveryLog => ({
+  eventType: event.eventType,
+  eventId: event.eventId,
+  ...(event.paymentId !== undefined && { paymentId: event.paymentId }),
+});
+
+/**
+ * The rules a paid or access event meets after its signature and shape: fresh enough, and of this
+ * deployment's mode. Undefined when it may start its workflow.
+ */
+function refusal(
+  event: { eventType: string; livemode?: boolean },
+  createdAt: string,
+  log: DeliveryLog,
+  nowMs: number,
+  policy: DeliveryPolicy,
+): Extract<Verdict, { kind: 'stale' | 'ignored' }> | undefined {
+  if (nowMs - Date.parse(createdAt) > policy.redeliveryHorizonMs) {
+    // 200, so the provider stops: an event this old is a replay, and its payment (or refund) was
+    // handled, or found by reconciliation, long ago.
     return {
       kind: 'stale',
       eventType: event.eventType,
-      log: {
-        ...log,
-        reason: `event created ${event.eventCreatedAt ?? event.paidAt}, past the redelivery horizon`,
-      },
+      log: { ...log, reason: `event created ${createdAt}, past the redelivery horizon` },
     };
   }
   if (event.livemode !== undefined && event.livemode !== policy.livemode) {
@@ -106,7 +138,7 @@ function admit(event: PaymentEvent, nowMs: number, policy: DeliveryPolicy): Verd
       log: { ...log, reason: `livemode ${event.livemode} event, deployment is livemode ${policy.livemode}` },
     };
   }
-  return { kind: 'paid', event };
+  return undefined;
 }
 
 /** Starts (or finds) the payment's workflow; only Temporal being unavailable is an answer here. */
@@ -126,6 +158,18 @@ export async function startPaid(starter: EnrollmentStarter, event: PaymentEvent)
   }
 }
 
+/** Starts (or finds) the workflow of a refund, dispute or ended subscription, like `startPaid`. */
+export async function startAccessChange(starter: EnrollmentStarter, event: AccessEvent): Promise<Outcome> {
+  const log = { ...accessLog(event), workflowId: accessWorkflowId(event) };
+  try {
+    const { status, workflowId } = await starter.startAccess(event);
+    return { kind: status, workflowId, log: { ...log, workflowId } };
+  } catch (err) {
+    if (!(err instanceof TemporalUnavailableError)) throw err;
+    return { kind: 'unavailable', log: { ...log, err: err.message } };
+  }
+}
+
 export async function deliver(
   adapter: ProviderAdapter,
   starter: EnrollmentStarter,
@@ -135,5 +179,7 @@ export async function deliver(
   policy: DeliveryPolicy = DEFAULT_DELIVERY_POLICY,
 ): Promise<Outcome> {
   const verdict = judgeDelivery(adapter, raw, headers, nowMs, policy);
-  return verdict.kind === 'paid' ? startPaid(starter, verdict.event) : verdict;
+  if (verdict.kind === 'paid') return startPaid(starter, verdict.event);
+  if (verdict.kind === 'access') return startAccessChange(starter, verdict.event);
+  return verdict;
 }

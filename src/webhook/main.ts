@@ -49,9 +49,10 @@ export async function startWebhookReceiver(
     startTimeoutMs: config.WEBHOOK_START_TIMEOUT_MS,
     logger,
   });
+  const timed = metrics.timeStarts(starter);
   const app = createWebhookApp({
     adapters: createAdapters(config),
-    starter: metrics.timeStarts(starter),
+    starter: timed,
     logger,
     metrics,
     policy: {

@@ -30,7 +30,7 @@ type RefusedRequest =
 export type Outcome = (
   | { kind: 'started' | 'duplicate'; workflowId: string }
   | { kind: 'ignored'; eventType: string }
-  /** A signed paid event older than the redelivery horizon: acknowledged, nothing started. */
+  /** A signed paid or access event older than the redelivery horizon: acknowledged, nothing started. */
   | { kind: 'stale'; eventType: string }
   | { kind: 'invalid'; error: 'invalid_event'; reason: string }
   | { kind: 'invalid'; error: RefusedRequest }

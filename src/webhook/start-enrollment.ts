@@ -5,6 +5,7 @@ import {
   WorkflowIdReusePolicy,
   type WorkflowStartOptions,
 } from '@temporalio/client';
+import type { AccessEvent } from '../domain/access-event';
 import type { PaymentEvent } from '../domain/payment-event';
 import { enrollmentWorkflowId } from '../domain/ids';
 import type { Logger } from '../runtime/logger';
@@ -21,6 +22,10 @@ import type { enrollmentWorkflow } from '../workflows';
 import { paymentDetails, paymentSummary } from '../workflows/details';
 import { MAX_DETAILS_SIGNALS, detailsKey } from '../workflows/review';
 import { ENROLLMENT_WORKFLOW_TYPE } from '../workflows/messages';
+import { createAccessStarter } from './start-access';
+import { type StartOutcome, TemporalUnavailableError } from './start-outcome';
+
+export { type StartOutcome, TemporalUnavailableError } from './start-outcome';
 
 /** Review steps a later delivery of the payment can resolve (see src/workflows/review.ts). */
 const DETAILS_RESOLVE: ReadonlySet<StepName> = new Set(['details', 'confirm']);
@@ -32,15 +37,16 @@ const FORWARDED_KEYS_KEPT = 10_000;
  */
 const MAX_FORWARDS_IN_FLIGHT = 64;
 
-export type StartOutcome = { status: 'started' | 'duplicate'; workflowId: string };
-
-/** Temporal did not durably accept the start in time: answer 503 so the provider redelivers. */
-export class TemporalUnavailableError extends Error {
-  override name = 'TemporalUnavailableError';
-}
-
 export interface EnrollmentStarter {
   start(event: PaymentEvent): Promise<StartOutcome>;
+  /**
+   * Starts (or finds) the workflow of a refund, a dispute or an ended subscription (./start-access).
+   * Optional only so that wrappers written before access events still compile: the receiver answers
+   * an access event 500 (the provider redelivers it) when its starter has none, so whatever wraps the
+   * starter must pass it on. A function property, not a method: it uses no `this`, so it may be
+   * passed on detached (as src/webhook/main.ts does).
+   */
+  startAccess(event: AccessEvent): Promise<StartOutcome>;
   ready(): Promise<boolean>;
 }
 
@@ -148,6 +154,8 @@ export function createEnrollmentStarter({
   }
 
   return {
+    startAccess: createAccessStarter({ client, taskQueue, startTimeoutMs, logger }),
+
     async start(event) {
       const workflowId = enrollmentWorkflowId(event.provider, event.paymentId);
       const startedAt = Date.now();

@@ -1,22 +1,17 @@
-import {
-  metricMeter,
-  patched,
-  proxyActivities,
-  type RetryPolicy,
-  sleep,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { ConfirmPurchaseResult, EnrollmentActivities } from '../activities';
+import { metricMeter, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import type { ConfirmPurchaseResult } from '../activities';
 import { isValidEmail, normalisePhone } from '../domain/contact-rules';
-import { NON_RETRYABLE_ERROR_TYPES } from '../domain/failures';
 import type { CourseGrant } from '../domain/purchase';
-import type {
-  EnrollmentOutcome,
-  EnrollmentStatus,
-  EnrollmentSummary,
-  EnrollmentWorkflowInput,
+import {
+  type EnrollmentOutcome,
+  type EnrollmentStatus,
+  type EnrollmentSummary,
+  type EnrollmentWorkflowInput,
+  type MoneyBack,
+  moneyBackSignal,
 } from './messages';
-import { CONFIRM_WITH_PROVIDER_PATCH, RECHECK_PARTIAL_ORDER_PATCH } from './patches';
+import { CONFIRM_WITH_PROVIDER_PATCH, MONEY_BACK_PATCH, RECHECK_PARTIAL_ORDER_PATCH } from './patches';
+import { crm, lms, provider, whatsapp } from './retry-policies';
 import { Reviews } from './review';
 import { StepRunner } from './step-runner';
 import { STEP_NAMES, perStep } from './steps';
@@ -24,34 +19,6 @@ import { contactProblems, displayName, enrollmentProblems } from './student-data
 import { Visibility } from './visibility';
 
 export { VISIBLE_STEP_DELAY } from './visibility';
-
-// One proxy per downstream: each has its own failure profile, so its own declarative retry policy.
-// startToCloseTimeout sits above the HTTP client's own timeout (HTTP_TIMEOUT_MS, at most 12 s) so the
-// activity classifies a slow downstream itself; the Temporal timeout only catches a lost worker.
-// Each step is bounded by time, not attempts: retried for up to an hour with the interval capped at a
-// minute (so a recovered downstream is used again within a minute), then a person looks (review).
-const downstream = (retry: Pick<RetryPolicy, 'initialInterval' | 'maximumInterval'>) =>
-  proxyActivities<EnrollmentActivities>({
-    startToCloseTimeout: '15s',
-    scheduleToCloseTimeout: '1h',
-    retry: { ...retry, backoffCoefficient: 2, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
-  });
-
-/** The provider's API is only read, so retrying it is always safe; its 429s carry their own delay. */
-const provider = downstream({ initialInterval: '1s', maximumInterval: '1m' });
-
-/** The LMS is idempotent by key (201 or 409), so retrying it is always safe. */
-const lms = downstream({ initialInterval: '1s', maximumInterval: '1m' });
-
-/**
- * WhatsApp is NOT idempotent. The activity only raises a retryable failure when Meta certainly did not
- * accept the message (an error code, a refused connection); an unknown outcome is non-retryable. A
- * slower start and longer ceiling respect Meta's rate limits (131056 asks for its own delay).
- */
-const whatsapp = downstream({ initialInterval: '2s', maximumInterval: '2m' });
-
-/** HubSpot upsert-by-email is idempotent; its rate limits come with their own Retry-After. */
-const crm = downstream({ initialInterval: '1s', maximumInterval: '1m' });
 
 /**
  * One payment, start to finish: confirm it with the provider and resolve what it bought against the
@@ -131,6 +98,16 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
     return legacyFlow();
   }
 
+  // The money went back while this payment runs: nothing more is granted; the access change that
+  // said so takes back what was granted before.
+  let moneyBack: MoneyBack | undefined;
+  setHandler(moneyBackSignal, (signalled) => {
+    if (moneyBack !== undefined || !patched(MONEY_BACK_PATCH)) return;
+    moneyBack = signalled;
+    reviews.withdraw(`the money went back: ${signalled.reason}`);
+  });
+  const refunded = () => grantNothing(`the money went back: ${moneyBack!.reason}`, 'refunded');
+
   // 1. Ask the provider, not the webhook: what was paid, by whom, for which catalog product.
   let confirmed: ConfirmPurchaseResult | undefined;
   let orderRechecks = 0;
@@ -150,6 +127,7 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
       }),
     );
     if (ran === 'aborted') return aborted();
+    if (moneyBack) return refunded();
     if (ran === 'skipped') return grantNothing('confirmation was skipped: nothing is granted');
     const resolution = result!.resolution;
     if (resolution.kind === 'grant') {
@@ -169,6 +147,7 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
     status.steps.confirm.lastError = resolution.reason;
     const decided = await reviews.review('confirm', resolution.reason, 'purchase');
     if (decided === 'aborted') return aborted();
+    if (moneyBack) return refunded();
     if (decided === 'skipped') return grantNothing('confirmation was skipped: nothing is granted');
   }
   const grant = confirmed!.resolution as Extract<ConfirmPurchaseResult['resolution'], { kind: 'grant' }>;
@@ -194,8 +173,9 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
     status.steps.details.status = 'failed';
     status.steps.details.lastError = problems.join('; ');
     const decided = await reviews.review('details', `cannot enroll: ${problems.join('; ')}`, 'data');
-    if (decided === 'retry') continue;
     if (decided === 'aborted') return aborted();
+    if (moneyBack) return refunded();
+    if (decided === 'retry') continue;
     break;
   }
 
@@ -203,6 +183,7 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
   const enrolled: CourseGrant[] = [];
   if (status.steps.details.status === 'succeeded') {
     for (const course of grant.courses) {
+      if (moneyBack) break;
       const ran = await steps.run(
         'enroll',
         () =>
@@ -224,6 +205,7 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
       if (ran === 'aborted') return aborted();
       if (ran === 'succeeded') enrolled.push(course);
     }
+    if (moneyBack) return refunded();
     if (enrolled.length < grant.courses.length) {
       const missed = grant.courses.filter((c) => !enrolled.includes(c)).map((c) => c.courseId);
       reviews.skip('enroll', `not enrolled in ${missed.join(', ')} (skipped at review)`);
@@ -256,6 +238,7 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
     );
     if (sent === 'aborted') return aborted();
   }
+  if (moneyBack) return refunded();
 
   // 5. CRM contact: recorded even when enrollment was skipped, so sales can follow up.
   const recorded = await recordContact(grant.product.id, enrolled.length > 0, confirmed!);

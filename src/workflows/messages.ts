@@ -34,7 +34,8 @@ export const searchAttributeRegistrations = {
   EnrollmentState: 'Keyword',
 } as const;
 
-export const enrollmentStates = [
+/** The states of a payment's own workflow. */
+export const paymentStates = [
   'confirming',
   'validating',
   'enrolling',
@@ -44,6 +45,12 @@ export const enrollmentStates = [
   'completed',
   'aborted',
 ] as const;
+/**
+ * The states of an access change (refund, dispute, ended subscription: src/workflows/access.ts) while
+ * it works, and what it left the payment's courses with; it shares `needs_review` and `aborted`.
+ */
+export const accessStates = ['changing_access', 'suspended', 'revoked', 'restored', 'unchanged'] as const;
+export const enrollmentStates = [...paymentStates, ...accessStates] as const;
 export type EnrollmentState = (typeof enrollmentStates)[number];
 
 export type { StepName };
@@ -182,3 +189,15 @@ export const resolveReviewSignal = defineSignal<[ResolveReviewInput]>('resolveRe
  */
 export const paymentDetailsSignal = defineSignal<[PaymentEvent]>('paymentDetails');
 export const statusQuery = defineQuery<EnrollmentStatus>('status');
+
+/** Money that went back on a payment whose workflow still runs: a refund in full, or a dispute lost. */
+export interface MoneyBack {
+  cause: { kind: 'refund' | 'dispute' | 'subscription'; id: string };
+  reason: string;
+}
+/**
+ * Sent by an access change (src/workflows/access.ts) to a payment still running: it grants nothing
+ * more (a review waiting for a person is withdrawn), ends `refunded`, and the access change takes
+ * back whatever was granted before the signal came.
+ */
+export const moneyBackSignal = defineSignal<[MoneyBack]>('moneyBack');

@@ -77,3 +77,13 @@ export const WELCOME_UNCERTAIN_PATCH = 'welcome-uncertain';
  * last build without it stopped and the retention period has passed since.
  */
 export const RECHECK_PARTIAL_ORDER_PATCH = 'recheck-partial-order';
+
+/**
+ * A payment still running takes `moneyBack` (sent by an access change when the provider says the money
+ * went back for good): it grants nothing more, skips any review, and ends `refunded`. Checked when the
+ * signal is taken, so only payments that got one carry it, and no recorded history reaches it.
+ *
+ * Old path (false): a payment an earlier build ran while the signal came, which it did not act on.
+ * Retire once the last build without it stopped and the retention period has passed since.
+ */
+export const MONEY_BACK_PATCH = 'money-back';

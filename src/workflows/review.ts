@@ -83,6 +83,8 @@ export class Reviews {
   private data: StudentData;
   private decision: Decision | undefined;
   private override: string | undefined;
+  /** Why nothing more may be granted (the money went back): every review, open or to come, is skipped. */
+  private withdrawn: string | undefined;
 
   constructor(
     private readonly status: EnrollmentStatus,
@@ -137,7 +139,7 @@ export class Reviews {
     const record: ReviewRecord = { id, kind, step, reason, openedAt: now() };
     status.reviews.push(record);
     status.openReview = record;
-    this.decision = undefined;
+    this.decision = this.withdrawnDecision();
     this.visibility.setState('needs_review');
     log.warn('payment needs review', { step, reason, reviewId: id });
     await condition(() => this.decision !== undefined);
@@ -158,6 +160,20 @@ export class Reviews {
     if (made.action === 'abort') return 'aborted';
     this.skip(step, `skipped by ${made.reviewer}`);
     return 'skipped';
+  }
+
+  /**
+   * The money went back (a full refund, a lost dispute): a person no longer needs to decide anything,
+   * since nothing more will be granted. The open review, and any opened later, is skipped.
+   */
+  withdraw(reason: string): void {
+    this.withdrawn = reason;
+    if (this.status.openReview && this.decision === undefined) this.decision = this.withdrawnDecision();
+  }
+
+  private withdrawnDecision(): Decision | undefined {
+    if (this.withdrawn === undefined) return undefined;
+    return { action: 'skip', reviewer: 'enrollflow', note: this.withdrawn };
   }
 
   private autoNote(): string {

@@ -57,6 +57,20 @@ describe('enrollStudent (LMS)', () => {
     expect(result).toEqual({ enrollmentId: 'enr_7', alreadyEnrolled: true, attempt: 1 });
   });
 
+  it('refuses a 409 already_enrolled whose enrollment is suspended: the student has no access', async () => {
+    server.route(
+      'POST',
+      PATH,
+      reply(409, { error: 'already_enrolled', enrollment: { id: 'enr_7', status: 'suspended' } }),
+    );
+
+    await expect(activityEnv().run(activities().enrollStudent, input)).rejects.toMatchObject({
+      type: 'LmsRejected',
+      nonRetryable: true,
+      message: expect.stringContaining('enr_7 is suspended'),
+    });
+  });
+
   it('falls back to the external_ref when a 409 already_enrolled does not name the enrollment', async () => {
     server.route('POST', PATH, reply(409, { error: 'already_enrolled' }));
 

@@ -93,6 +93,7 @@ describe('error types', () => {
       'RateLimited',
       'DownstreamTimeout',
       'DownstreamBadResponse',
+      'PaymentStillRunning',
     ]);
   });
 });

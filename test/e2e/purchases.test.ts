@@ -1,15 +1,13 @@
-import path from 'node:path';
-import { tmpdir } from 'node:os';
 import { sendDeliveries, sendPurchaseDeliveries } from '../../src/tools/deliver';
 import { catalogPurchase, registerPurchase, registerRefund } from '../../src/tools/purchase';
 import { loadCatalog } from '../../src/catalog';
-import { runSend } from '../../src/tools/send';
 import { newPaymentId } from '../../src/providers';
 import { enrollmentWorkflowId } from '../../src/domain/ids';
 import type { PaymentProvider } from '../../src/domain/payment-event';
 import { statusQuery, type EnrollmentStatus, type EnrollmentSummary } from '../../src/workflows/messages';
 import { MAX_DETAILS_SIGNALS } from '../../src/workflows/review';
 import { eventually } from '../helpers/eventually';
+import { type SendJson, sendJson } from '../helpers/send';
 import { startSystem, type System } from '../helpers/system';
 
 /**
@@ -18,7 +16,6 @@ import { startSystem, type System } from '../helpers/system';
  * Temporal dev server; the sandbox LMS ledger says what was granted.
  */
 let system: System;
-const NO_DEV_ENV = path.join(tmpdir(), 'enrollflow-purchases-test-missing', 'dev.env');
 
 beforeAll(async () => {
   system = await startSystem();
@@ -28,39 +25,11 @@ afterAll(async () => {
   await system?.stop();
 }, 60_000);
 
-interface SendJson {
-  paymentId: string;
-  ok: boolean;
-  results: Array<{ status: number; body: string; paymentId: string; eventType: string }>;
-}
-
 let students = 0;
 const studentEmail = (tag: string) => `${tag}-${Date.now().toString(36)}-${(students += 1)}@example.com`;
 
-async function send(provider: PaymentProvider, email: string, ...args: string[]): Promise<SendJson> {
-  let out = '';
-  let err = '';
-  const code = await runSend(
-    [
-      provider,
-      '--url',
-      system.receiver.url,
-      '--sandbox',
-      system.sandbox.url,
-      '--secret',
-      system.secrets[provider],
-      '--email',
-      email,
-      '--json',
-      ...args,
-    ],
-    { CATALOG_PATH: system.env.CATALOG_PATH },
-    { stdout: (t) => void (out += t), stderr: (t) => void (err += t) },
-    NO_DEV_ENV,
-  );
-  expect({ code, err }).toEqual({ code: 0, err: '' });
-  return JSON.parse(out) as SendJson;
-}
+const send = (provider: PaymentProvider, email: string, ...args: string[]) =>
+  sendJson(system, provider, ['--email', email, ...args]);
 
 const resultOf = (workflowId: string) =>
   system.client.workflow.getHandle(workflowId).result() as Promise<EnrollmentSummary>;

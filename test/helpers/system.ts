@@ -40,9 +40,15 @@ export interface System {
 }
 
 export interface Ledger {
-  enrollments: Array<{ email: string; course_id: string; external_ref: string }>;
+  enrollments: Array<{
+    email: string;
+    course_id: string;
+    external_ref: string;
+    status: 'active' | 'suspended' | 'revoked';
+    access_changes: Array<{ from: string; to: string; idempotencyKey: string }>;
+  }>;
   messages: Array<{ to: string; messageId?: string; id?: string }>;
-  contacts: Array<{ id: string; email: string; upserts: number }>;
+  contacts: Array<{ id: string; email: string; upserts: number; properties: Record<string, string> }>;
   requests: Array<{ service: string; status: number; idempotencyKey?: string }>;
 }
 

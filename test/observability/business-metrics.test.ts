@@ -85,6 +85,7 @@ describe('business metrics', () => {
       inReview: 0,
       oldestReviewAgeSeconds: 0,
       paidNotEnrolled: 4,
+      accessInReview: 0,
     });
     const base = 'WorkflowType="enrollmentWorkflow" AND ExecutionStatus="Running"';
     expect(fake.queries).toContain(`${base} AND EnrollmentState="needs_review"`);
@@ -161,11 +162,11 @@ describe('business metrics', () => {
     const { metrics } = metricsOf(fake.client);
     metrics.start(10);
     await new Promise((r) => setTimeout(r, 80));
-    // One refresh (8 state counts + 1) is still waiting: the ticks meanwhile started no other.
-    expect(pending).toHaveLength(9);
+    // One refresh (8 state counts + 2) is still waiting: the ticks meanwhile started no other.
+    expect(pending).toHaveLength(10);
     pending.forEach((resolve) => resolve());
     await new Promise((r) => setTimeout(r, 40));
-    expect(pending.length).toBeGreaterThan(9);
+    expect(pending.length).toBeGreaterThan(10);
     const stopped = metrics.stop();
     pending.forEach((resolve) => resolve());
     await stopped;

@@ -65,6 +65,7 @@ describe('webhook metrics', () => {
     let mode: 'started' | 'duplicate' | 'down' = 'started';
     const starter = metrics.timeStarts({
       ready: async () => true,
+      startAccess: async () => ({ status: 'started', workflowId: 'refund-razorpay-rfnd_1' }),
       async start(event) {
         await new Promise((r) => setTimeout(r, 20));
         if (mode === 'down') throw new TemporalUnavailableError('deadline');

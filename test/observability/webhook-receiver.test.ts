@@ -4,6 +4,7 @@ import Stripe from 'stripe';
 import { createWebhookMetrics, type WebhookMetrics } from '../../src/observability/webhook-metrics';
 import { razorpayEvent } from '../../src/providers/razorpay/fixtures';
 import { stripeEvent } from '../../src/providers/stripe/fixtures';
+import { accessWorkflowId } from '../../src/domain/access-event';
 import { createWebhookApp } from '../../src/webhook/app';
 import { razorpayAdapter } from '../../src/providers/razorpay';
 import { stripeAdapter } from '../../src/providers/stripe';
@@ -40,11 +41,19 @@ beforeAll(async () => {
       workflows.add(workflowId);
       return { status: 'started', workflowId };
     },
+    async startAccess(event) {
+      if (temporalDown) throw new TemporalUnavailableError('deadline exceeded');
+      const workflowId = accessWorkflowId(event);
+      const status = workflows.has(workflowId) ? 'duplicate' : 'started';
+      workflows.add(workflowId);
+      return { status, workflowId };
+    },
     ready: async () => true,
   };
   metrics = createWebhookMetrics();
   const app = createWebhookApp({
     adapters: { razorpay: razorpayAdapter([RZP_SECRET]), stripe: stripeAdapter([STRIPE_SECRET], 300) },
+    // As the receiver wires it (src/webhook/main.ts).
     starter: metrics.timeStarts(starter),
     logger: logs.logger,
     metrics,
@@ -88,7 +97,7 @@ const deliveries = (m: Awaited<ReturnType<typeof scrape>>, labels: Record<string
   m.value('enrollflow_webhook_deliveries_total', labels) ?? 0;
 
 describe('receiver metrics at GET /metrics', () => {
-  it('counts signed, duplicate, forged, ignored and failed deliveries with bounded labels', async () => {
+  it('counts signed, duplicate, forged, ignored, access and failed deliveries with bounded labels', async () => {
     const before = await scrape();
     const paid = JSON.stringify(razorpayEvent('payment.captured', { paymentId: 'pay_MetricsTest0001' }));
 
@@ -98,6 +107,8 @@ describe('receiver metrics at GET /metrics', () => {
     expect((await razorpay(`${paid} `)).status).toBe(200); // same payment, re-signed: duplicate again
     const refund = JSON.stringify(razorpayEvent('refund.processed', { paymentId: 'pay_MetricsTest0001' }));
     expect((await razorpay(refund)).status).toBe(200);
+    const failed = JSON.stringify(razorpayEvent('payment.failed', { paymentId: 'pay_MetricsTest0005' }));
+    expect((await razorpay(failed)).status).toBe(200);
     expect(
       (
         await stripe(
@@ -116,7 +127,8 @@ describe('receiver metrics at GET /metrics', () => {
     expect(delta({ provider: 'razorpay', event_type: 'payment.captured', outcome: 'started' })).toBe(1);
     expect(delta({ provider: 'razorpay', event_type: 'payment.captured', outcome: 'duplicate' })).toBe(2);
     expect(delta({ provider: 'razorpay', event_type: 'none', outcome: 'unauthorized' })).toBe(1);
-    expect(delta({ provider: 'razorpay', event_type: 'refund.processed', outcome: 'ignored' })).toBe(1);
+    expect(delta({ provider: 'razorpay', event_type: 'refund.processed', outcome: 'started' })).toBe(1);
+    expect(delta({ provider: 'razorpay', event_type: 'payment.failed', outcome: 'ignored' })).toBe(1);
     expect(delta({ provider: 'stripe', event_type: 'payment_intent.succeeded', outcome: 'started' })).toBe(1);
     expect(delta({ provider: 'razorpay', event_type: 'payment.captured', outcome: 'unavailable' })).toBe(1);
     expect(delta({ provider: 'other', event_type: 'none', outcome: 'invalid' })).toBe(1);
@@ -127,19 +139,41 @@ describe('receiver metrics at GET /metrics', () => {
     expect(counter('enrollflow_webhook_signature_failures_total', 'stripe')).toBe(0);
     expect(counter('enrollflow_webhook_duplicates_total', 'razorpay')).toBe(2);
 
-    // Start latency: every start the receiver attempted, duplicates and the failed one included.
+    // Start latency: every start the receiver attempted, duplicates and the failed one included, the
+    // refund's access change among them.
     const starts = (outcome: string) =>
       after.value('enrollflow_workflow_start_seconds_count', { provider: 'razorpay', outcome }) ?? 0;
-    expect([starts('started'), starts('duplicate'), starts('unavailable')]).toEqual([1, 2, 1]);
+    expect([starts('started'), starts('duplicate'), starts('unavailable')]).toEqual([2, 2, 1]);
     expect(
       after.value('enrollflow_workflow_start_seconds_bucket', {
         provider: 'razorpay',
         outcome: 'started',
         le: '2.5',
       }),
-    ).toBe(1);
+    ).toBe(2);
     // Plus Node's own process metrics.
     expect(after.names.has('process_resident_memory_bytes')).toBe(true);
+  });
+
+  it('logs an access delivery with its event, its payment and the workflow it started', async () => {
+    const refund = razorpayEvent('refund.processed', { paymentId: 'pay_MetricsTest0004' });
+    const mark = logs.lines().length;
+    const res = await razorpay(JSON.stringify(refund), RZP_SECRET, {
+      'x-razorpay-event-id': 'EvMetrics00001',
+    });
+    expect(res.status).toBe(200);
+    const workflowId = `refund-razorpay-${refund.payload.refund!.entity.id}`;
+    expect(logs.lines().slice(mark)).toEqual([
+      expect.objectContaining({
+        msg: 'webhook delivery',
+        status: 200,
+        outcome: 'started',
+        eventType: 'refund.processed',
+        eventId: 'EvMetrics00001',
+        paymentId: 'pay_MetricsTest0004',
+        workflowId,
+      }),
+    ]);
   });
 
   it('logs the request id on every line of a request, and neither secrets nor signatures', async () => {

@@ -9,6 +9,8 @@ import { runOps } from '../../src/ops/cli';
 import { createLogger } from '../../src/runtime/logger';
 import { enrollmentWorkflowId } from '../../src/domain/ids';
 import { sendDeliveries } from '../../src/tools/deliver';
+import { registerDispute, registerRefund } from '../../src/tools/purchase';
+import { accessWorkflowId } from '../../src/domain/access-event';
 import { newPaymentId } from '../../src/providers';
 import { createEnrollmentStarter } from '../../src/webhook/start-enrollment';
 import { createEnrollmentWorker } from '../../src/worker';
@@ -18,6 +20,8 @@ import { paymentEvent } from '../helpers/payments';
 import { startSystem, type System } from '../helpers/system';
 import { isCommand, parseRunbook, placeholdersOf, quotesTestedCommand, substitute } from './runbook-doc';
 import {
+  accessChangeIn,
+  deliverChange,
   LmsBlocks,
   openReviewId,
   opsEnv,
@@ -519,6 +523,53 @@ const scenarios: Record<string, Scenario> = {
         .catch(() => undefined);
       expect(list!.stdout).toContain(vars.UNRUN_ID);
       expect(list!.stdout).not.toContain(vars.WORKFLOW_ID);
+    },
+  },
+
+  'access-inspect': {
+    async setup() {
+      const p = await pay(system);
+      await resultOf(system, p.workflowId);
+      const dispute = await registerDispute(system.sandbox.url, 'razorpay', { paymentId: p.paymentId });
+      await deliverChange(system, 'razorpay', dispute);
+      const workflowId = accessWorkflowId({
+        provider: 'razorpay',
+        kind: 'dispute',
+        causeId: dispute.disputeId,
+      });
+      await accessChangeIn(system, workflowId, (s) => s.state === 'suspended');
+      await visibleAs(system, workflowId, 'suspended');
+      return { ...varsOf(p), ACCESS_WORKFLOW_ID: workflowId };
+    },
+    async verify([show, list, suspended, query], vars) {
+      expect(show!.stdout).toMatch(/Access:\n.*granted .*\n.*suspended +payment\.dispute\.created disp_/);
+      expect(list!.stdout).toContain(vars.ACCESS_WORKFLOW_ID);
+      expect(suspended!.stdout).toContain(vars.ACCESS_WORKFLOW_ID);
+      expect(query!.stdout).toContain('"state":"suspended"');
+      const ledger = await system.ledger();
+      const enrollment = ledger.enrollments.find((e) => e.external_ref.includes(vars.PAYMENT_ID!));
+      expect(enrollment).toMatchObject({ status: 'suspended' });
+    },
+  },
+
+  'access-resolve': {
+    async setup() {
+      const p = await pay(system);
+      await resultOf(system, p.workflowId);
+      const refund = await registerRefund(system.sandbox.url, 'razorpay', {
+        paymentId: p.paymentId,
+        amountMinor: 100_000,
+      });
+      await deliverChange(system, 'razorpay', refund);
+      const workflowId = accessWorkflowId({ provider: 'razorpay', kind: 'refund', causeId: refund.refundId });
+      await accessChangeIn(system, workflowId, (s) => s.openReview?.id === 'decide-1');
+      return { ...varsOf(p), ACCESS_WORKFLOW_ID: workflowId };
+    },
+    async verify([, result], vars) {
+      expect(result!.stdout).toContain('"outcome":"revoked"');
+      const ledger = await system.ledger();
+      const enrollment = ledger.enrollments.find((e) => e.external_ref.includes(vars.PAYMENT_ID!));
+      expect(enrollment).toMatchObject({ status: 'revoked' });
     },
   },
 

@@ -5,7 +5,9 @@
  */
 import { runOps } from '../../src/ops/cli';
 import type { PaymentProvider } from '../../src/domain/payment-event';
-import { sendDeliveries } from '../../src/tools/deliver';
+import { sendDeliveries, sendPurchaseDeliveries } from '../../src/tools/deliver';
+import type { PurchaseResult } from '../../src/providers/purchase';
+import { type AccessStatus, accessStatusQuery } from '../../src/workflows/access-messages';
 import { registerPurchase } from '../../src/tools/purchase';
 import type { PaymentEvent } from '../../src/domain/payment-event';
 import { newPaymentId } from '../../src/providers';
@@ -172,4 +174,36 @@ export async function payIntoReview(
   await waitForState(system, payment.workflowId, (s) => s.state === 'needs_review');
   await visibleAs(system, payment.workflowId, 'needs_review');
   return payment;
+}
+
+/** Delivers, signed through the real receiver, the webhooks the sandbox provider produced for a change. */
+export async function deliverChange(
+  system: System,
+  provider: PaymentProvider,
+  change: { paymentId: string | null; deliveries: PurchaseResult['deliveries'] },
+): Promise<void> {
+  const results = await sendPurchaseDeliveries({
+    provider,
+    url: system.receiver.url,
+    secret: provider === 'razorpay' ? system.secrets.razorpay : system.secrets.stripe,
+    purchase: { paymentId: change.paymentId ?? '', deliveries: change.deliveries },
+  });
+  const refused = results.find((r) => r.status !== 200);
+  if (refused) throw new Error(`delivery refused: ${refused.status} ${refused.body}`);
+}
+
+/** The access change a refund or dispute started, once it is in the state asked for. */
+export async function accessChangeIn(
+  system: System,
+  workflowId: string,
+  ready: (status: AccessStatus) => boolean,
+): Promise<AccessStatus> {
+  return eventually(
+    async () => {
+      const status = await system.client.workflow.getHandle(workflowId).query(accessStatusQuery);
+      return ready(status) ? status : undefined;
+    },
+    30_000,
+    200,
+  );
 }

@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 import fc from 'fast-check';
 import { createLogger } from '../../src/runtime/logger';
+import { type AccessEvent, accessEventSchema, accessWorkflowId } from '../../src/domain/access-event';
 import { type PaymentEvent, paymentEventSchema } from '../../src/domain/payment-event';
 import { razorpayEvent } from '../../src/providers/razorpay/fixtures';
 import { stripeEvent } from '../../src/providers/stripe/fixtures';
@@ -313,7 +314,7 @@ describe('fuzzing the signature verifiers', () => {
 });
 
 describe('fuzzing the payload interpreters', () => {
-  const kinds = new Set(['paid', 'ignored', 'invalid']);
+  const kinds = new Set(['paid', 'access', 'ignored', 'invalid']);
 
   function wellFormed(result: Interpretation, provider: PaymentEvent['provider']) {
     expect(kinds.has(result.kind)).toBe(true);
@@ -323,6 +324,11 @@ describe('fuzzing the payload interpreters', () => {
       expect(result.event.provider).toBe(provider);
       expect(result.event.paymentId).toMatch(/^[A-Za-z0-9_]{1,64}$/);
       expect(result.event.amountMinor).toBeGreaterThan(0);
+    } else if (result.kind === 'access') {
+      expect(accessEventSchema.safeParse(result.event).success).toBe(true);
+      expect(result.event.provider).toBe(provider);
+      expect(accessWorkflowId(result.event)).toMatch(/^[a-z]+-[a-z]+-[A-Za-z0-9_-]{1,90}$/);
+      expect(Number.isNaN(Date.parse(result.event.eventCreatedAt))).toBe(false);
     } else if (result.kind === 'invalid') {
       expect(result.reason.length).toBeGreaterThan(0);
     }
@@ -339,7 +345,7 @@ describe('fuzzing the payload interpreters', () => {
     { requiredKeys: [] },
   );
 
-  it('interpretRazorpayEvent returns paid, ignored or invalid (never throws) for arbitrary JSON objects and mutated real events', () => {
+  it('interpretRazorpayEvent returns paid, access, ignored or invalid (never throws) for arbitrary JSON objects and mutated real events', () => {
     fc.assert(
       fc.property(
         fc.oneof(anyJsonObject, mutatedEvent(realEvents.razorpay)),
@@ -353,7 +359,7 @@ describe('fuzzing the payload interpreters', () => {
     expect(({} as any).polluted).toBeUndefined();
   });
 
-  it('interpretStripeEvent returns paid, ignored or invalid (never throws) for arbitrary JSON objects and mutated real events', () => {
+  it('interpretStripeEvent returns paid, access, ignored or invalid (never throws) for arbitrary JSON objects and mutated real events', () => {
     fc.assert(
       fc.property(fc.oneof(anyJsonObject, mutatedEvent(realEvents.stripe)), (body) => {
         wellFormed(interpretStripeEvent(body), 'stripe');
@@ -434,6 +440,35 @@ describe('fuzzing the payload interpreters', () => {
     );
   });
 
+  it('never answers a signed refund invalid, whatever its payload holds: it is started or acknowledged', () => {
+    // Everything inside the payload (Razorpay) or the object (Stripe), the envelope left genuine.
+    const inside = (event: object, under: string[]) =>
+      pathsOf(event).filter((p) => p.length > under.length && under.every((key, i) => p[i] === key));
+    const refunds = [
+      { provider: 'razorpay' as const, event: realEvents.razorpay[3]!, under: ['payload'] },
+      { provider: 'stripe' as const, event: realEvents.stripe[4]!, under: ['data', 'object'] },
+    ];
+    let started = 0;
+    fc.assert(
+      fc.property(
+        fc
+          .constantFrom(...refunds)
+          .chain((r) => mutationsAt(inside(r.event, r.under)).map((ms) => ({ ...r, ms }))),
+        ({ provider, event, ms }) => {
+          const body = mutate(event, ms);
+          const result =
+            provider === 'razorpay' ? interpretRazorpayEvent(body, {}) : interpretStripeEvent(body);
+          expect(['access', 'ignored']).toContain(result.kind);
+          wellFormed(result, provider);
+          if (result.kind === 'access') started += 1;
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // Not vacuous: most mutations leave the refund's id alone.
+    expect(started).toBeGreaterThan(50);
+  });
+
   it('never turns a signed paid Stripe event into invalid because of its student data', () => {
     const paid = realEvents.stripe.slice(0, 3);
     fc.assert(
@@ -463,16 +498,15 @@ describe('fuzzing the webhook HTTP app', () => {
   let server: Server;
   let base: string;
   let mode: 'ok' | 'duplicate' | 'down' = 'ok';
-  const attempts: PaymentEvent[] = [];
+  const attempts: Array<PaymentEvent | AccessEvent> = [];
+  const attempt = (event: PaymentEvent | AccessEvent, workflowId: string) => {
+    attempts.push(event);
+    if (mode === 'down') throw new TemporalUnavailableError('fuzz: Temporal down');
+    return { status: mode === 'duplicate' ? ('duplicate' as const) : ('started' as const), workflowId };
+  };
   const starter: EnrollmentStarter = {
-    async start(event) {
-      attempts.push(event);
-      if (mode === 'down') throw new TemporalUnavailableError('fuzz: Temporal down');
-      return {
-        status: mode === 'duplicate' ? 'duplicate' : 'started',
-        workflowId: `payment-${event.provider}-${event.paymentId}`,
-      };
-    },
+    start: async (event) => attempt(event, `payment-${event.provider}-${event.paymentId}`),
+    startAccess: async (event) => attempt(event, accessWorkflowId(event)),
     ready: async () => mode !== 'down',
   };
 

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { type AccessEvent, accessWorkflowId } from '../../src/domain/access-event';
 import { loadWebhookConfig } from '../../src/config';
 import type { PaymentProvider } from '../../src/domain/payment-event';
 import { createLogger } from '../../src/runtime/logger';
@@ -16,7 +17,13 @@ import { signRazorpay } from '../../src/providers/razorpay/signature';
 import { stripeSignatureHeader } from '../../src/providers/stripe/signature';
 import { MAX_BODY_BYTES } from '../../src/webhook/app';
 import { type RunningReceiver, startWebhookReceiver } from '../../src/webhook/main';
-import { statusQuery } from '../../src/workflows/messages';
+import { createEnrollmentStarter } from '../../src/webhook/start-enrollment';
+import { accessEventSignal } from '../../src/workflows/access-messages';
+import {
+  enrollmentStateSearchAttribute,
+  paymentIdSearchAttribute,
+  statusQuery,
+} from '../../src/workflows/messages';
 import { eventually } from '../helpers/eventually';
 import { startSystem, type System } from '../helpers/system';
 import { exchange, type HeaderLines, requestBytes, type WireResponse } from './hostile-wire';
@@ -138,6 +145,8 @@ interface HostileCase {
   paymentId?: string;
   /** 1 only where a signed paid event must start one (bad student data, shapes the provider settles). */
   starts?: 1;
+  /** The access workflow a signed refund, dispute or subscription end must start (and no payment's). */
+  startsAccess?: string;
   send(): Promise<WireResponse>;
   /** Further promises the row makes (time, memory, the workflow's state). */
   then?(res: WireResponse, paymentId: string): Promise<void> | void;
@@ -1103,11 +1112,14 @@ const add = (...rows: HostileCase[]) => cases.push(...rows);
       },
     ],
     [
-      'Razorpay: signed refund.processed',
+      'Razorpay: signed refund.failed',
       'razorpay',
       () => {
         const id = rid();
-        return [id, rzpRaw('refund.processed', { paymentId: id })];
+        const e = rzpObject('refund.processed', { paymentId: id });
+        e.event = 'refund.failed';
+        e.payload.refund.entity.status = 'failed';
+        return [id, JSON.stringify(e)];
       },
     ],
     [
@@ -1363,6 +1375,96 @@ const add = (...rows: HostileCase[]) => cases.push(...rows);
           amountMinor: 4_900,
           currency: 'USD',
         });
+      },
+    }),
+  );
+}
+
+// --- Money going back: one access workflow per refund, dispute or ended subscription -----------------
+{
+  const p1 = rid();
+  const rzpRefund = rzpObject('refund.processed', { paymentId: p1 });
+  const rzpRefundWorkflow = `refund-razorpay-${rzpRefund.payload.refund.entity.id}`;
+  add(
+    row({
+      name: 'Razorpay: signed refund.processed starts one access workflow, keyed by the refund',
+      provider: 'razorpay',
+      status: 200,
+      answer: { status: 'started', workflowId: rzpRefundWorkflow },
+      paymentId: p1,
+      startsAccess: rzpRefundWorkflow,
+      send: () => razorpaySigned(JSON.stringify(rzpRefund)),
+    }),
+    row({
+      name: 'Razorpay: the same refund.processed redelivered is a duplicate of that workflow',
+      provider: 'razorpay',
+      status: 200,
+      answer: { status: 'duplicate', workflowId: rzpRefundWorkflow },
+      paymentId: p1,
+      startsAccess: rzpRefundWorkflow,
+      send: () => razorpaySigned(JSON.stringify(rzpRefund)),
+    }),
+  );
+  const s1 = sid();
+  const partial = stripeObject('charge.refunded', { paymentId: s1, amountMinor: 49_900 });
+  partial.data.object.amount_refunded = 10_000;
+  partial.data.object.refunded = false;
+  const partialWorkflow = `refund-stripe-${partial.data.object.id}-10000`;
+  add(
+    row({
+      // Stripe's charge.refunded names no refund: the charge and its cumulative amount refunded key it.
+      name: 'Stripe: signed partial charge.refunded starts one access workflow, keyed by the charge and the amount refunded so far',
+      provider: 'stripe',
+      status: 200,
+      answer: { status: 'started', workflowId: partialWorkflow },
+      paymentId: s1,
+      startsAccess: partialWorkflow,
+      send: () => stripeSigned(JSON.stringify(partial)),
+    }),
+  );
+  const p2 = rid();
+  add(
+    row({
+      // Razorpay signs no timestamp: a refund body replayed after the horizon must not revoke anything.
+      name: 'Razorpay: a genuine refund.processed body created 40 days ago is acknowledged as stale',
+      provider: 'razorpay',
+      status: 200,
+      answer: { status: 'stale' },
+      paymentId: p2,
+      send: () =>
+        razorpaySigned(
+          rzpRaw('refund.processed', { paymentId: p2, createdAt: nowSeconds() - 40 * DAY_SECONDS }),
+        ),
+    }),
+  );
+  const s2 = sid();
+  add(
+    row({
+      name: 'Stripe: signed live-mode charge.refunded in a test-mode deployment is acknowledged and ignored',
+      provider: 'stripe',
+      status: 200,
+      answer: IGNORED,
+      paymentId: s2,
+      send: () => {
+        const e = stripeObject('charge.refunded', { paymentId: s2 });
+        e.livemode = true;
+        e.data.object.livemode = true;
+        return stripeSigned(JSON.stringify(e));
+      },
+    }),
+  );
+  const p3 = rid();
+  add(
+    row({
+      name: 'Razorpay: signed refund.processed whose refund has no id is acknowledged and ignored, never refused',
+      provider: 'razorpay',
+      status: 200,
+      answer: IGNORED,
+      paymentId: p3,
+      send: () => {
+        const e = rzpObject('refund.processed', { paymentId: p3 });
+        delete e.payload.refund.entity.id;
+        return razorpaySigned(JSON.stringify(e));
       },
     }),
   );
@@ -1642,7 +1744,14 @@ describe('hostile deliveries to the real receiver', () => {
 
     if (c.paymentId) {
       const started = await workflowsStartedFor(c.paymentId);
-      if (c.starts) {
+      if (c.startsAccess) {
+        // The payment's own workflow is not started by its refund; the refund's is, and carries its id.
+        expect(started).toEqual([]);
+        expect(await workflowExists(c.startsAccess)).toBe(true);
+        expectedWorkflows.add(c.startsAccess);
+        expect(await eventually(async () => (await listed(`PaymentId = "${c.paymentId}"`)).length)).toBe(1);
+        expect(await listed(`PaymentId = "${c.paymentId}"`)).toEqual([c.startsAccess]);
+      } else if (c.starts) {
         expect(started).toEqual([`payment-${c.provider}-${c.paymentId}`]);
         started.forEach((id) => expectedWorkflows.add(id));
         expect(await eventually(async () => (await listed(`PaymentId = "${c.paymentId}"`)).length)).toBe(1);
@@ -1686,4 +1795,97 @@ describe('hostile deliveries to the real receiver', () => {
     }
     expect(all).toEqual(expected);
   });
+});
+
+/**
+ * The receiver's starter on the real server, on a task queue no worker polls: the access workflow
+ * then stays running (nothing executes it), as a dispute's does while it waits for the provider.
+ */
+describe('access starts against the real Temporal server', () => {
+  const starter = () =>
+    createEnrollmentStarter({
+      client: system.client,
+      taskQueue: 'hostile-access-no-worker',
+      startTimeoutMs: 5_000,
+      logger: createLogger('hostile', 'silent'),
+    });
+  const dispute = (eventType: string, status: string, minutesAgo: number): AccessEvent => ({
+    provider: 'razorpay',
+    kind: 'dispute',
+    causeId: `disp_${randomAlphanumeric(14)}`,
+    paymentId: rid(),
+    status,
+    eventType,
+    eventCreatedAt: new Date(Date.now() - minutesAgo * 60_000).toISOString(),
+  });
+  const accessSignals = async (workflowId: string) => {
+    const history = await system.client.workflow.getHandle(workflowId).fetchHistory();
+    return (history.events ?? [])
+      .map((e) => e.workflowExecutionSignaledEventAttributes)
+      .filter((a) => a?.signalName === accessEventSignal.name);
+  };
+
+  it('starts a dispute once and signals its later events to the running workflow, each once', async () => {
+    const start = starter();
+    const created = dispute('payment.dispute.created', 'open', 30);
+    const won = {
+      ...created,
+      eventType: 'payment.dispute.won',
+      status: 'won',
+      eventCreatedAt: new Date().toISOString(),
+    };
+    const workflowId = accessWorkflowId(created);
+    try {
+      await expect(start.startAccess(created)).resolves.toEqual({ status: 'started', workflowId });
+      const described = await system.client.workflow.getHandle(workflowId).describe();
+      expect(described.typedSearchAttributes.get(paymentIdSearchAttribute)).toBe(created.paymentId);
+      expect(described.typedSearchAttributes.get(enrollmentStateSearchAttribute)).toBe('changing_access');
+      expect(await described.staticSummary()).toBe(
+        `Dispute ${created.causeId} of ${created.paymentId} · razorpay · open`,
+      );
+
+      await expect(start.startAccess(won)).resolves.toEqual({ status: 'duplicate', workflowId });
+      // A redelivery of the same event (and of the first one, which the start carried) adds nothing.
+      await expect(start.startAccess(won)).resolves.toEqual({ status: 'duplicate', workflowId });
+      await expect(start.startAccess(created)).resolves.toEqual({ status: 'duplicate', workflowId });
+      const signals = await accessSignals(workflowId);
+      expect(signals.map((a) => a?.input?.payloads?.length)).toEqual([1]);
+      expect((await system.client.workflow.getHandle(workflowId).describe()).status.name).toBe('RUNNING');
+    } finally {
+      await system.client.workflow.getHandle(workflowId).terminate('hostile test cleanup');
+    }
+    // Closed (here by an operator): a later phase of the dispute is acknowledged as a duplicate.
+    const lost = { ...won, eventType: 'payment.dispute.lost', status: 'lost' };
+    await expect(starter().startAccess(lost)).resolves.toEqual({ status: 'duplicate', workflowId });
+    expect(await accessSignals(workflowId)).toHaveLength(1);
+  }, 30_000);
+
+  it('answers a redelivered refund duplicate without signalling its workflow', async () => {
+    const start = starter();
+    const refund: AccessEvent = {
+      provider: 'stripe',
+      kind: 'refund',
+      causeId: `ch_${randomAlphanumeric(24)}`,
+      refundedMinor: 4_900,
+      paymentId: sid(),
+      status: 'partial',
+      eventType: 'charge.refunded',
+      eventCreatedAt: new Date().toISOString(),
+    };
+    const workflowId = accessWorkflowId(refund);
+    try {
+      await expect(start.startAccess(refund)).resolves.toEqual({ status: 'started', workflowId });
+      await expect(start.startAccess(refund)).resolves.toEqual({ status: 'duplicate', workflowId });
+      // The full refund that follows is a refund of its own.
+      const full = { ...refund, refundedMinor: 49_900, status: 'full' };
+      await expect(start.startAccess(full)).resolves.toEqual({
+        status: 'started',
+        workflowId: accessWorkflowId(full),
+      });
+      await system.client.workflow.getHandle(accessWorkflowId(full)).terminate('hostile test cleanup');
+      expect(await accessSignals(workflowId)).toEqual([]);
+    } finally {
+      await system.client.workflow.getHandle(workflowId).terminate('hostile test cleanup');
+    }
+  }, 30_000);
 });

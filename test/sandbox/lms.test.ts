@@ -211,6 +211,19 @@ describe('sandbox LMS', () => {
       expect(restore.body).toMatchObject({ error: 'enrollment_revoked', enrollment: { status: 'revoked' } });
     });
 
+    it('enrolls a student again after a revocation (bought again), and answers 409 with a suspended one', async () => {
+      const { body: first } = await enroll(sb, student, 'key-1');
+      await access(first.id, { status: 'revoked', ...refund }, 'k-r');
+      const again = await enroll(sb, { ...student, external_ref: 'razorpay:pay_again' }, 'key-2');
+      expect(again.status).toBe(201);
+      expect(again.body).toMatchObject({ status: 'active', external_ref: 'razorpay:pay_again' });
+      expect(again.body.id).not.toBe(first.id);
+      await access(again.body.id, { status: 'suspended', ...refund }, 'k-s');
+      const third = await enroll(sb, { ...student, external_ref: 'razorpay:pay_third' }, 'key-3');
+      expect(third.status).toBe(409);
+      expect(third.body).toMatchObject({ error: 'already_enrolled', enrollment: { status: 'suspended' } });
+    });
+
     it('answers 404 for an unknown enrollment, 422 for a bad status, 400 without a key, 401 without the API key', async () => {
       const { body: e } = await enroll(sb, student, 'key-1');
       expect((await access('enr_999', { status: 'revoked', ...refund }, 'k-1')).status).toBe(404);

@@ -1,12 +1,14 @@
-import { call, credentials, jsonPost, useSandbox } from './harness';
-import { razorpayEvent } from '../../src/providers/razorpay/fixtures';
+import { call, credentials, FakeClock, jsonPost, useSandbox } from './harness';
+import { razorpayDisputeEvent, razorpayEvent } from '../../src/providers/razorpay/fixtures';
 
 const keys = {
   RAZORPAY_KEY_ID: 'rzp_test_K3yId0001',
   RAZORPAY_KEY_SECRET: 'rzp-secret-0001',
   STRIPE_API_KEY: 'sk_test_1',
 };
-const sb = useSandbox({ credentials: { ...credentials, ...keys } });
+const clock = new FakeClock();
+const sb = useSandbox({ credentials: { ...credentials, ...keys }, now: clock.now });
+const nowSeconds = () => Math.floor(clock.ms / 1000);
 
 const basic = (id = keys.RAZORPAY_KEY_ID, secret = keys.RAZORPAY_KEY_SECRET) => ({
   authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`,
@@ -322,5 +324,223 @@ describe('sandbox Razorpay refunds', () => {
     expect((await refund({ paymentId: 'pay_Unknown0000001' })).status).toBe(400);
     expect((await refund({ paymentId: 'order_x' })).body.error).toBe('invalid_refund');
     expect((await api('/v1/refunds/rfnd_Unknown0000001')).status).toBe(400);
+  });
+});
+
+describe('sandbox Razorpay disputes', () => {
+  const dispute = (body: object) => jsonPost(`${sb.url}/_sandbox/razorpay/disputes`, body);
+  const close = (id: string, body: object) =>
+    jsonPost(`${sb.url}/_sandbox/razorpay/disputes/${id}/close`, body);
+  const bought = async () => (await purchase({ ...base, kind: 'order' })).body.paymentId as string;
+
+  it('opens a chargeback on a captured payment, as Razorpay records and announces it', async () => {
+    const paymentId = await bought();
+    const opened = await dispute({ paymentId });
+    expect(opened.status).toBe(201);
+    expect(opened.body).toMatchObject({ paymentId, amountMinor: 49_900, status: 'open' });
+    expect(opened.body.disputeId).toMatch(/^disp_[A-Za-z0-9]{14}$/);
+    // The fixtures name a payment's first dispute as the sandbox does.
+    expect(opened.body.disputeId).toBe(
+      razorpayDisputeEvent('payment.dispute.created', { paymentId }).payload.dispute!.entity.id,
+    );
+    expect(opened.body.deliveries.map((d: { eventType: string }) => d.eventType)).toEqual([
+      'payment.dispute.created',
+    ]);
+    const created = opened.body.deliveries[0].body;
+    expect(created).toMatchObject({
+      entity: 'event',
+      event: 'payment.dispute.created',
+      contains: ['payment', 'dispute'],
+      created_at: nowSeconds(),
+    });
+    expect(created.payload.dispute.entity).toEqual({
+      id: opened.body.disputeId,
+      entity: 'dispute',
+      payment_id: paymentId,
+      amount: 49_900,
+      currency: 'INR',
+      amount_deducted: 0,
+      reason_code: 'chargeback',
+      reason_description: expect.any(String),
+      respond_by: nowSeconds() + 7 * 86_400,
+      status: 'open',
+      phase: 'chargeback',
+      created_at: nowSeconds(),
+      evidence: expect.objectContaining({ amount: 49_900, summary: null, submitted_at: null }),
+    });
+    expect(created.payload.payment.entity).toMatchObject({
+      id: paymentId,
+      status: 'captured',
+      disputed: true,
+    });
+
+    const read = await api(`/v1/disputes/${opened.body.disputeId}`);
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual(created.payload.dispute.entity);
+    expect((await api(`/v1/payments/${paymentId}`)).body).toMatchObject({
+      status: 'captured',
+      disputed: true,
+    });
+  });
+
+  it('closes a dispute lost, taking its amount, and refuses to close it twice', async () => {
+    const paymentId = await bought();
+    const { body: opened } = await dispute({ paymentId, amountMinor: 20_000 });
+    expect(opened.amountMinor).toBe(20_000);
+    clock.advance(86_400);
+    const lost = await close(opened.disputeId, { outcome: 'lost' });
+    expect(lost.status).toBe(200);
+    expect(lost.body).toMatchObject({ disputeId: opened.disputeId, paymentId, status: 'lost' });
+    expect(lost.body.deliveries.map((d: { eventType: string }) => d.eventType)).toEqual([
+      'payment.dispute.lost',
+    ]);
+    const event = lost.body.deliveries[0].body;
+    expect(event).toMatchObject({ contains: ['payment', 'dispute'], created_at: nowSeconds() });
+    expect(event.payload.dispute.entity).toMatchObject({
+      status: 'lost',
+      amount: 20_000,
+      amount_deducted: 20_000,
+    });
+    expect((await api(`/v1/disputes/${opened.disputeId}`)).body).toMatchObject({
+      status: 'lost',
+      amount_deducted: 20_000,
+    });
+
+    const again = await close(opened.disputeId, { outcome: 'won' });
+    expect(again.status).toBe(400);
+    expect(again.body).toEqual({
+      error: 'dispute_refused',
+      message: 'The dispute cannot be closed as it is already in lost state',
+    });
+    expect((await api(`/v1/disputes/${opened.disputeId}`)).body.status).toBe('lost');
+  });
+
+  it('closes a dispute won with nothing deducted; the payment may be disputed again after', async () => {
+    const paymentId = await bought();
+    const { body: first } = await dispute({ paymentId });
+    const won = await close(first.disputeId, { outcome: 'won' });
+    expect(won.body.deliveries[0].eventType).toBe('payment.dispute.won');
+    expect(won.body.deliveries[0].body.payload.dispute.entity).toMatchObject({
+      status: 'won',
+      amount_deducted: 0,
+    });
+    const second = await dispute({ paymentId });
+    expect(second.status).toBe(201);
+    expect(second.body.disputeId).not.toBe(first.disputeId);
+  });
+
+  it('refuses what Razorpay would: an unknown or refunded payment, a second open dispute, unknown ids', async () => {
+    const unknown = await dispute({ paymentId: 'pay_Unknown0000001' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body).toEqual({ error: 'dispute_refused', message: 'The id provided does not exist' });
+
+    const refunded = await bought();
+    await jsonPost(`${sb.url}/_sandbox/razorpay/refunds`, { paymentId: refunded });
+    const late = await dispute({ paymentId: refunded });
+    expect(late.status).toBe(400);
+    expect(late.body.message).toBe('The payment has been refunded; only captured payments can be disputed');
+
+    const paymentId = await bought();
+    expect((await dispute({ paymentId })).status).toBe(201);
+    expect((await dispute({ paymentId })).body.message).toBe('The payment already has a dispute in progress');
+    expect((await dispute({ paymentId: await bought(), amountMinor: 50_000 })).status).toBe(400);
+
+    expect((await close('disp_Unknown0000001', { outcome: 'lost' })).status).toBe(400);
+    expect((await close('disp_Unknown0000001', { outcome: 'maybe' })).body.error).toBe(
+      'invalid_dispute_close',
+    );
+    expect((await dispute({ paymentId: 'order_x' })).body.error).toBe('invalid_dispute');
+    const missing = await api('/v1/disputes/disp_Unknown0000001');
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.description).toBe('The id provided does not exist');
+  });
+
+  it('forgets disputes on reset', async () => {
+    const { body: opened } = await dispute({ paymentId: await bought() });
+    expect((await jsonPost(`${sb.url}/_sandbox/reset`, {})).status).toBe(200);
+    expect((await api(`/v1/disputes/${opened.disputeId}`)).status).toBe(400);
+  });
+});
+
+describe('sandbox Razorpay subscription cancellation', () => {
+  const cancel = (id: string, body?: object) =>
+    body === undefined
+      ? call(`${sb.url}/_sandbox/razorpay/subscriptions/${id}/cancel`, { method: 'POST' })
+      : jsonPost(`${sb.url}/_sandbox/razorpay/subscriptions/${id}/cancel`, body);
+  const subscribe = async (charges = 2) =>
+    (
+      await purchase({
+        ...base,
+        kind: 'subscription',
+        merchant: { planId: 'plan_Monthly01', notes: { product_id: 'prod_club' } },
+        charges,
+      })
+    ).body;
+
+  it('cancels at once: status cancelled, ended now, the period paid for kept, and subscription.cancelled', async () => {
+    const bought = await subscribe();
+    const subId: string = bought.references.subscription;
+    const before = (await api(`/v1/subscriptions/${subId}`)).body;
+    expect(before).toMatchObject({ status: 'active', ended_at: null });
+    expect(before.current_end - before.current_start).toBe(30 * 86_400);
+
+    const cancelled = await cancel(subId);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toMatchObject({
+      subscriptionId: subId,
+      // The payment its enrollment is keyed by: the first charge.
+      paymentId: bought.paymentId,
+      status: 'cancelled',
+      endedAt: nowSeconds(),
+    });
+    expect(cancelled.body.deliveries.map((d: { eventType: string }) => d.eventType)).toEqual([
+      'subscription.cancelled',
+    ]);
+    const event = cancelled.body.deliveries[0].body;
+    expect(event).toMatchObject({
+      event: 'subscription.cancelled',
+      contains: ['subscription'],
+      created_at: nowSeconds(),
+    });
+    expect(event.payload.subscription.entity).toEqual({
+      ...before,
+      status: 'cancelled',
+      ended_at: nowSeconds(),
+    });
+    expect((await api(`/v1/subscriptions/${subId}`)).body).toEqual(event.payload.subscription.entity);
+
+    const again = await cancel(subId, {});
+    expect(again.status).toBe(400);
+    expect(again.body).toEqual({
+      error: 'cancellation_refused',
+      message: 'Subscription is not cancellable in cancelled status.',
+    });
+  });
+
+  it('with atCycleEnd ends it when the period paid for ends, announced then', async () => {
+    const bought = await subscribe(1);
+    const subId: string = bought.references.subscription;
+    const { current_end: currentEnd } = (await api(`/v1/subscriptions/${subId}`)).body;
+    const cancelled = await cancel(subId, { atCycleEnd: true });
+    expect(cancelled.body).toMatchObject({ status: 'cancelled', endedAt: currentEnd });
+    expect(cancelled.body.deliveries[0].body).toMatchObject({ created_at: currentEnd });
+    expect(cancelled.body.deliveries[0].body.payload.subscription.entity).toMatchObject({
+      status: 'cancelled',
+      current_end: currentEnd,
+      ended_at: currentEnd,
+    });
+  });
+
+  it('refuses an unknown or completed subscription and a malformed body', async () => {
+    const unknown = await cancel('sub_Unknown0000001');
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.message).toBe('The id provided does not exist');
+    const done = await subscribe(12);
+    const completed = await cancel(done.references.subscription);
+    expect(completed.status).toBe(400);
+    expect(completed.body.message).toBe('Subscription is not cancellable in completed status.');
+    expect((await cancel(done.references.subscription, { atCycleEnd: 'yes' })).body.error).toBe(
+      'invalid_cancellation',
+    );
   });
 });

@@ -4,10 +4,12 @@
  */
 import Stripe from 'stripe';
 import type { PurchaseResult, PurchaseSpec } from '../../src/providers/purchase';
-import { stripeRelatedIds } from '../../src/providers/stripe/fixtures';
-import { call, credentials, jsonPost, useSandbox } from './harness';
+import { stripeDisputeEvent, stripeRelatedIds } from '../../src/providers/stripe/fixtures';
+import { call, credentials, FakeClock, jsonPost, useSandbox } from './harness';
 
-const sandbox = useSandbox();
+const clock = new FakeClock();
+const sandbox = useSandbox({ now: clock.now });
+const nowSeconds = () => Math.floor(clock.ms / 1000);
 
 const client = (key = credentials.STRIPE_API_KEY) =>
   new Stripe(key, {
@@ -235,5 +237,181 @@ describe('Stripe sandbox: refunds', () => {
       .refunds.retrieve('re_Unknown000000000000000')
       .catch((err: unknown) => err);
     expect(missing).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+  });
+});
+
+describe('Stripe sandbox: disputes', () => {
+  const dispute = (body: object) => jsonPost(`${sandbox.url}/_sandbox/stripe/disputes`, body);
+  const close = (id: string, body: object) =>
+    jsonPost(`${sandbox.url}/_sandbox/stripe/disputes/${id}/close`, body);
+
+  it('opens a dispute on the charge; the SDK reads the dispute and the disputed charge', async () => {
+    const bought = await purchase(spec());
+    const opened = await dispute({ paymentId: bought.paymentId });
+    expect(opened.status).toBe(201);
+    expect(opened.body).toMatchObject({
+      paymentId: bought.paymentId,
+      amountMinor: 49_900,
+      status: 'needs_response',
+    });
+    const chargeId = stripeRelatedIds(bought.paymentId).chargeId;
+    // The fixtures name a charge's first dispute as the sandbox does.
+    expect(opened.body.disputeId).toBe(
+      stripeDisputeEvent('charge.dispute.created', { paymentId: bought.paymentId }).data.object.id,
+    );
+    expect(opened.body.deliveries.map((d: { eventType: string }) => d.eventType)).toEqual([
+      'charge.dispute.created',
+    ]);
+    const created = opened.body.deliveries[0].body;
+    expect(created).toMatchObject({
+      object: 'event',
+      type: 'charge.dispute.created',
+      created: nowSeconds(),
+      livemode: false,
+      api_version: Stripe.API_VERSION,
+    });
+
+    const sdk = client();
+    const read = await sdk.disputes.retrieve(opened.body.disputeId);
+    expect(read).toMatchObject({
+      id: opened.body.disputeId,
+      object: 'dispute',
+      amount: 49_900,
+      currency: 'inr',
+      charge: chargeId,
+      payment_intent: bought.paymentId,
+      reason: 'fraudulent',
+      status: 'needs_response',
+      created: nowSeconds(),
+      livemode: false,
+      is_charge_refundable: false,
+      balance_transactions: [],
+      evidence_details: { has_evidence: false, submission_count: 0, past_due: false },
+    });
+    expect(read.evidence_details.due_by).toBeGreaterThan(nowSeconds());
+    expect(read.lastResponse.requestId).toMatch(/^req_/);
+    const { lastResponse: _response, ...served } = read;
+    expect(served).toEqual(created.data.object);
+    expect(await sdk.charges.retrieve(chargeId)).toMatchObject({ disputed: true, refunded: false });
+  });
+
+  it('resolves a subscription invoice to the charge its intent made', async () => {
+    const bought = await purchase(spec({ kind: 'subscription' }));
+    const opened = await dispute({ paymentId: bought.paymentId });
+    expect(opened.status).toBe(201);
+    expect(opened.body.paymentId).toBe(bought.paymentId);
+    const read = await client().disputes.retrieve(opened.body.disputeId);
+    expect(read.payment_intent).toBe(bought.references.payment_intent);
+  });
+
+  it('closes it won or lost with charge.dispute.closed, and refuses to close it twice', async () => {
+    const sdk = client();
+    for (const outcome of ['won', 'lost'] as const) {
+      const bought = await purchase(spec());
+      const { body: opened } = await dispute({ paymentId: bought.paymentId });
+      clock.advance(3600);
+      const closed = await close(opened.disputeId, { outcome });
+      expect(closed.status).toBe(200);
+      expect(closed.body).toMatchObject({
+        disputeId: opened.disputeId,
+        paymentId: bought.paymentId,
+        status: outcome,
+      });
+      expect(closed.body.deliveries.map((d: { eventType: string }) => d.eventType)).toEqual([
+        'charge.dispute.closed',
+      ]);
+      expect(closed.body.deliveries[0].body).toMatchObject({
+        type: 'charge.dispute.closed',
+        created: nowSeconds(),
+        data: { object: { id: opened.disputeId, status: outcome } },
+      });
+      expect((await sdk.disputes.retrieve(opened.disputeId)).status).toBe(outcome);
+
+      const again = await close(opened.disputeId, { outcome: 'won' });
+      expect(again.status).toBe(400);
+      expect(again.body.error).toBe('dispute_refused');
+      expect(again.body.message).toMatch(/already closed/);
+    }
+  });
+
+  it('refuses what Stripe would: an unknown intent, a refunded charge, a charge already disputed, an unknown dispute', async () => {
+    const unknown = await dispute({ paymentId: 'pi_Unknown000000000000000' });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toEqual({
+      error: 'dispute_refused',
+      message: "No such payment_intent: 'pi_Unknown000000000000000'",
+    });
+    const refunded = await purchase(spec());
+    await jsonPost(`${sandbox.url}/_sandbox/stripe/refunds`, { paymentId: refunded.paymentId });
+    const late = await dispute({ paymentId: refunded.paymentId });
+    expect(late.status).toBe(400);
+    expect(late.body.message).toMatch(/has been refunded; it cannot be disputed/);
+
+    const bought = await purchase(spec());
+    expect((await dispute({ paymentId: bought.paymentId })).status).toBe(201);
+    const twice = await dispute({ paymentId: bought.paymentId });
+    expect(twice.status).toBe(400);
+    expect(twice.body.message).toMatch(/has already been disputed/);
+
+    expect((await close('dp_Unknown000000000000000', { outcome: 'lost' })).status).toBe(404);
+    expect((await close('dp_Unknown000000000000000', {})).body.error).toBe('invalid_dispute_close');
+    const missing = await client()
+      .disputes.retrieve('dp_x')
+      .catch((err: unknown) => err);
+    expect(missing).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(missing).toMatchObject({ code: 'resource_missing', statusCode: 404 });
+    expect((missing as Error).message).toBe("No such dispute: 'dp_x'");
+  });
+});
+
+describe('Stripe sandbox: subscription cancellation', () => {
+  const cancel = (id: string) =>
+    call(`${sandbox.url}/_sandbox/stripe/subscriptions/${id}/cancel`, { method: 'POST' });
+
+  it('cancels at once with customer.subscription.deleted; the SDK reads it canceled', async () => {
+    const bought = await purchase(spec({ kind: 'subscription', charges: 2 }));
+    const subId = bought.references.subscription!;
+    const sdk = client();
+    const before = await sdk.subscriptions.retrieve(subId);
+    const periodEnd = before.items.data[0]!.current_period_end;
+
+    clock.advance(86_400);
+    const canceled = await cancel(subId);
+    expect(canceled.status).toBe(200);
+    expect(canceled.body).toMatchObject({
+      subscriptionId: subId,
+      // The invoice its first charge paid: what its enrollment is keyed by.
+      paymentId: bought.paymentId,
+      status: 'canceled',
+      endedAt: nowSeconds(),
+    });
+    expect(canceled.body.deliveries.map((d: { eventType: string }) => d.eventType)).toEqual([
+      'customer.subscription.deleted',
+    ]);
+    const event = canceled.body.deliveries[0].body;
+    expect(event).toMatchObject({ type: 'customer.subscription.deleted', created: nowSeconds() });
+    expect(event.data.object).toMatchObject({
+      id: subId,
+      object: 'subscription',
+      status: 'canceled',
+      canceled_at: nowSeconds(),
+      ended_at: nowSeconds(),
+      cancellation_details: { reason: 'cancellation_requested' },
+      items: { data: [{ current_period_end: periodEnd }] },
+    });
+
+    const after = await sdk.subscriptions.retrieve(subId);
+    expect(after).toMatchObject({ status: 'canceled', ended_at: nowSeconds(), canceled_at: nowSeconds() });
+    expect(after.items.data[0]!.current_period_end).toBe(periodEnd);
+
+    const again = await cancel(subId);
+    expect(again.status).toBe(400);
+    expect(again.body.error).toBe('cancellation_refused');
+  });
+
+  it('refuses an unknown subscription as Stripe does', async () => {
+    const unknown = await cancel('sub_Unknown000000000000000');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.message).toBe("No such subscription: 'sub_Unknown000000000000000'");
   });
 });

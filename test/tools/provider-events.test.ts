@@ -1,8 +1,17 @@
 import { newPaymentId, resolveFixture, type PaymentFixture } from '../../src/providers';
-import { RAZORPAY_TEST_ACCOUNT_ID, razorpayEvent } from '../../src/providers/razorpay/fixtures';
 import {
+  RAZORPAY_TEST_ACCOUNT_ID,
+  razorpayDisputeEvent,
+  razorpayEvent,
+  razorpayRefundFailedEvent,
+  razorpaySubscriptionEvent,
+} from '../../src/providers/razorpay/fixtures';
+import {
+  stripeDisputeEvent,
   stripeEvent,
+  stripeInvoicePaymentFailedEvent,
   stripeRelatedIds,
+  stripeSubscriptionDeletedEvent,
   type StripeCharge,
   type StripeCheckoutSession,
   type StripePaymentIntent,
@@ -249,5 +258,141 @@ describe('stripeEvent', () => {
       .object as StripePaymentIntent;
     expect(intent).toMatchObject({ status: 'requires_payment_method', amount_received: 0 });
     expect(intent.last_payment_error?.code).toBe('card_declined');
+  });
+});
+
+describe('builders of the events that take money or access back', () => {
+  const stripeFixture: PaymentFixture = { ...fixture, paymentId: 'pi_3QabcDEF456ghiJKL789mnoP' };
+
+  it('builds Razorpay dispute events around the payment, the dispute after it', () => {
+    const created = razorpayDisputeEvent('payment.dispute.created', fixture);
+    expect(created).toMatchObject({
+      entity: 'event',
+      account_id: RAZORPAY_TEST_ACCOUNT_ID,
+      event: 'payment.dispute.created',
+      contains: ['payment', 'dispute'],
+      created_at: 1_790_003_600,
+    });
+    expect(created.payload.payment?.entity).toMatchObject({ id: 'pay_Kx7Qm2Lp9Zr4Tb', disputed: true });
+    const dispute = created.payload.dispute!.entity;
+    expect(dispute).toMatchObject({
+      entity: 'dispute',
+      payment_id: 'pay_Kx7Qm2Lp9Zr4Tb',
+      amount: 149_900,
+      amount_deducted: 0,
+      status: 'open',
+      phase: 'chargeback',
+    });
+    expect(dispute.id).toMatch(/^disp_[A-Za-z0-9]{14}$/);
+    const lost = razorpayDisputeEvent('payment.dispute.lost', fixture, { amountMinor: 50_000 });
+    expect(lost.payload.dispute?.entity).toMatchObject({
+      id: dispute.id,
+      status: 'lost',
+      amount: 50_000,
+      amount_deducted: 50_000,
+    });
+    expect(lost.created_at).toBe(1_790_003_600 + 86_400);
+    expect(razorpayDisputeEvent('payment.dispute.won', fixture).payload.dispute?.entity.status).toBe('won');
+    expect(razorpayDisputeEvent('payment.dispute.closed', fixture, { at: 5 })).toMatchObject({
+      event: 'payment.dispute.closed',
+      created_at: 5,
+      payload: { dispute: { entity: { status: 'closed', amount_deducted: 0 } } },
+    });
+  });
+
+  it('builds Razorpay subscription ends with the period paid for', () => {
+    const cancelled = razorpaySubscriptionEvent('subscription.cancelled', fixture);
+    expect(cancelled).toMatchObject({ contains: ['subscription'], created_at: 1_790_003_600 });
+    expect(cancelled.payload.payment).toBeUndefined();
+    expect(cancelled.payload.subscription?.entity).toMatchObject({
+      entity: 'subscription',
+      status: 'cancelled',
+      current_start: 1_790_000_000,
+      current_end: 1_790_000_000 + 30 * 86_400,
+      ended_at: 1_790_003_600,
+      notes: { course_id: 'course_rust201', student_name: 'Meera Iyer' },
+    });
+    const halted = razorpaySubscriptionEvent('subscription.halted', fixture, { charges: 3 });
+    expect(halted.payload.subscription?.entity).toMatchObject({
+      status: 'halted',
+      ended_at: null,
+      paid_count: 3,
+    });
+    const completed = razorpaySubscriptionEvent('subscription.completed', fixture, { charges: 6 }).payload
+      .subscription!.entity;
+    expect(completed).toMatchObject({
+      status: 'completed',
+      paid_count: 6,
+      total_count: 6,
+      remaining_count: 0,
+    });
+    expect(completed.ended_at).toBe(completed.current_end);
+    // One subscription, whichever way it ends.
+    expect(halted.payload.subscription?.entity.id).toBe(cancelled.payload.subscription?.entity.id);
+  });
+
+  it('builds Razorpay refund.failed with the payment as it was before the refund', () => {
+    const failed = razorpayRefundFailedEvent(fixture);
+    expect(failed).toMatchObject({ event: 'refund.failed', contains: ['refund', 'payment'] });
+    expect(failed.payload.refund?.entity).toMatchObject({
+      payment_id: 'pay_Kx7Qm2Lp9Zr4Tb',
+      status: 'failed',
+    });
+    expect(failed.payload.payment?.entity).toMatchObject({
+      status: 'captured',
+      amount_refunded: 0,
+      refund_status: null,
+    });
+  });
+
+  it('builds Stripe dispute events whose object is the dispute of the payment’s charge', () => {
+    const created = stripeDisputeEvent('charge.dispute.created', stripeFixture);
+    expect(created).toMatchObject({
+      object: 'event',
+      type: 'charge.dispute.created',
+      livemode: false,
+      created: 1_790_003_600,
+    });
+    expect(created.data.object).toMatchObject({
+      object: 'dispute',
+      charge: stripeRelatedIds('pi_3QabcDEF456ghiJKL789mnoP').chargeId,
+      payment_intent: 'pi_3QabcDEF456ghiJKL789mnoP',
+      amount: 149_900,
+      currency: 'inr',
+      reason: 'fraudulent',
+      status: 'needs_response',
+      is_charge_refundable: false,
+    });
+    expect(created.data.object.id).toMatch(/^dp_[A-Za-z0-9]{24}$/);
+    const closed = stripeDisputeEvent('charge.dispute.closed', stripeFixture, { status: 'won' });
+    expect(closed.data.object).toMatchObject({ id: created.data.object.id, status: 'won' });
+    expect(stripeDisputeEvent('charge.dispute.closed', stripeFixture).data.object.status).toBe('lost');
+  });
+
+  it('builds Stripe customer.subscription.deleted and invoice.payment_failed for one subscription', () => {
+    const deleted = stripeSubscriptionDeletedEvent(stripeFixture);
+    const sub = deleted.data.object;
+    expect(deleted.type).toBe('customer.subscription.deleted');
+    expect(sub).toMatchObject({
+      object: 'subscription',
+      status: 'canceled',
+      canceled_at: 1_790_003_600,
+      ended_at: 1_790_003_600,
+    });
+    expect(sub.items.data[0]).toMatchObject({
+      current_period_start: 1_790_000_000,
+      current_period_end: 1_790_000_000 + 30 * 86_400,
+    });
+    const failed = stripeInvoicePaymentFailedEvent(stripeFixture);
+    expect(failed.type).toBe('invoice.payment_failed');
+    expect(failed.data.object).toMatchObject({
+      object: 'invoice',
+      status: 'open',
+      billing_reason: 'subscription_cycle',
+      amount_paid: 0,
+      amount_remaining: 149_900,
+      customer: sub.customer,
+      parent: { subscription_details: { subscription: sub.id } },
+    });
   });
 });

@@ -188,6 +188,33 @@ describe('send CLI', () => {
     expect(await runSend(['--help'], env, cli, NO_DEV_ENV)).toBe(0);
     expect(io.out.startsWith('Usage: send razorpay|stripe [options]\n')).toBe(true);
     expect(io.out).toContain('(default: "http://127.0.0.1:3000")');
+    for (const flag of [
+      '--dispute <payment or dispute id>',
+      '--outcome <outcome>',
+      '--cancel-subscription <subscription id>',
+    ])
+      expect(io.out).toContain(flag);
+  });
+
+  it('refuses --dispute with --refund, --outcome alone, and a bad outcome, before anything is sent', async () => {
+    for (const [args, message] of [
+      [['--dispute', 'pay_AAAAAAAAAAAAAA', '--refund', 'pay_AAAAAAAAAAAAAA'], /cannot be used with option/],
+      [['--dispute', 'pay_AAAAAAAAAAAAAA', '--outcome', 'maybe'], /Allowed choices are won, lost/],
+    ] as const) {
+      const { io, cli } = capture();
+      expect(await runSend(['razorpay', ...args], env, cli, NO_DEV_ENV)).toBe(1);
+      expect(io.err).toMatch(message);
+    }
+    const { cli } = capture();
+    await expect(
+      runSend(['razorpay', '--outcome', 'lost', '--url', 'http://127.0.0.1:9'], env, cli, NO_DEV_ENV),
+    ).rejects.toThrow('--outcome closes a dispute');
+    await expect(
+      runSend(['razorpay', '--dispute', 'disp_AAAAAAAAAAAAAA'], env, cli, NO_DEV_ENV),
+    ).rejects.toThrow('disp_AAAAAAAAAAAAAA is a dispute: say how it closes with --outcome won|lost');
+    await expect(
+      runSend(['stripe', '--cancel-subscription', 'sub_x', '--no-sandbox'], env, cli, NO_DEV_ENV),
+    ).rejects.toThrow('--cancel-subscription changes what the sandbox provider holds: drop --no-sandbox');
   });
 
   describe('acting as the provider, against the sandbox', () => {
@@ -312,6 +339,171 @@ describe('send CLI', () => {
           Stripe.webhooks.constructEvent(r.body, String(r.headers['stripe-signature']), STRIPE_SECRET).type,
         ).toBeDefined();
       }
+    });
+
+    const signedByRazorpay = (r: { body: string; headers: Record<string, unknown> }) =>
+      r.headers['x-razorpay-signature'] ===
+      createHmac('sha256', RAZORPAY_SECRET).update(r.body).digest('hex');
+    const signedByStripe = (r: { body: string; headers: Record<string, unknown> }) =>
+      Stripe.webhooks.constructEvent(r.body, String(r.headers['stripe-signature']), STRIPE_SECRET).type;
+    /** The provider played by the sandbox, its webhooks delivered to the recording server. */
+    const against = (provider: string) => [provider, '--url', server!.url, '--sandbox', sandbox.url];
+    /** Buys without delivering anything; returns what the sandbox answered. */
+    const bought = async (provider: string, ...more: string[]) => {
+      const { io, cli } = capture();
+      const args = [...against(provider), '--no-webhook', '--json', ...more];
+      expect(await runSend(args, env, cli, NO_DEV_ENV)).toBe(0);
+      return JSON.parse(io.out).purchase as { paymentId: string; references: Record<string, string> };
+    };
+
+    it('with --dispute and --outcome opens and closes a Razorpay dispute, delivering both events, signed', async () => {
+      server = await startRecordingServer(() => ({ status: 200, body: '{"status":"ignored"}' }));
+      const { paymentId } = await bought('razorpay');
+      const { io, cli } = capture();
+      const code = await runSend(
+        [...against('razorpay'), '--dispute', paymentId, '--outcome', 'lost', '--duplicates', '3'],
+        env,
+        cli,
+        NO_DEV_ENV,
+      );
+      expect(code).toBe(0);
+      const disputeId = /Razorpay dispute (disp_[A-Za-z0-9]{14}) of payment (\S+): open -> lost\n/.exec(
+        io.out,
+      );
+      expect(disputeId?.[2]).toBe(paymentId);
+      expect(io.out).toContain(`POST ${server.url}/webhooks/razorpay  payment ${paymentId}`);
+      expect(io.out).toContain('OK: 3/3 deliveries answered 2xx');
+      // Planned in the order the provider announced them, redeliveries cycling through them; sent at
+      // once, so they may arrive in any order.
+      expect([...io.out.matchAll(/^#\d (\S+) /gm)].map((m) => m[1])).toEqual([
+        'payment.dispute.created',
+        'payment.dispute.lost',
+        'payment.dispute.created',
+      ]);
+      const bodies = server.requests.map((r) => JSON.parse(r.body) as { event: string; payload: any });
+      const created = server.requests.filter((r) => r.body.includes('"payment.dispute.created"'));
+      expect(created).toHaveLength(2);
+      expect(created[1]!.body).toBe(created[0]!.body);
+      expect(bodies.find((b) => b.event === 'payment.dispute.lost')!.payload.dispute.entity).toMatchObject({
+        id: disputeId?.[1],
+        payment_id: paymentId,
+        status: 'lost',
+      });
+      for (const r of server.requests) expect(signedByRazorpay(r)).toBe(true);
+      expect((await razorpayApi(`disputes/${disputeId?.[1]}`)).body).toMatchObject({
+        status: 'lost',
+        amount_deducted: 499_900,
+      });
+    });
+
+    it('with --dispute opens one only; with a dispute id and --outcome closes that one', async () => {
+      server = await startRecordingServer();
+      const { paymentId } = await bought('razorpay');
+      const args = [...against('razorpay'), '--json'];
+      const opened = capture();
+      expect(await runSend([...args, '--dispute', paymentId], env, opened.cli, NO_DEV_ENV)).toBe(0);
+      const out = JSON.parse(opened.io.out);
+      expect(out).toMatchObject({ ok: true, paymentId, dispute: { paymentId, status: 'open' } });
+      expect(out.dispute.deliveries).toBeUndefined();
+      const disputeId: string = out.dispute.disputeId;
+      expect(disputeId).toMatch(/^disp_/);
+      expect(server.requests.map((r) => JSON.parse(r.body).event)).toEqual(['payment.dispute.created']);
+
+      const closed = capture();
+      expect(
+        await runSend([...args, '--dispute', disputeId, '--outcome', 'won'], env, closed.cli, NO_DEV_ENV),
+      ).toBe(0);
+      expect(JSON.parse(closed.io.out).dispute).toMatchObject({ disputeId, status: 'won' });
+      expect(server.requests.map((r) => JSON.parse(r.body).event)).toEqual([
+        'payment.dispute.created',
+        'payment.dispute.won',
+      ]);
+      // The provider refuses to close it again, and send says so.
+      await expect(
+        runSend([...args, '--dispute', disputeId, '--outcome', 'lost'], env, capture().cli, NO_DEV_ENV),
+      ).rejects.toThrow(/the sandbox provider refused the dispute close: 400 .*already in won state/);
+      expect(server.requests).toHaveLength(2);
+    });
+
+    it('with --dispute disputes a Stripe payment and closes it: charge.dispute.created, then .closed', async () => {
+      server = await startRecordingServer();
+      const { paymentId } = await bought('stripe');
+      const { io, cli } = capture();
+      const code = await runSend(
+        [...against('stripe'), '--dispute', paymentId, '--outcome', 'won'],
+        env,
+        cli,
+        NO_DEV_ENV,
+      );
+      expect(code).toBe(0);
+      expect(io.out).toMatch(/^Stripe dispute dp_\w+ of payment pi_\w+: needs_response -> won\n/);
+      const events = server.requests.map(
+        (r) => JSON.parse(r.body) as { type: string; data: { object: any } },
+      );
+      expect(events.map((e) => e.type).sort()).toEqual(['charge.dispute.closed', 'charge.dispute.created']);
+      expect(events.find((e) => e.type === 'charge.dispute.closed')!.data.object).toMatchObject({
+        payment_intent: paymentId,
+        status: 'won',
+      });
+      for (const r of server.requests) expect(signedByStripe(r)).toBeDefined();
+    });
+
+    it('with --cancel-subscription cancels a subscription and delivers its end, for both providers', async () => {
+      server = await startRecordingServer();
+      const razorpay = await bought('razorpay', '--kind', 'subscription');
+      const subscriptionId = razorpay.references.subscription!;
+      const { io, cli } = capture();
+      expect(
+        await runSend(
+          [...against('razorpay'), '--cancel-subscription', subscriptionId],
+          env,
+          cli,
+          NO_DEV_ENV,
+        ),
+      ).toBe(0);
+      expect(io.out).toContain(`Razorpay subscription ${subscriptionId}: cancelled, ended `);
+      // Named by the payment that granted it.
+      expect(io.out).toContain(`payment ${razorpay.paymentId}\n`);
+      const [cancelled] = server.requests.map((r) => JSON.parse(r.body) as { event: string; payload: any });
+      expect(cancelled).toMatchObject({
+        event: 'subscription.cancelled',
+        payload: { subscription: { entity: { id: subscriptionId, status: 'cancelled' } } },
+      });
+      expect(signedByRazorpay(server.requests[0]!)).toBe(true);
+      expect((await razorpayApi(`subscriptions/${subscriptionId}`)).body).toMatchObject({
+        status: 'cancelled',
+      });
+
+      server.requests.length = 0;
+      const stripe = await bought('stripe', '--kind', 'subscription');
+      const json = capture();
+      expect(
+        await runSend(
+          [
+            ...against('stripe'),
+            '--cancel-subscription',
+            stripe.references.subscription!,
+            '-n',
+            '2',
+            '--json',
+          ],
+          env,
+          json.cli,
+          NO_DEV_ENV,
+        ),
+      ).toBe(0);
+      expect(JSON.parse(json.io.out)).toMatchObject({
+        paymentId: stripe.paymentId,
+        subscription: { subscriptionId: stripe.references.subscription, status: 'canceled' },
+      });
+      const events = server.requests.map((r) => JSON.parse(r.body) as { id: string; type: string });
+      expect(events.map((e) => e.type)).toEqual([
+        'customer.subscription.deleted',
+        'customer.subscription.deleted',
+      ]);
+      // A redelivery is the same event.
+      expect(events[1]!.id).toBe(events[0]!.id);
+      for (const r of server.requests) expect(signedByStripe(r)).toBeDefined();
     });
 
     it('sells a Stripe bundle with its price as the line item', async () => {

@@ -56,12 +56,26 @@ describe('Razorpay payloads', () => {
     expect(result.kind === 'paid' && result.event.courseId).toBeUndefined();
   });
 
-  it('ignores events that do not mean paid', () => {
+  it('ignores a failed payment', () => {
     expect(interpretRazorpayEvent(asBody(razorpayEvent('payment.failed')), {})).toMatchObject({
       kind: 'ignored',
     });
-    expect(interpretRazorpayEvent(asBody(razorpayEvent('refund.processed')), {})).toMatchObject({
-      kind: 'ignored',
+  });
+
+  it('turns refund.processed into an access event keyed by the refund, naming the payment', () => {
+    const body = asBody(razorpayEvent('refund.processed', { paymentId: 'pay_29QQoUBi66xm2f' }));
+    expect(interpretRazorpayEvent(body, { 'x-razorpay-event-id': 'EvT124' })).toEqual({
+      kind: 'access',
+      event: {
+        provider: 'razorpay',
+        kind: 'refund',
+        causeId: (body.payload as any).refund.entity.id,
+        paymentId: 'pay_29QQoUBi66xm2f',
+        status: 'processed',
+        eventId: 'EvT124',
+        eventType: 'refund.processed',
+        eventCreatedAt: new Date((body.created_at as number) * 1000).toISOString(),
+      },
     });
   });
 
@@ -136,9 +150,30 @@ describe('Stripe payloads', () => {
     );
   });
 
-  it('ignores failures and refunds', () => {
+  it('ignores failures', () => {
     expect(interpretStripeEvent(asBody(stripeEvent('payment_intent.payment_failed'))).kind).toBe('ignored');
-    expect(interpretStripeEvent(asBody(stripeEvent('charge.refunded'))).kind).toBe('ignored');
+  });
+
+  it('turns charge.refunded into an access event keyed by the charge and the amount refunded so far', () => {
+    const event = stripeEvent('charge.refunded', {
+      paymentId: 'pi_3QabcdEFGHijklMNOPqrstuv',
+      amountMinor: 1999,
+    });
+    expect(interpretStripeEvent(asBody(event))).toEqual({
+      kind: 'access',
+      event: {
+        provider: 'stripe',
+        kind: 'refund',
+        causeId: (event.data.object as { id: string }).id,
+        refundedMinor: 1999,
+        paymentId: 'pi_3QabcdEFGHijklMNOPqrstuv',
+        status: 'full',
+        eventId: event.id,
+        eventType: 'charge.refunded',
+        eventCreatedAt: new Date(event.created * 1000).toISOString(),
+        livemode: false,
+      },
+    });
   });
 
   it('ignores, never refuses, a paid session with neither a payment intent nor an invoice', () => {

@@ -1,3 +1,5 @@
+import { openDispute } from '../../src/providers/razorpay/entities';
+import { accessWorkflowId } from '../../src/domain/access-event';
 import { interpretRazorpayEvent } from '../../src/providers/razorpay';
 import { razorpay } from '../../src/providers/razorpay';
 import { razorpayEvent } from '../../src/providers/razorpay/fixtures';
@@ -101,6 +103,19 @@ const subscriptionCharged = () => ({
   created_at: 1_791_600_005,
 });
 
+const PAID = ['payment.captured', 'order.paid', 'payment_link.paid', 'subscription.charged'];
+const DISPUTE_EVENTS = [
+  'payment.dispute.created',
+  'payment.dispute.won',
+  'payment.dispute.lost',
+  'payment.dispute.closed',
+  'payment.dispute.under_review',
+  'payment.dispute.action_required',
+];
+const SUBSCRIPTION_END_EVENTS = ['subscription.halted', 'subscription.cancelled', 'subscription.completed'];
+/** What starts an access workflow; `refund.created` and `refund.failed` do not. */
+const ACCESS_EVENTS = ['refund.processed', ...DISPUTE_EVENTS, ...SUBSCRIPTION_END_EVENTS];
+
 describe('interpretRazorpayEvent', () => {
   it('reads payment_link.paid: the payment keys it, the link names the course, pointers normalised', () => {
     const result = interpretRazorpayEvent(paymentLinkPaid(), { 'x-razorpay-event-id': 'Ev0000000000A1' });
@@ -175,31 +190,32 @@ describe('interpretRazorpayEvent', () => {
     expect(interpretRazorpayEvent(body, {}).kind).toBe('ignored');
   });
 
-  it.each(
-    razorpay.eventTypes.filter(
-      (t) => !['payment.captured', 'order.paid', 'payment_link.paid', 'subscription.charged'].includes(t),
-    ),
-  )('acknowledges %s without acting on it, whatever its payload', (eventType) => {
-    const body = {
-      entity: 'event',
-      account_id: 'acc_Pz8Kd2Lw0Qa1Rb',
-      event: eventType,
-      contains: [],
-      payload: {},
-      created_at: 1,
-    };
-    expect(interpretRazorpayEvent(body, {})).toMatchObject({ kind: 'ignored', eventType });
-  });
+  it.each(razorpay.eventTypes.filter((t) => !PAID.includes(t) && !ACCESS_EVENTS.includes(t)))(
+    'acknowledges %s without acting on it, whatever its payload',
+    (eventType) => {
+      const body = {
+        entity: 'event',
+        account_id: 'acc_Pz8Kd2Lw0Qa1Rb',
+        event: eventType,
+        contains: [],
+        payload: {},
+        created_at: 1,
+      };
+      expect(interpretRazorpayEvent(body, {})).toMatchObject({ kind: 'ignored', eventType });
+    },
+  );
 
   it('ignores event types it has never heard of rather than refusing them', () => {
     const body = { ...subscriptionCharged(), event: 'settlement.processed' };
     expect(interpretRazorpayEvent(body, {}).kind).toBe('ignored');
   });
 
-  it('lists every payments-webhook family in the registry', () => {
+  it('lists every payments-webhook family in the registry, and every event that starts work', () => {
     for (const family of ['payment_link.', 'subscription.', 'refund.', 'payment.dispute.']) {
       expect(razorpay.eventTypes.some((t) => t.startsWith(family))).toBe(true);
     }
+    // Metrics label only the registry's event types.
+    expect(razorpay.eventTypes).toEqual(expect.arrayContaining([...PAID, ...ACCESS_EVENTS]));
   });
 
   it.each([
@@ -218,5 +234,326 @@ describe('interpretRazorpayEvent', () => {
     const result = interpretRazorpayEvent(body, {});
     expect(result.kind).toBe('paid');
     expect(result.kind === 'paid' && result.event.references).toEqual({ order: 'order_Nq3VyA1cD4eF5g' });
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+// Money going back: refunds, disputes, subscriptions that end. Bodies as Razorpay documents them.
+
+const ACCOUNT = 'acc_Pz8Kd2Lw0Qa1Rb';
+const EVENT_ID = { 'x-razorpay-event-id': 'Ev0000000000R1' };
+
+/** The payment as a refund or dispute event carries it: the state it is in after the event. */
+const refundedPayment = (refunded: number, refundStatus: 'partial' | 'full') => ({
+  id: 'pay_Rf5Kq2Lx9Wb3Nc',
+  entity: 'payment',
+  amount: 150_000,
+  currency: 'INR',
+  status: refundStatus === 'full' ? 'refunded' : 'captured',
+  order_id: 'order_Rf5Kp0Aa1Bb2Cc',
+  invoice_id: null,
+  international: false,
+  method: 'upi',
+  amount_refunded: refunded,
+  refund_status: refundStatus,
+  captured: true,
+  description: 'Course enrollment',
+  email: 'ravi.menon@example.com',
+  contact: '+919812300000',
+  notes: { course_id: 'course-ml-101' },
+  fee: 3_540,
+  tax: 540,
+  created_at: 1_790_000_000,
+});
+
+/** refund.created, refund.processed or refund.failed, in the shape of Razorpay's sample payloads. */
+const refundEvent = (
+  event: string,
+  status = 'processed',
+  refundId = 'rfnd_Rf6Tz1Mw4Yd8Pe',
+  amount = 50_000,
+) => ({
+  entity: 'event',
+  account_id: ACCOUNT,
+  event,
+  contains: ['refund', 'payment'],
+  payload: {
+    refund: {
+      entity: {
+        id: refundId,
+        entity: 'refund',
+        amount,
+        currency: 'INR',
+        payment_id: 'pay_Rf5Kq2Lx9Wb3Nc',
+        notes: { comment: 'Requested within 7 days' },
+        receipt: null,
+        acquirer_data: { rrn: '312345678901' },
+        created_at: 1_790_086_000,
+        batch_id: null,
+        status,
+        speed_processed: 'normal',
+        speed_requested: 'normal',
+      },
+    },
+    payment: { entity: refundedPayment(amount, 'partial') },
+  },
+  created_at: 1_790_086_400,
+});
+
+/** A payment.dispute.* event: the payment and the dispute, in the shape of Razorpay's samples. */
+const disputeEvent = (event: string, status: string | undefined) => ({
+  entity: 'event',
+  account_id: ACCOUNT,
+  event,
+  contains: ['payment', 'dispute'],
+  payload: {
+    payment: { entity: { ...refundedPayment(0, 'partial'), refund_status: null } },
+    dispute: {
+      entity: (() => {
+        const { status: _open, ...dispute } = openDispute({
+          id: 'disp_Dp7Lx3Nv5Qa0Ws',
+          paymentId: 'pay_Rf5Kq2Lx9Wb3Nc',
+          amount: 150_000,
+          currency: 'INR',
+          createdAt: 1_790_090_000,
+        });
+        return {
+          ...dispute,
+          amount_deducted: status === 'lost' ? 150_000 : 0,
+          ...(status !== undefined && { status }),
+        };
+      })(),
+    },
+  },
+  created_at: 1_790_090_100,
+});
+
+/** subscription.halted, .cancelled or .completed: the subscription alone. */
+const subscriptionEnded = (event: string, status: string) => ({
+  entity: 'event',
+  account_id: ACCOUNT,
+  event,
+  contains: ['subscription'],
+  payload: {
+    subscription: {
+      entity: {
+        id: 'sub_Hm4Rt9Ws1Yc7Pd',
+        entity: 'subscription',
+        plan_id: 'plan_Hm4QxZ2bVn8Le',
+        customer_id: 'cust_Hm4QyE5gTk3Mf',
+        status,
+        current_start: 1_791_600_000,
+        current_end: 1_794_192_000,
+        ended_at: status === 'halted' ? null : 1_792_000_000,
+        quantity: 1,
+        notes: { course_id: 'course_club_monthly' },
+        charge_at: status === 'halted' ? 1_794_192_000 : null,
+        start_at: 1_789_000_000,
+        end_at: 1_820_000_000,
+        auth_attempts: status === 'halted' ? 4 : 0,
+        total_count: 12,
+        paid_count: 3,
+        customer_notify: true,
+        created_at: 1_789_000_000,
+        expire_by: null,
+        short_url: null,
+        has_scheduled_changes: false,
+        change_scheduled_at: null,
+        source: 'api',
+        payment_method: 'card',
+        offer_id: null,
+        remaining_count: 9,
+      },
+    },
+  },
+  created_at: 1_792_000_005,
+});
+
+const accessEvent = (result: ReturnType<typeof interpretRazorpayEvent>) => {
+  if (result.kind !== 'access') throw new Error(`expected access, got ${JSON.stringify(result)}`);
+  return result.event;
+};
+
+describe('Razorpay refunds', () => {
+  it('reads refund.processed as an access event keyed by the refund, naming its payment', () => {
+    expect(interpretRazorpayEvent(refundEvent('refund.processed'), EVENT_ID)).toEqual({
+      kind: 'access',
+      event: {
+        provider: 'razorpay',
+        kind: 'refund',
+        causeId: 'rfnd_Rf6Tz1Mw4Yd8Pe',
+        paymentId: 'pay_Rf5Kq2Lx9Wb3Nc',
+        status: 'processed',
+        eventId: 'Ev0000000000R1',
+        eventType: 'refund.processed',
+        eventCreatedAt: new Date(1_790_086_400_000).toISOString(),
+      },
+    });
+  });
+
+  it('keys each refund of a payment by its own id, and a redelivery by the same one', () => {
+    const first = accessEvent(interpretRazorpayEvent(refundEvent('refund.processed'), {}));
+    const again = accessEvent(interpretRazorpayEvent(refundEvent('refund.processed'), EVENT_ID));
+    const second = accessEvent(
+      interpretRazorpayEvent(
+        refundEvent('refund.processed', 'processed', 'rfnd_Rf7Ua2Nx5Ze9Qf', 100_000),
+        {},
+      ),
+    );
+    expect(accessWorkflowId(first)).toBe('refund-razorpay-rfnd_Rf6Tz1Mw4Yd8Pe');
+    expect(accessWorkflowId(again)).toBe(accessWorkflowId(first));
+    expect(accessWorkflowId(second)).toBe('refund-razorpay-rfnd_Rf7Ua2Nx5Ze9Qf');
+    expect(second.paymentId).toBe(first.paymentId);
+  });
+
+  it.each([
+    ['refund.created', 'pending', 'refund not processed yet'],
+    ['refund.failed', 'failed', 'refund failed: access unchanged'],
+  ])('acknowledges %s without a workflow, saying why', (event, status, reason) => {
+    expect(interpretRazorpayEvent(refundEvent(event, status), {})).toEqual({
+      kind: 'ignored',
+      eventType: event,
+      reason,
+    });
+  });
+
+  it('takes the payment from the payment entity when the refund does not name it', () => {
+    const body = refundEvent('refund.processed');
+    delete (body.payload.refund.entity as Partial<typeof body.payload.refund.entity>).payment_id;
+    expect(accessEvent(interpretRazorpayEvent(body, {})).paymentId).toBe('pay_Rf5Kq2Lx9Wb3Nc');
+  });
+
+  it('falls back to the refund time when the envelope has none', () => {
+    const body: Record<string, unknown> = refundEvent('refund.processed');
+    delete body.created_at;
+    expect(accessEvent(interpretRazorpayEvent(body, {})).eventCreatedAt).toBe(
+      new Date(1_790_086_000_000).toISOString(),
+    );
+  });
+});
+
+describe('Razorpay disputes', () => {
+  it.each([
+    ['payment.dispute.created', 'open'],
+    ['payment.dispute.action_required', 'open'],
+    ['payment.dispute.under_review', 'under_review'],
+    ['payment.dispute.won', 'won'],
+    ['payment.dispute.lost', 'lost'],
+    ['payment.dispute.closed', 'closed'],
+  ])('reads %s as a phase of the dispute, status %s', (event, status) => {
+    expect(interpretRazorpayEvent(disputeEvent(event, status), EVENT_ID)).toEqual({
+      kind: 'access',
+      event: {
+        provider: 'razorpay',
+        kind: 'dispute',
+        causeId: 'disp_Dp7Lx3Nv5Qa0Ws',
+        paymentId: 'pay_Rf5Kq2Lx9Wb3Nc',
+        status,
+        eventId: 'Ev0000000000R1',
+        eventType: event,
+        eventCreatedAt: new Date(1_790_090_100_000).toISOString(),
+      },
+    });
+  });
+
+  it('keys every phase of one dispute by the dispute: later ones are signalled to its workflow', () => {
+    const ids = DISPUTE_EVENTS.map((event) =>
+      accessWorkflowId(accessEvent(interpretRazorpayEvent(disputeEvent(event, 'open'), {}))),
+    );
+    expect(new Set(ids)).toEqual(new Set(['dispute-razorpay-disp_Dp7Lx3Nv5Qa0Ws']));
+  });
+
+  it.each([
+    ['payment.dispute.created', 'open'],
+    ['payment.dispute.won', 'won'],
+    ['payment.dispute.lost', 'lost'],
+  ])('derives the status of %s from the event when the dispute entity has none', (event, status) => {
+    expect(accessEvent(interpretRazorpayEvent(disputeEvent(event, undefined), {})).status).toBe(status);
+  });
+});
+
+describe('Razorpay subscriptions that end', () => {
+  it.each([
+    ['subscription.halted', 'halted'],
+    ['subscription.cancelled', 'cancelled'],
+    ['subscription.completed', 'completed'],
+  ])('reads %s as an access event keyed by the subscription', (event, status) => {
+    expect(interpretRazorpayEvent(subscriptionEnded(event, status), EVENT_ID)).toEqual({
+      kind: 'access',
+      event: {
+        provider: 'razorpay',
+        kind: 'subscription',
+        causeId: 'sub_Hm4Rt9Ws1Yc7Pd',
+        status,
+        eventId: 'Ev0000000000R1',
+        eventType: event,
+        eventCreatedAt: new Date(1_792_000_005_000).toISOString(),
+      },
+    });
+    expect(accessWorkflowId(accessEvent(interpretRazorpayEvent(subscriptionEnded(event, status), {})))).toBe(
+      'subscription-razorpay-sub_Hm4Rt9Ws1Yc7Pd',
+    );
+  });
+
+  it('leaves the other subscription events alone', () => {
+    for (const event of ['subscription.paused', 'subscription.activated', 'subscription.pending']) {
+      expect(interpretRazorpayEvent(subscriptionEnded(event, 'active'), {}).kind).toBe('ignored');
+    }
+  });
+});
+
+describe('Razorpay access events that cannot be keyed', () => {
+  const mutated = (body: any, mutate: (b: any) => void) => {
+    const copy = asBody(body);
+    mutate(copy);
+    return copy;
+  };
+
+  it.each<[string, object, (b: any) => void]>([
+    ['no refund entity', refundEvent('refund.processed'), (b: any) => delete b.payload.refund],
+    [
+      'a refund without an id',
+      refundEvent('refund.processed'),
+      (b: any) => delete b.payload.refund.entity.id,
+    ],
+    [
+      'a refund id with symbols',
+      refundEvent('refund.processed'),
+      (b: any) => (b.payload.refund.entity.id = 'rfnd_../x'),
+    ],
+    [
+      'a dispute entity that is a string',
+      disputeEvent('payment.dispute.lost', 'lost'),
+      (b: any) => (b.payload.dispute.entity = 'disp_x'),
+    ],
+    [
+      'no subscription',
+      subscriptionEnded('subscription.cancelled', 'cancelled'),
+      (b: any) => (b.payload = {}),
+    ],
+    [
+      'no time at all',
+      refundEvent('refund.processed'),
+      (b: any) => {
+        delete b.created_at;
+        delete b.payload.refund.entity.created_at;
+      },
+    ],
+  ])('acknowledges one with %s as ignored, with a reason, never invalid', (_case, body, mutate) => {
+    const result = interpretRazorpayEvent(mutated(body, mutate), {});
+    expect(result).toMatchObject({ kind: 'ignored', reason: expect.any(String) });
+  });
+
+  it('drops what only labels the event (a malformed payment id, an oversized status), keeping the event', () => {
+    const body = mutated(disputeEvent('payment.dispute.lost', 'lost'), (b) => {
+      b.payload.dispute.entity.payment_id = 'pay_../../x';
+      b.payload.payment.entity.id = 42;
+      b.payload.dispute.entity.status = 'x'.repeat(65);
+    });
+    const event = accessEvent(interpretRazorpayEvent(body, {}));
+    expect(event.paymentId).toBeUndefined();
+    // The event's own name still says what happened.
+    expect(event.status).toBe('lost');
+    expect(event.causeId).toBe('disp_Dp7Lx3Nv5Qa0Ws');
   });
 });

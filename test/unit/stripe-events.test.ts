@@ -2,7 +2,8 @@
  * Stripe webhooks as the pinned API version shapes them, written out by hand so the interpretation
  * is checked against the provider's objects rather than against our own fixture builders.
  */
-import { interpretStripeEvent } from '../../src/providers/stripe';
+import { accessWorkflowId } from '../../src/domain/access-event';
+import { interpretStripeEvent, stripe } from '../../src/providers/stripe';
 
 const CREATED = 1_780_000_000;
 
@@ -244,16 +245,265 @@ describe('Stripe invoices and intents', () => {
     });
   });
 
-  it.each([
-    'customer.subscription.deleted',
-    'charge.dispute.created',
-    'charge.refunded',
-    'invoice.payment_failed',
-  ])('ignores %s', (type) => {
-    expect(interpretStripeEvent(envelope(type, { id: 'x', object: 'whatever' })).kind).toBe('ignored');
-  });
+  it.each(['payment_intent.payment_failed', 'refund.created', 'refund.updated', 'charge.succeeded'])(
+    'ignores %s',
+    (type) => {
+      expect(interpretStripeEvent(envelope(type, { id: 'x', object: 'whatever' }))).toMatchObject({
+        kind: 'ignored',
+        reason: 'not a paid event',
+      });
+    },
+  );
 
   it('refuses a body that is not an event envelope', () => {
     expect(interpretStripeEvent({ id: 'cs_x', object: 'checkout.session' }).kind).toBe('invalid');
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+// Money going back: refunds, disputes, subscriptions that end.
+
+const INTENT = 'pi_3PaymentIntentAbcdEfgh0001';
+const CHARGE = 'ch_3PaymentIntentAbcdEfgh0001';
+
+/** A charge as `charge.refunded` carries it, after `refunded` of its 49 900 went back. */
+const refundedCharge = (refunded: number, paymentIntent: string | null = INTENT) => ({
+  id: CHARGE,
+  object: 'charge',
+  amount: 49_900,
+  amount_captured: 49_900,
+  amount_refunded: refunded,
+  balance_transaction: 'txn_3Balance0001',
+  billing_details: {
+    address: null,
+    email: 'ravi@example.com',
+    name: 'Ravi Menon',
+    phone: null,
+    tax_id: null,
+  },
+  captured: true,
+  created: CREATED - 86_400,
+  currency: 'inr',
+  customer: 'cus_PayCustomer001',
+  disputed: false,
+  livemode: false,
+  metadata: { product_id: 'ts-101' },
+  paid: true,
+  payment_intent: paymentIntent,
+  payment_method: 'pm_1Card0001',
+  receipt_email: 'ravi@example.com',
+  refunded: refunded === 49_900,
+  status: 'succeeded',
+});
+
+const refundedEvent = (
+  refunded: number,
+  id = 'evt_1SxTestEventAbCdEfGhIjKl',
+  paymentIntent?: string | null,
+) => {
+  const event = envelope('charge.refunded', refundedCharge(refunded, paymentIntent));
+  return {
+    ...event,
+    id,
+    data: { ...event.data, previous_attributes: { amount_refunded: 0, refunded: false } },
+  };
+};
+
+const dispute = (status: string) => ({
+  id: 'dp_1DisputeAbc0000001',
+  object: 'dispute',
+  amount: 49_900,
+  balance_transactions: [],
+  charge: CHARGE,
+  created: CREATED - 3_600,
+  currency: 'inr',
+  enhanced_eligibility_types: [],
+  evidence: { customer_email_address: null, uncategorized_text: null },
+  evidence_details: { due_by: CREATED + 600_000, has_evidence: false, past_due: false, submission_count: 0 },
+  is_charge_refundable: false,
+  livemode: false,
+  metadata: {},
+  payment_intent: INTENT,
+  payment_method_details: { card: { brand: 'visa', network_reason_code: '10.4' }, type: 'card' },
+  reason: 'fraudulent',
+  status,
+});
+
+const deletedSubscription = {
+  id: 'sub_1SubscriptionAbc0000001',
+  object: 'subscription',
+  cancel_at: null,
+  cancel_at_period_end: false,
+  canceled_at: CREATED - 10,
+  cancellation_details: { comment: null, feedback: null, reason: 'payment_failed' },
+  collection_method: 'charge_automatically',
+  created: CREATED - 5_000_000,
+  currency: 'inr',
+  customer: 'cus_SubCustomer001',
+  ended_at: CREATED - 10,
+  items: { object: 'list', data: [], has_more: false, url: '/v1/subscription_items' },
+  latest_invoice: 'in_1SubRenewalInvoice000002',
+  livemode: false,
+  metadata: { product_id: 'ml-mastery' },
+  status: 'canceled',
+};
+
+const accessEvent = (result: ReturnType<typeof interpretStripeEvent>) => {
+  if (result.kind !== 'access') throw new Error(`expected access, got ${JSON.stringify(result)}`);
+  return result.event;
+};
+
+describe('Stripe refunds', () => {
+  it('reads a partial charge.refunded as an access event keyed by the charge and the amount refunded so far', () => {
+    expect(interpretStripeEvent(refundedEvent(10_000))).toEqual({
+      kind: 'access',
+      event: {
+        provider: 'stripe',
+        kind: 'refund',
+        causeId: CHARGE,
+        refundedMinor: 10_000,
+        paymentId: INTENT,
+        status: 'partial',
+        eventId: 'evt_1SxTestEventAbCdEfGhIjKl',
+        eventType: 'charge.refunded',
+        eventCreatedAt: new Date(CREATED * 1000).toISOString(),
+        livemode: false,
+      },
+    });
+  });
+
+  it('gives a partial then a full refund of one charge two workflows, and a redelivery the same one', () => {
+    const partial = accessEvent(interpretStripeEvent(refundedEvent(10_000, 'evt_1Partial')));
+    const full = accessEvent(interpretStripeEvent(refundedEvent(49_900, 'evt_1Full')));
+    const redelivered = accessEvent(interpretStripeEvent(refundedEvent(10_000, 'evt_1Partial')));
+    expect(full.status).toBe('full');
+    expect(accessWorkflowId(partial)).toBe(`refund-stripe-${CHARGE}-10000`);
+    expect(accessWorkflowId(full)).toBe(`refund-stripe-${CHARGE}-49900`);
+    expect(accessWorkflowId(redelivered)).toBe(accessWorkflowId(partial));
+  });
+
+  it('keeps a refund of an old charge made without a PaymentIntent, naming no payment', () => {
+    const event = accessEvent(interpretStripeEvent(refundedEvent(49_900, 'evt_1Old', null)));
+    expect(event.paymentId).toBeUndefined();
+    expect(event.causeId).toBe(CHARGE);
+  });
+
+  it('takes an expanded PaymentIntent by its id', () => {
+    const body = refundedEvent(10_000);
+    body.data.object.payment_intent = { id: INTENT, object: 'payment_intent' };
+    expect(accessEvent(interpretStripeEvent(body)).paymentId).toBe(INTENT);
+  });
+
+  it.each([
+    ['no amount_refunded', (c: Record<string, unknown>) => delete c.amount_refunded],
+    ['a fractional amount_refunded', (c: Record<string, unknown>) => (c.amount_refunded = 10.5)],
+    ['no id', (c: Record<string, unknown>) => delete c.id],
+    ['an id with symbols', (c: Record<string, unknown>) => (c.id = 'ch_../x')],
+  ])('acknowledges a charge.refunded with %s as ignored, with a reason, never invalid', (_case, mutate) => {
+    const body = refundedEvent(10_000);
+    mutate(body.data.object);
+    expect(interpretStripeEvent(body)).toMatchObject({
+      kind: 'ignored',
+      eventType: 'charge.refunded',
+      reason: expect.any(String),
+    });
+  });
+});
+
+describe('Stripe disputes', () => {
+  it.each([
+    ['charge.dispute.created', 'needs_response'],
+    ['charge.dispute.funds_withdrawn', 'needs_response'],
+    ['charge.dispute.updated', 'under_review'],
+    ['charge.dispute.closed', 'won'],
+    ['charge.dispute.closed', 'lost'],
+    ['charge.dispute.closed', 'warning_closed'],
+    ['charge.dispute.funds_reinstated', 'won'],
+  ])('reads %s (%s) as a phase of the dispute', (type, status) => {
+    expect(interpretStripeEvent(envelope(type, dispute(status)))).toEqual({
+      kind: 'access',
+      event: {
+        provider: 'stripe',
+        kind: 'dispute',
+        causeId: 'dp_1DisputeAbc0000001',
+        paymentId: INTENT,
+        status,
+        eventId: 'evt_1SxTestEventAbCdEfGhIjKl',
+        eventType: type,
+        eventCreatedAt: new Date(CREATED * 1000).toISOString(),
+        livemode: false,
+      },
+    });
+    expect(accessWorkflowId(accessEvent(interpretStripeEvent(envelope(type, dispute(status)))))).toBe(
+      'dispute-stripe-dp_1DisputeAbc0000001',
+    );
+  });
+
+  it('keeps a dispute whose charge had no PaymentIntent, naming no payment', () => {
+    const event = accessEvent(
+      interpretStripeEvent(
+        envelope('charge.dispute.created', { ...dispute('needs_response'), payment_intent: null }),
+      ),
+    );
+    expect(event.paymentId).toBeUndefined();
+  });
+
+  it('acknowledges a dispute without an id as ignored', () => {
+    const { id: _id, ...noId } = dispute('lost');
+    expect(interpretStripeEvent(envelope('charge.dispute.closed', noId)).kind).toBe('ignored');
+  });
+});
+
+describe('Stripe subscriptions and failed payments', () => {
+  it('reads customer.subscription.deleted as an access event keyed by the subscription', () => {
+    const event = accessEvent(
+      interpretStripeEvent(envelope('customer.subscription.deleted', deletedSubscription)),
+    );
+    expect(event).toEqual({
+      provider: 'stripe',
+      kind: 'subscription',
+      causeId: 'sub_1SubscriptionAbc0000001',
+      status: 'canceled',
+      eventId: 'evt_1SxTestEventAbCdEfGhIjKl',
+      eventType: 'customer.subscription.deleted',
+      eventCreatedAt: new Date(CREATED * 1000).toISOString(),
+      livemode: false,
+    });
+    expect(accessWorkflowId(event)).toBe('subscription-stripe-sub_1SubscriptionAbc0000001');
+  });
+
+  it('leaves the other subscription events alone', () => {
+    for (const type of ['customer.subscription.updated', 'customer.subscription.created']) {
+      expect(interpretStripeEvent(envelope(type, deletedSubscription)).kind).toBe('ignored');
+    }
+  });
+
+  it('records invoice.payment_failed without changing access', () => {
+    const failed = { ...firstInvoice, amount_paid: 0, status: 'open', attempt_count: 1 };
+    expect(interpretStripeEvent(envelope('invoice.payment_failed', failed))).toEqual({
+      kind: 'ignored',
+      eventType: 'invoice.payment_failed',
+      reason: 'payment failed: recorded, access unchanged',
+    });
+  });
+
+  it('takes livemode from the envelope, for the receiver to check', () => {
+    const live = { ...envelope('customer.subscription.deleted', deletedSubscription), livemode: true };
+    expect(accessEvent(interpretStripeEvent(live)).livemode).toBe(true);
+  });
+
+  it('lists every event that starts an access workflow in the registry (metrics label only those)', () => {
+    expect(stripe.eventTypes).toEqual(
+      expect.arrayContaining([
+        'charge.refunded',
+        'charge.dispute.created',
+        'charge.dispute.updated',
+        'charge.dispute.closed',
+        'charge.dispute.funds_withdrawn',
+        'charge.dispute.funds_reinstated',
+        'customer.subscription.deleted',
+        'invoice.payment_failed',
+      ]),
+    );
   });
 });

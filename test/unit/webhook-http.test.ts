@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { AddressInfo, Server } from 'node:net';
 import Stripe from 'stripe';
 import { createLogger } from '../../src/runtime/logger';
+import { type AccessEvent, accessWorkflowId } from '../../src/domain/access-event';
 import type { PaymentEvent } from '../../src/domain/payment-event';
 import { razorpayEvent } from '../../src/providers/razorpay/fixtures';
 import { stripeEvent } from '../../src/providers/stripe/fixtures';
@@ -20,18 +21,18 @@ const STRIPE_SECRET = 'whsec_unit_test_secret';
 
 let server: Server;
 let base: string;
-const started: PaymentEvent[] = [];
+const started: Array<PaymentEvent | AccessEvent> = [];
 let starterMode: 'ok' | 'duplicate' | 'down' = 'ok';
 
+const record = (event: PaymentEvent | AccessEvent, workflowId: string) => {
+  if (starterMode === 'down') throw new TemporalUnavailableError('deadline exceeded');
+  started.push(event);
+  return { status: starterMode === 'duplicate' ? ('duplicate' as const) : ('started' as const), workflowId };
+};
+
 const starter: EnrollmentStarter = {
-  async start(event) {
-    if (starterMode === 'down') throw new TemporalUnavailableError('deadline exceeded');
-    started.push(event);
-    return {
-      status: starterMode === 'duplicate' ? 'duplicate' : 'started',
-      workflowId: `payment-${event.provider}-${event.paymentId}`,
-    };
-  },
+  start: async (event) => record(event, `payment-${event.provider}-${event.paymentId}`),
+  startAccess: async (event) => record(event, accessWorkflowId(event)),
   ready: async () => starterMode !== 'down',
 };
 
@@ -112,6 +113,57 @@ describe('webhook receiver', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'ignored', eventType: 'payment.failed' });
     expect(started).toHaveLength(0);
+  });
+
+  it('starts the access workflow for a signed Razorpay refund.processed, keyed by the refund', async () => {
+    const refund = razorpayEvent('refund.processed', { paymentId: 'pay_29QQoUBi66xm2g' });
+    const res = await razorpay(JSON.stringify(refund));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      status: 'started',
+      workflowId: `refund-razorpay-${refund.payload.refund!.entity.id}`,
+    });
+    expect(started).toMatchObject([{ kind: 'refund', paymentId: 'pay_29QQoUBi66xm2g' }]);
+  });
+
+  it('answers a later Stripe dispute event 200 duplicate with the dispute workflow', async () => {
+    starterMode = 'duplicate';
+    const body = JSON.stringify({
+      id: 'evt_1DisputeClosed0000000001',
+      object: 'event',
+      api_version: '2026-10-28.endive',
+      created: Math.floor(Date.now() / 1000),
+      data: {
+        object: {
+          id: 'dp_1HttpDispute000001',
+          object: 'dispute',
+          amount: 4_900,
+          charge: 'ch_3HttpCharge0000001',
+          currency: 'usd',
+          livemode: false,
+          payment_intent: 'pi_3HttpIntent0000001',
+          reason: 'fraudulent',
+          status: 'lost',
+        },
+      },
+      livemode: false,
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: null },
+      type: 'charge.dispute.closed',
+    });
+    const res = await stripe(body);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      status: 'duplicate',
+      workflowId: 'dispute-stripe-dp_1HttpDispute000001',
+    });
+  });
+
+  it('answers 503 to a refund when Temporal cannot durably start its workflow, so the provider retries', async () => {
+    starterMode = 'down';
+    const res = await stripe(JSON.stringify(stripeEvent('charge.refunded')));
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ error: 'temporarily_unavailable' });
   });
 
   it.each([

@@ -1,8 +1,5 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, defaultPayloadConverter } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Runtime, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
-import type { EnrollmentActivities } from '../../src/activities';
 import type { PaymentEvent } from '../../src/domain/payment-event';
 import {
   type EnrollmentStatus,
@@ -15,47 +12,19 @@ import { VISIBLE_STEP_DELAY } from '../../src/workflows/enrollment';
 import { MAX_DETAILS_SIGNALS } from '../../src/workflows/review';
 import { eventually } from '../helpers/eventually';
 import { paymentEvent } from '../helpers/payments';
-import { permanentLmsFailure, scriptedActivities, timeSkippingEnvironment } from './scripted-activities';
+import { permanentLmsFailure, scriptedActivities, useWorkflowEnvironment } from './scripted-activities';
 
 /**
  * The workflow's decisions, on Temporal's time-skipping test server: retries and backoff run in
  * virtual time. Activities are scripted stand-ins here; test/e2e runs the real ones over HTTP.
  */
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
-let taskQueue = 'workflow-test';
-beforeEach(() => {
-  // A queue per test: a worker left over from a failed test cannot steal the next test's tasks.
-  taskQueue = `workflow-test-${expect.getState().currentTestName?.replace(/\W+/g, '-')}`;
-});
-
-beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  env = await timeSkippingEnvironment();
-  bundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../src/workflows'),
-    logger: new DefaultLogger('WARN'),
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await env?.teardown();
-});
-
-async function withWorker<T>(activities: EnrollmentActivities, fn: () => Promise<T>): Promise<T> {
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: bundle,
-    activities,
-  });
-  return worker.runUntil(fn);
-}
+const workflows = useWorkflowEnvironment('workflow-test');
+const withWorker = workflows.withWorker;
 
 const start = (payment: PaymentEvent) =>
-  env.client.workflow.start('enrollmentWorkflow', {
-    taskQueue,
+  workflows.env.client.workflow.start('enrollmentWorkflow', {
+    taskQueue: workflows.taskQueue,
     workflowId: `payment-${payment.provider}-${payment.paymentId}`,
     args: [{ payment }],
   });

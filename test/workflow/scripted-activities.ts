@@ -1,8 +1,19 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import type { ConfirmPurchaseInput, ConfirmPurchaseResult, EnrollmentActivities } from '../../src/activities';
+import type { Client } from '@temporalio/client';
+import type {
+  ChangeAccessInput,
+  ConfirmAccessChangeInput,
+  ConfirmAccessChangeResult,
+  ConfirmPurchaseInput,
+  ConfirmPurchaseResult,
+  EnrollmentActivities,
+} from '../../src/activities';
+import { readGrantOnce, stopGrantingOnce } from '../../src/activities/access';
+import { loadCatalog } from '../../src/catalog';
 import type { Resolution } from '../../src/domain/purchase';
 import { resolveTemporalBinaries } from '../../scripts/temporal/binaries';
 import { searchAttributeRegistrations } from '../../src/workflows/messages';
@@ -13,11 +24,26 @@ export type Calls = {
   enroll: unknown[];
   welcome: unknown[];
   crm: unknown[];
+  confirmChange: ConfirmAccessChangeInput[];
+  changeAccess: ChangeAccessInput[];
 };
-export type Script = Partial<Record<Exclude<keyof Calls, 'confirm'>, (attempt: number) => void>> & {
+export type Script = Partial<
+  Record<Exclude<keyof Calls, 'confirm' | 'confirmChange'>, (attempt: number) => void>
+> & {
   /** What the provider and the catalog say; default: paid, one course named like the input's payment. */
   confirm?: (input: ConfirmPurchaseInput, attempt: number) => Partial<ConfirmPurchaseResult> | void;
+  /** What the provider says of a refund, dispute or subscription; default: the event's payment refunded in full. */
+  confirmChange?: (
+    input: ConfirmAccessChangeInput,
+    attempt: number,
+  ) => Partial<Omit<ConfirmAccessChangeResult, 'attempt'>> | void;
+  /** The test environment's client: access changes read and signal payments' workflows through it. */
+  temporal?: Client;
+  /** False: the LMS has no enrollment under the payment (the student's came from another payment). */
+  lmsHoldsEnrollment?: boolean;
 };
+
+const sampleCatalog = loadCatalog(require.resolve('../../catalog/sample.yaml'));
 
 /** A single-course grant, as the sample catalog would resolve it. */
 export const courseGrant = (courseId: string, title = `Course ${courseId}`) => ({
@@ -39,7 +65,8 @@ export const confirmedPaid = (
 });
 
 export function scriptedActivities(script: Script = {}): { activities: EnrollmentActivities; calls: Calls } {
-  const calls: Calls = { confirm: [], enroll: [], welcome: [], crm: [] };
+  const calls: Calls = { confirm: [], enroll: [], welcome: [], crm: [], confirmChange: [], changeAccess: [] };
+  const grants = { temporal: script.temporal, catalog: sampleCatalog };
   const attempt = () => Context.current().info.attempt;
   const activities: EnrollmentActivities = {
     async confirmPurchase(input) {
@@ -61,6 +88,26 @@ export function scriptedActivities(script: Script = {}): { activities: Enrollmen
       calls.crm.push(input);
       script.crm?.(attempt());
       return { contactId: '101', created: true, attempt: attempt() };
+    },
+    async confirmAccessChange(input) {
+      calls.confirmChange.push(input);
+      const scripted = script.confirmChange?.(input, attempt());
+      return {
+        state: 'full_refund' as const,
+        detail: `refund ${input.change.causeId}: 499900 of 499900 INR refunded`,
+        paymentId: input.change.paymentId,
+        ...(scripted ?? {}),
+        attempt: attempt(),
+      };
+    },
+    // The real reads and signal, against the test server: the payment's workflow runs beside.
+    readGrant: (input) => readGrantOnce(grants, input),
+    stopGranting: (input) => stopGrantingOnce(grants, input),
+    async changeAccess(input) {
+      calls.changeAccess.push(input);
+      script.changeAccess?.(attempt());
+      if (script.lmsHoldsEnrollment === false) return { found: false, attempt: attempt() };
+      return { found: true, enrollmentId: 'enr_1', status: input.status, attempt: attempt() };
     },
   };
   return { activities, calls };
@@ -90,4 +137,51 @@ export async function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment
     ),
   });
   return env;
+}
+
+/**
+ * For a test file: Temporal's time-skipping server and the workflow bundle, shared by its tests, and a
+ * task queue per test, so a worker left over from a failed test cannot steal the next test's tasks.
+ */
+export function useWorkflowEnvironment(prefix: string) {
+  let env: TestWorkflowEnvironment | undefined;
+  let bundle: WorkflowBundle | undefined;
+  let taskQueue = prefix;
+  beforeEach(() => {
+    taskQueue = `${prefix}-${expect.getState().currentTestName?.replace(/\W+/g, '-')}`;
+  });
+  beforeAll(async () => {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    env = await timeSkippingEnvironment();
+    bundle = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../../src/workflows'),
+      logger: new DefaultLogger('WARN'),
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await env?.teardown();
+  });
+  const started = () => {
+    if (!env || !bundle) throw new Error('the workflow environment has not started');
+    return { env, bundle };
+  };
+  return {
+    get env(): TestWorkflowEnvironment {
+      return started().env;
+    },
+    get taskQueue(): string {
+      return taskQueue;
+    },
+    /** Runs `fn` while a worker with these activities polls this test's queue. */
+    withWorker: async <T>(activities: EnrollmentActivities, fn: () => Promise<T>): Promise<T> => {
+      const { env: running, bundle: code } = started();
+      const worker = await Worker.create({
+        connection: running.nativeConnection,
+        taskQueue,
+        workflowBundle: code,
+        activities,
+      });
+      return worker.runUntil(fn);
+    },
+  };
 }

@@ -23,7 +23,10 @@ import {
   pickString,
 } from '../http';
 
-type RazorpayApiConfig = Pick<WorkerConfig, 'RAZORPAY_API_URL' | 'RAZORPAY_KEY_ID' | 'RAZORPAY_KEY_SECRET'>;
+export type RazorpayApiConfig = Pick<
+  WorkerConfig,
+  'RAZORPAY_API_URL' | 'RAZORPAY_KEY_ID' | 'RAZORPAY_KEY_SECRET'
+>;
 
 // `notes` is `[]` when empty; anything that is not a map reads as no notes.
 const notes = z
@@ -33,7 +36,7 @@ const notes = z
   );
 const optionalId = z.string().min(1).nullish();
 
-const paymentSchema = z.object({
+export const paymentSchema = z.object({
   id: z.string(),
   amount: z.number().int(),
   currency: z.string(),
@@ -266,6 +269,22 @@ const MAX_INVOICE_PAGES = 50;
  * grants nothing): the read fails retryably, and Temporal asks again.
  */
 async function isFirstCharge(api: RazorpayApi, subscriptionId: string, paymentId: string): Promise<boolean> {
+  const paid = await paidInvoices(api, subscriptionId);
+  if (!paid.some((i) => i.payment_id === paymentId)) {
+    throw new DownstreamFailure(
+      'DownstreamUnavailable',
+      `Razorpay does not list the invoice of payment ${paymentId} as paid in subscription ${subscriptionId} yet`,
+      {},
+    );
+  }
+  return paid[0]?.payment_id === paymentId;
+}
+
+/** Every paid invoice of the subscription, every page read, the earliest paid first. */
+export async function paidInvoices(
+  api: RazorpayApi,
+  subscriptionId: string,
+): Promise<Array<z.infer<typeof invoiceSchema>>> {
   const paid: Array<z.infer<typeof invoiceSchema>> = [];
   for (let page = 0; page < MAX_INVOICE_PAGES; page += 1) {
     const invoices = await api.read(
@@ -277,15 +296,7 @@ async function isFirstCharge(api: RazorpayApi, subscriptionId: string, paymentId
     paid.push(...items.filter((i) => i.status === 'paid' && i.payment_id));
     if (items.length < INVOICE_PAGE) break;
   }
-  if (!paid.some((i) => i.payment_id === paymentId)) {
-    throw new DownstreamFailure(
-      'DownstreamUnavailable',
-      `Razorpay does not list the invoice of payment ${paymentId} as paid in subscription ${subscriptionId} yet`,
-      {},
-    );
-  }
-  const earliest = paid.sort((a, b) => (a.paid_at ?? a.created_at) - (b.paid_at ?? b.created_at))[0];
-  return earliest?.payment_id === paymentId;
+  return paid.sort((a, b) => (a.paid_at ?? a.created_at) - (b.paid_at ?? b.created_at));
 }
 
 function noteClaims(values: Record<string, unknown>, source: PurchaseClaim['source']): PurchaseClaim[] {
@@ -315,7 +326,7 @@ function notFound(paymentId: string): ProviderRecord {
   };
 }
 
-interface RazorpayApi {
+export interface RazorpayApi {
   /** The entity, or undefined when Razorpay does not know the id; throws a classified failure otherwise. */
   read<T>(operation: string, path: string, schema: z.ZodType<T>): Promise<T | undefined>;
 }
@@ -327,7 +338,7 @@ const errorCode = (body: unknown) => pickString(body, 'error', 'code');
 const isUnknownId = (res: HttpResponse) =>
   res.status === 404 || (res.status === 400 && /does not exist/i.test(errorDescription(res.body) ?? ''));
 
-function razorpayApi(
+export function razorpayApi(
   config: RazorpayApiConfig,
   deps: HttpDeps & ClassifyDeps,
   paymentId: string,

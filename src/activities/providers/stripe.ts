@@ -14,11 +14,11 @@ import { activityLogFields } from '../activity-context';
 import { DownstreamFailure } from '../errors';
 import { retryDelayFromHeaders } from '../retry-after';
 
-type StripeConfig = Pick<WorkerConfig, 'STRIPE_API_URL' | 'STRIPE_API_KEY' | 'HTTP_TIMEOUT_MS'>;
+export type StripeConfig = Pick<WorkerConfig, 'STRIPE_API_URL' | 'STRIPE_API_KEY' | 'HTTP_TIMEOUT_MS'>;
 
 const clients = new WeakMap<StripeConfig, Stripe>();
 
-function clientFor(config: StripeConfig): Stripe {
+export function clientFor(config: StripeConfig): Stripe {
   let client = clients.get(config);
   if (client) return client;
   const url = new URL(config.STRIPE_API_URL);
@@ -72,13 +72,13 @@ function classify(err: unknown, what: string): DownstreamFailure {
 }
 
 /** One Stripe read: its result, undefined when Stripe does not know the object, or a classified failure. */
-type Read = <T>(what: string, call: () => Promise<T>) => Promise<T | undefined>;
+export type Read = <T>(what: string, call: () => Promise<T>) => Promise<T | undefined>;
 
 /**
  * Reads that log one line each, like src/activities/http.ts: operation, outcome, status, duration,
  * Stripe's request id and the payment; never bodies or the key.
  */
-function reader(paymentId: string, logger: Logger | undefined): Read {
+export function reader(paymentId: string, logger: Logger | undefined): Read {
   return async (what, call) => {
     const started = performance.now();
     const log = (fields: Record<string, unknown>, warn = false) => {
@@ -113,7 +113,7 @@ function reader(paymentId: string, logger: Logger | undefined): Read {
   };
 }
 
-const idOf = (v: string | { id: string } | null | undefined): string | undefined =>
+export const idOf = (v: string | { id: string } | null | undefined): string | undefined =>
   typeof v === 'string' ? v : (v?.id ?? undefined);
 
 const text = (v: string | null | undefined): string | undefined => (v && v.trim() ? v.trim() : undefined);
@@ -278,6 +278,22 @@ async function isFirstCharge(
 ): Promise<boolean> {
   if (inv.billing_reason === 'subscription_create' && inv.amount_paid > 0) return true;
   if (inv.status !== 'paid' || inv.amount_paid === 0) return false;
+  const paid = await paidInvoices(stripe, read, subscriptionId);
+  if (!paid.some((p) => p.id === inv.id)) {
+    throw new DownstreamFailure(
+      'DownstreamUnavailable',
+      `Stripe does not list invoice ${inv.id} as paid in subscription ${subscriptionId} yet`,
+    );
+  }
+  return paid[0]!.id === inv.id;
+}
+
+/** The subscription's paid invoices that took money, every page read, the earliest paid first. */
+export async function paidInvoices(
+  stripe: Stripe,
+  read: Read,
+  subscriptionId: string,
+): Promise<Stripe.Invoice[]> {
   const paid: Stripe.Invoice[] = [];
   let after: string | undefined;
   for (let pages = 0; pages < MAX_INVOICE_PAGES; pages += 1) {
@@ -293,15 +309,8 @@ async function isFirstCharge(
     if (!listed?.has_more || listed.data.length === 0) break;
     after = listed.data[listed.data.length - 1]!.id;
   }
-  if (!paid.some((p) => p.id === inv.id)) {
-    throw new DownstreamFailure(
-      'DownstreamUnavailable',
-      `Stripe does not list invoice ${inv.id} as paid in subscription ${subscriptionId} yet`,
-    );
-  }
   const paidAt = (i: Stripe.Invoice) => i.status_transitions?.paid_at ?? i.created;
-  const earliest = paid.reduce((a, b) => (paidAt(b) < paidAt(a) ? b : a));
-  return earliest.id === inv.id;
+  return paid.sort((a, b) => paidAt(a) - paidAt(b));
 }
 
 /** A subscription bills at most monthly: 10 pages of 100 paid invoices is decades of charges. */

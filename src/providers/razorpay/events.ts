@@ -1,18 +1,52 @@
 /**
  * What a verified Razorpay event means for us. Paid: `payment.captured`, `order.paid`,
  * `payment_link.paid` and `subscription.charged` with the payment captured; every one keys the
- * workflow by the payment's id. Everything else Razorpay signs is ignored, never refused: a 4xx makes
- * Razorpay retry for a day and then disable the webhook. Invalid is kept for a paid event that names
- * no payment or no money. The event is only a trigger: the confirmation step reads Razorpay's API.
+ * workflow by the payment's id. Access: `refund.processed`, `payment.dispute.*` and the end of a
+ * subscription, each keyed by the refund, dispute or subscription. Everything else Razorpay signs is
+ * ignored, never refused: a 4xx makes Razorpay retry for a day and then disable the webhook. Invalid
+ * is kept for a paid event that names no payment or no money. The event is only a trigger: the
+ * workflows read Razorpay's API.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
 import { paymentEventSchema } from '../../domain/payment-event';
-import { type Interpretation, advisory, plainRecord, singleHeader, text, unixSecondsToIso } from '../adapter';
+import {
+  type Interpretation,
+  accessAdvisory,
+  accessInterpretation,
+  advisory,
+  plainRecord,
+  singleHeader,
+  text,
+  unixSecondsToIso,
+} from '../adapter';
 import { describeIssues } from '../../domain/zod-issues';
 import { EVENT_ID_HEADER } from './signature';
 
 const PAID_EVENTS = new Set(['payment.captured', 'order.paid', 'payment_link.paid', 'subscription.charged']);
+
+/** A dispute's events, with the status each implies when the dispute entity does not say. */
+const DISPUTE_EVENTS: ReadonlyMap<string, string> = new Map([
+  ['payment.dispute.created', 'open'],
+  ['payment.dispute.action_required', 'open'],
+  ['payment.dispute.under_review', 'under_review'],
+  ['payment.dispute.won', 'won'],
+  ['payment.dispute.lost', 'lost'],
+  ['payment.dispute.closed', 'closed'],
+]);
+/** A subscription that stops charging: halted after failed charges, cancelled, or at its last charge. */
+const SUBSCRIPTION_END_EVENTS = new Set([
+  'subscription.halted',
+  'subscription.cancelled',
+  'subscription.completed',
+]);
+/** Refund events that change nothing: the money has not gone back (yet). */
+const REFUNDS_IGNORED: ReadonlyMap<string, string> = new Map([
+  ['refund.created', 'refund not processed yet'],
+  // Razorpay retries nothing here: the refund stays failed until the merchant refunds again, which
+  // sends a new refund.processed. Logged and counted as ignored.
+  ['refund.failed', 'refund failed: access unchanged'],
+]);
 
 // Razorpay sends `notes: []` when there are none, and an object otherwise. Notes, email and contact
 // only carry labels and student data, so they are read loosely (see `advisory`); only the fields that
@@ -81,6 +115,15 @@ export function interpretRazorpayEvent(
   const envelope = envelopeSchema.safeParse(body);
   if (!envelope.success) return { kind: 'invalid', reason: 'not a Razorpay event envelope' };
   const eventType = envelope.data.event;
+  const ignoredRefund = REFUNDS_IGNORED.get(eventType);
+  if (ignoredRefund !== undefined) return { kind: 'ignored', eventType, reason: ignoredRefund };
+  if (
+    eventType === 'refund.processed' ||
+    DISPUTE_EVENTS.has(eventType) ||
+    SUBSCRIPTION_END_EVENTS.has(eventType)
+  ) {
+    return interpretAccess(eventType, envelope.data, headers);
+  }
   if (!PAID_EVENTS.has(eventType)) return { kind: 'ignored', eventType, reason: 'not a paid event' };
 
   const payload = envelope.data.payload;
@@ -139,4 +182,48 @@ export function interpretRazorpayEvent(
   });
   if (!event.success) return { kind: 'invalid', eventType, reason: describeIssues(event.error) };
   return { kind: 'paid', event: event.data };
+}
+
+/** The entity an access event is about: read leniently, only its id must be there. */
+const causeEntitySchema = z.looseObject({
+  id: z.unknown(),
+  payment_id: z.unknown().optional(),
+  status: z.unknown().optional(),
+  created_at: z.number().optional().catch(undefined),
+});
+
+function interpretAccess(
+  eventType: string,
+  envelope: z.infer<typeof envelopeSchema>,
+  headers: IncomingHttpHeaders,
+): Interpretation {
+  const kind = eventType.startsWith('refund.')
+    ? 'refund'
+    : DISPUTE_EVENTS.has(eventType)
+      ? 'dispute'
+      : 'subscription';
+  // The payload key is the entity's name: `refund`, `dispute`, `subscription`.
+  const parsed = causeEntitySchema.safeParse(plainRecord(envelope.payload[kind]).entity);
+  const causeId = parsed.success ? text(parsed.data.id) : undefined;
+  if (!parsed.success || causeId === undefined) {
+    return { kind: 'ignored', eventType, reason: `${kind} entity missing or without an id` };
+  }
+  const cause = parsed.data;
+  const payment = plainRecord(plainRecord(envelope.payload.payment).entity);
+  const status =
+    kind === 'refund'
+      ? 'processed'
+      : kind === 'dispute'
+        ? (accessAdvisory.status(cause.status) ?? DISPUTE_EVENTS.get(eventType))
+        : accessAdvisory.status(cause.status);
+  return accessInterpretation(eventType, {
+    provider: 'razorpay',
+    kind,
+    causeId,
+    // A subscription's end names no payment of its own; a refund and a dispute name theirs.
+    paymentId: kind === 'subscription' ? undefined : accessAdvisory.paymentId(cause.payment_id, payment.id),
+    status,
+    eventId: advisory.eventId(singleHeader(headers, EVENT_ID_HEADER)),
+    eventCreatedAt: unixSecondsToIso(envelope.created_at ?? cause.created_at ?? Number.NaN),
+  });
 }

@@ -12,12 +12,18 @@ import {
   resolveFixtureWith,
 } from '../fixture';
 import {
+  type RazorpayDisputeEntity,
   type RazorpayInvoiceEntity,
   type RazorpayNotes,
   type RazorpayOrderEntity,
   type RazorpayPaymentEntity,
   type RazorpayPaymentLinkEntity,
   type RazorpaySubscriptionEntity,
+  closedDispute,
+  derivedId,
+  disputeIdFor,
+  openDispute,
+  subscriptionEntity,
 } from './entities';
 import { newRazorpayPaymentId } from './ids';
 
@@ -47,8 +53,8 @@ export interface RazorpayRefundEntity {
   acquirer_data: { rrn: string };
   created_at: number;
   batch_id: null;
-  /** `pending` in `refund.created`, `processed` once the bank has it. */
-  status: 'pending' | 'processed';
+  /** `pending` in `refund.created`, `processed` once the bank has it, `failed` if it never will. */
+  status: 'pending' | 'processed' | 'failed';
   speed_processed: 'normal';
   speed_requested: 'normal';
 }
@@ -188,6 +194,7 @@ export interface RazorpayEventEntities {
   order?: RazorpayOrderEntity;
   payment?: RazorpayPaymentEntity;
   invoice?: RazorpayInvoiceEntity;
+  dispute?: RazorpayDisputeEntity;
 }
 
 export interface RazorpayWebhookBody {
@@ -220,4 +227,128 @@ export function razorpayWebhook(
     payload: payload,
     created_at: createdAt,
   };
+}
+
+/*
+ * Builders for the events that take money or access back. They are not in `razorpayEventKinds`: their
+ * bodies carry no payment (a subscription's end) or more than the fixture describes (a dispute), so the
+ * registry's `buildEvent` and `send --no-sandbox` keep to the payment events.
+ */
+
+const HOUR = 3600;
+const DAY = 24 * HOUR;
+
+/** The fixture's payment as captured, to wrap in a later event about it. */
+const capturedOf = (f: ResolvedFixture): RazorpayPaymentEntity =>
+  razorpayEvent('payment.captured', f).payload.payment.entity;
+
+export const razorpayDisputeEventKinds = [
+  'payment.dispute.created',
+  'payment.dispute.won',
+  'payment.dispute.lost',
+  'payment.dispute.closed',
+] as const;
+export type RazorpayDisputeEventKind = (typeof razorpayDisputeEventKinds)[number];
+
+export interface RazorpayDisputeFixture {
+  /** Default: the id the sandbox gives the payment's first dispute. */
+  disputeId?: string;
+  /** Default: the whole payment. */
+  amountMinor?: number;
+  /** The event's `created_at`; default an hour after the payment (created), a day after that (the rest). */
+  at?: number;
+}
+
+/**
+ * A chargeback on the fixture's payment: `created` opens it, `won` / `lost` end it so (lost: its amount
+ * deducted), `closed` ends it without a verdict. Contains the payment, then the dispute.
+ */
+export function razorpayDisputeEvent(
+  kind: RazorpayDisputeEventKind,
+  p: PaymentFixture | ResolvedFixture = {},
+  d: RazorpayDisputeFixture = {},
+): RazorpayWebhookBody {
+  const f = resolveFixtureWith(newRazorpayPaymentId, p);
+  const opened = openDispute({
+    id: d.disputeId ?? disputeIdFor(f.paymentId, 1),
+    paymentId: f.paymentId,
+    amount: d.amountMinor ?? f.amountMinor,
+    currency: f.currency,
+    createdAt: f.createdAt + HOUR,
+  });
+  const outcome = kind.slice('payment.dispute.'.length) as 'created' | 'won' | 'lost' | 'closed';
+  const dispute = outcome === 'created' ? opened : closedDispute(opened, outcome);
+  const at = d.at ?? (outcome === 'created' ? opened.created_at : opened.created_at + DAY);
+  return razorpayWebhook(kind, { payment: { ...capturedOf(f), disputed: true }, dispute }, at);
+}
+
+export const razorpaySubscriptionEndKinds = [
+  'subscription.cancelled',
+  'subscription.halted',
+  'subscription.completed',
+] as const;
+export type RazorpaySubscriptionEndKind = (typeof razorpaySubscriptionEndKinds)[number];
+
+export interface RazorpaySubscriptionFixture {
+  /** Default: the plan the sandbox would not know; name a catalog plan to resolve it. */
+  planId?: string;
+  /** Charges paid before the end (default 1; `completed` makes this every charge of the plan). */
+  charges?: number;
+  /** The event's `created_at`; default when the subscription ends (cancelled: an hour after paying). */
+  at?: number;
+}
+
+/**
+ * The end of a subscription whose first charge is the fixture's payment (ids derived from it as the
+ * sandbox derives them): cancelled by the merchant mid-period, halted after failed renewals (not ended:
+ * it may resume), or completed with its last charge. Contains the subscription only.
+ */
+export function razorpaySubscriptionEvent(
+  kind: RazorpaySubscriptionEndKind,
+  p: PaymentFixture | ResolvedFixture = {},
+  s: RazorpaySubscriptionFixture = {},
+): RazorpayWebhookBody {
+  const f = resolveFixtureWith(newRazorpayPaymentId, p);
+  const charges = s.charges ?? 1;
+  const base = subscriptionEntity({
+    id: derivedId('sub', f.paymentId),
+    planId: s.planId ?? derivedId('plan', f.paymentId),
+    customerId: derivedId('cust', f.paymentId),
+    notes: razorpayNotes(f),
+    startAt: f.createdAt,
+    totalCount: kind === 'subscription.completed' ? charges : Math.max(12, charges),
+    paidCount: charges,
+  });
+  let subscription: RazorpaySubscriptionEntity;
+  let at: number;
+  switch (kind) {
+    case 'subscription.cancelled':
+      at = s.at ?? f.createdAt + HOUR;
+      subscription = { ...base, status: 'cancelled', ended_at: at };
+      break;
+    case 'subscription.halted':
+      // Halted once the renewal due at the period's end has failed its retries.
+      at = s.at ?? base.current_end + 3 * DAY;
+      subscription = { ...base, status: 'halted' };
+      break;
+    case 'subscription.completed':
+      at = s.at ?? base.current_end;
+      subscription = base;
+      break;
+  }
+  return razorpayWebhook(kind, { subscription }, at);
+}
+
+/**
+ * `refund.failed`: the bank gave a refund back, so the payment is as it was before the refund
+ * (nothing refunded). Contains the refund, then the payment.
+ */
+export function razorpayRefundFailedEvent(
+  p: PaymentFixture | ResolvedFixture = {},
+  at?: number,
+): RazorpayWebhookBody {
+  const f = resolveFixtureWith(newRazorpayPaymentId, p);
+  const processed = razorpayEvent('refund.processed', f);
+  const refund: RazorpayRefundEntity = { ...processed.payload.refund!.entity, status: 'failed' };
+  return razorpayWebhook('refund.failed', { refund, payment: capturedOf(f) }, at ?? refund.created_at + DAY);
 }

@@ -28,8 +28,9 @@ export function razorpayAdapter(secrets: string[]): ProviderAdapter {
 export const razorpay = {
   name: 'razorpay',
   displayName: 'Razorpay',
-  // Every event a payments webhook may be subscribed to; only the paid ones start work, the rest are
-  // acknowledged and ignored.
+  // Every event a payments webhook may be subscribed to; the paid ones start a payment's workflow,
+  // `refund.processed`, the dispute events and a subscription's end start an access workflow, the
+  // rest are acknowledged and ignored.
   eventTypes: [
     'payment.authorized',
     'payment.captured',

@@ -1,12 +1,21 @@
 /**
  * What a verified Stripe event means for us: paid (`checkout.session.completed` when paid,
- * `checkout.session.async_payment_succeeded`, `payment_intent.succeeded`, `invoice.paid`), ignored, or
- * invalid. A genuine signed event is never refused for its shape alone: Stripe would retry it for
- * days, so anything we cannot key is ignored with a reason rather than answered 4xx.
+ * `checkout.session.async_payment_succeeded`, `payment_intent.succeeded`, `invoice.paid`), access
+ * (`charge.refunded`, `charge.dispute.*`, `customer.subscription.deleted`), ignored, or invalid. A
+ * genuine signed event is never refused for its shape alone: Stripe would retry it for days, so
+ * anything we cannot key is ignored with a reason rather than answered 4xx.
  */
 import { z } from 'zod';
 import { paymentEventSchema } from '../../domain/payment-event';
-import { type Interpretation, advisory, plainRecord, text, unixSecondsToIso } from '../adapter';
+import {
+  type Interpretation,
+  accessAdvisory,
+  accessInterpretation,
+  advisory,
+  plainRecord,
+  text,
+  unixSecondsToIso,
+} from '../adapter';
 import { describeIssues } from '../../domain/zod-issues';
 
 const envelopeSchema = z.object({
@@ -71,6 +80,84 @@ const invoiceSchema = z.object({
     .nullish()
     .catch(undefined),
 });
+
+/** A dispute's events: each is a phase of one dispute, keyed by its `dp_` id. */
+const DISPUTE_EVENTS = new Set([
+  'charge.dispute.created',
+  'charge.dispute.updated',
+  'charge.dispute.closed',
+  'charge.dispute.funds_withdrawn',
+  'charge.dispute.funds_reinstated',
+]);
+
+// The objects access events carry, read leniently: beyond the id, what they say only labels the event.
+const chargeSchema = z.object({
+  id: z.string(),
+  // Cumulative over the charge's refunds: it tells one refund of the charge from the next.
+  amount_refunded: z.number().int().nonnegative(),
+  // True only once the whole charge is refunded.
+  refunded: z.boolean().optional().catch(undefined),
+  payment_intent: expandableId,
+});
+const disputeSchema = z.object({
+  id: z.string(),
+  status: z.unknown().optional(),
+  payment_intent: expandableId,
+});
+const subscriptionSchema = z.object({ id: z.string(), status: z.unknown().optional() });
+
+type AccessFields = Omit<
+  Parameters<typeof accessInterpretation>[1],
+  'eventId' | 'eventCreatedAt' | 'livemode'
+>;
+
+function fromCharge(object: unknown): AccessFields | string {
+  const parsed = chargeSchema.safeParse(object);
+  if (!parsed.success) return `charge malformed: ${describeIssues(parsed.error)}`;
+  const charge = parsed.data;
+  return {
+    provider: 'stripe',
+    kind: 'refund',
+    // `charge.refunded` names no refund: the charge and how much of it is refunded so far key it.
+    causeId: charge.id,
+    refundedMinor: charge.amount_refunded,
+    // Old charges made without a PaymentIntent have none.
+    paymentId: accessAdvisory.paymentId(charge.payment_intent),
+    status: charge.refunded === true ? 'full' : 'partial',
+  };
+}
+
+function fromDispute(object: unknown): AccessFields | string {
+  const parsed = disputeSchema.safeParse(object);
+  if (!parsed.success) return `dispute malformed: ${describeIssues(parsed.error)}`;
+  const dispute = parsed.data;
+  return {
+    provider: 'stripe',
+    kind: 'dispute',
+    causeId: dispute.id,
+    paymentId: accessAdvisory.paymentId(dispute.payment_intent),
+    status: accessAdvisory.status(dispute.status),
+  };
+}
+
+function fromSubscription(object: unknown): AccessFields | string {
+  const parsed = subscriptionSchema.safeParse(object);
+  if (!parsed.success) return `subscription malformed: ${describeIssues(parsed.error)}`;
+  return {
+    provider: 'stripe',
+    kind: 'subscription',
+    causeId: parsed.data.id,
+    status: accessAdvisory.status(parsed.data.status),
+  };
+}
+
+/** The access event of a refund, dispute or ended subscription, else undefined (not one of those). */
+function accessFieldsOf(eventType: string, object: unknown): AccessFields | string | undefined {
+  if (eventType === 'charge.refunded') return fromCharge(object);
+  if (DISPUTE_EVENTS.has(eventType)) return fromDispute(object);
+  if (eventType === 'customer.subscription.deleted') return fromSubscription(object);
+  return undefined;
+}
 
 type Fields = Omit<
   z.input<typeof paymentEventSchema>,
@@ -159,6 +246,17 @@ export function interpretStripeEvent(body: Record<string, unknown>): Interpretat
   if (!envelope.success) return { kind: 'invalid', reason: 'not a Stripe event envelope' };
   const { type: eventType, data } = envelope.data;
 
+  const access = accessFieldsOf(eventType, data.object);
+  if (typeof access === 'string') return { kind: 'ignored', eventType, reason: access };
+  if (access !== undefined) {
+    return accessInterpretation(eventType, {
+      ...access,
+      eventId: advisory.eventId(envelope.data.id),
+      eventCreatedAt: unixSecondsToIso(envelope.data.created),
+      livemode: envelope.data.livemode,
+    });
+  }
+
   let fields: Fields | string;
   switch (eventType) {
     case 'checkout.session.completed':
@@ -184,6 +282,10 @@ export function interpretStripeEvent(body: Record<string, unknown>): Interpretat
     case 'invoice.paid':
       fields = fromInvoice(data.object);
       break;
+    case 'invoice.payment_failed':
+      // A failed renewal ends nothing by itself: Stripe retries it, and if every retry fails the
+      // subscription is deleted, which is what changes access.
+      return { kind: 'ignored', eventType, reason: 'payment failed: recorded, access unchanged' };
     default:
       return { kind: 'ignored', eventType, reason: 'not a paid event' };
   }

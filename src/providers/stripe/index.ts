@@ -37,7 +37,9 @@ export function stripeAdapter(secrets: string[], toleranceSeconds: number): Prov
 export const stripe = {
   name: 'stripe',
   displayName: 'Stripe',
-  // Every event a payments endpoint may subscribe to that we have seen; only the paid ones start work.
+  // Every event a payments endpoint may subscribe to that we have seen; the paid ones start a payment's
+  // workflow, `charge.refunded`, the dispute events and `customer.subscription.deleted` an access
+  // workflow; the rest are acknowledged and ignored.
   eventTypes: [
     'checkout.session.completed',
     'checkout.session.async_payment_succeeded',

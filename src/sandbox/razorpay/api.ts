@@ -103,6 +103,7 @@ export function createRazorpayApi(ctx: ServiceContext, store: RazorpayStore): Ro
     }),
   );
   router.get('/v1/refunds/:id', get(byId(store.refund)));
+  router.get('/v1/disputes/:id', get(byId(store.dispute)));
   router.get(
     '/v1/orders/:id/payments',
     get((req) => {

@@ -12,10 +12,12 @@ import {
   type RazorpayPaymentEntity,
   type RazorpayPaymentLinkEntity,
   type RazorpaySubscriptionEntity,
+  BILLING_PERIOD_SECONDS,
   capturedPayment,
   derivedId,
   notesOrEmpty,
   orderIdForPayment,
+  subscriptionEntity,
 } from '../../providers/razorpay/entities';
 import { razorpayWebhook } from '../../providers/razorpay/fixtures';
 import { newRazorpayPaymentId } from '../../providers/razorpay/ids';
@@ -79,7 +81,6 @@ export interface BuiltPurchase {
   result: PurchaseResult;
 }
 
-const BILLING_PERIOD_SECONDS = 30 * 24 * 3600;
 /** Subscriptions here run a year of monthly charges unless more were paid. */
 const DEFAULT_TOTAL_COUNT = 12;
 
@@ -233,36 +234,16 @@ function buildSubscription(spec: RazorpayPurchaseSpec, c: Context): BuiltPurchas
   const totalCount = Math.max(DEFAULT_TOTAL_COUNT, charges);
   const chargeAt = (i: number) => c.t0 + i * BILLING_PERIOD_SECONDS;
 
-  const snapshot = (paid: number): RazorpaySubscriptionEntity => {
-    const currentStart = chargeAt(paid - 1);
-    return {
+  const snapshot = (paid: number): RazorpaySubscriptionEntity =>
+    subscriptionEntity({
       id: subscriptionId,
-      entity: 'subscription',
-      plan_id: spec.merchant.planId ?? '',
-      customer_id: customerId,
-      status: paid === totalCount ? 'completed' : 'active',
-      current_start: currentStart,
-      current_end: currentStart + BILLING_PERIOD_SECONDS,
-      ended_at: paid === totalCount ? currentStart + BILLING_PERIOD_SECONDS : null,
-      quantity: 1,
+      planId: spec.merchant.planId ?? '',
+      customerId,
       notes: notesOrEmpty(spec.merchant.notes),
-      charge_at: currentStart + BILLING_PERIOD_SECONDS,
-      start_at: c.t0,
-      end_at: c.t0 + totalCount * BILLING_PERIOD_SECONDS,
-      auth_attempts: 0,
-      total_count: totalCount,
-      paid_count: paid,
-      customer_notify: true,
-      created_at: c.t0 - 60,
-      expire_by: null,
-      short_url: `https://rzp.io/i/${derivedAlphanumeric(`short:${subscriptionId}`, 8)}`,
-      has_scheduled_changes: false,
-      change_scheduled_at: null,
-      source: 'api',
-      offer_id: null,
-      remaining_count: totalCount - paid,
-    };
-  };
+      startAt: c.t0,
+      totalCount,
+      paidCount: paid,
+    });
 
   const payments: RazorpayPaymentEntity[] = [];
   const orders: RazorpayOrderEntity[] = [];

@@ -11,8 +11,12 @@ import type { RazorpayPaymentEntity } from '../../providers/razorpay/entities';
 import { razorpayWebhook, type RazorpayRefundEntity } from '../../providers/razorpay/fixtures';
 import type { PurchaseDelivery } from '../../providers/purchase';
 
+export const razorpayPaymentIdSchema = z
+  .string()
+  .regex(/^pay_[A-Za-z0-9]{14}$/, 'a Razorpay payment id: pay_ and 14 alphanumerics');
+
 export const razorpayRefundSpecSchema = z.object({
-  paymentId: z.string().regex(/^pay_[A-Za-z0-9]{14}$/, 'a Razorpay payment id: pay_ and 14 alphanumerics'),
+  paymentId: razorpayPaymentIdSchema,
   /** Default: what is left to refund (a full refund). */
   amountMinor: z.number().int().positive().optional(),
 });

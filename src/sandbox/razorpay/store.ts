@@ -3,6 +3,7 @@
  * handed out as copies, so a caller cannot change what the next request reads.
  */
 import type {
+  RazorpayDisputeEntity,
   RazorpayInvoiceEntity,
   RazorpayOrderEntity,
   RazorpayPaymentEntity,
@@ -17,6 +18,7 @@ export interface RazorpayRecords {
   paymentLinks: RazorpayPaymentLinkEntity[];
   subscriptions: RazorpaySubscriptionEntity[];
   invoices: RazorpayInvoiceEntity[];
+  disputes: RazorpayDisputeEntity[];
 }
 
 export class RazorpayStore {
@@ -26,6 +28,7 @@ export class RazorpayStore {
   private readonly subscriptions = new Map<string, RazorpaySubscriptionEntity>();
   private readonly invoices = new Map<string, RazorpayInvoiceEntity>();
   private readonly refunds = new Map<string, RazorpayRefundEntity>();
+  private readonly disputes = new Map<string, RazorpayDisputeEntity>();
   /** Payment ids per order: the confirm step asks for an order's payments on every payment. */
   private readonly paymentsByOrder = new Map<string, Set<string>>();
 
@@ -37,10 +40,12 @@ export class RazorpayStore {
         this.orders.has(id) ||
         this.paymentLinks.has(id) ||
         this.subscriptions.has(id) ||
-        this.invoices.has(id),
+        this.invoices.has(id) ||
+        this.disputes.has(id),
     );
   }
 
+  /** Stores new records, or replaces stored ones by id with how they now stand. */
   add(records: Partial<RazorpayRecords>): void {
     for (const p of records.payments ?? []) {
       this.payments.set(p.id, structuredClone(p));
@@ -53,6 +58,7 @@ export class RazorpayStore {
     for (const l of records.paymentLinks ?? []) this.paymentLinks.set(l.id, structuredClone(l));
     for (const s of records.subscriptions ?? []) this.subscriptions.set(s.id, structuredClone(s));
     for (const i of records.invoices ?? []) this.invoices.set(i.id, structuredClone(i));
+    for (const d of records.disputes ?? []) this.disputes.set(d.id, structuredClone(d));
   }
 
   payment = (id: string) => copy(this.payments.get(id));
@@ -69,6 +75,16 @@ export class RazorpayStore {
   addRefund(refund: RazorpayRefundEntity, payment: RazorpayPaymentEntity): void {
     this.refunds.set(refund.id, structuredClone(refund));
     this.payments.set(payment.id, structuredClone(payment));
+  }
+
+  dispute = (id: string) => copy(this.disputes.get(id));
+  disputesOf = (paymentId: string): RazorpayDisputeEntity[] =>
+    [...this.disputes.values()].filter((d) => d.payment_id === paymentId).map((d) => structuredClone(d));
+
+  /** The payment a subscription's first charge made: what its enrollment is keyed by. */
+  firstPaymentOf(subscriptionId: string): string | undefined {
+    const invoices = [...this.invoices.values()].filter((i) => i.subscription_id === subscriptionId);
+    return invoices.sort((a, b) => a.created_at - b.created_at)[0]?.payment_id;
   }
 
   paymentsOfOrder = (orderId: string): RazorpayPaymentEntity[] =>
@@ -89,6 +105,7 @@ export class RazorpayStore {
     this.invoices.clear();
     this.paymentsByOrder.clear();
     this.refunds.clear();
+    this.disputes.clear();
   }
 }
 

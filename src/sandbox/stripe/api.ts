@@ -233,6 +233,7 @@ export function createStripeApiRouter(ctx: ServiceContext, store: StripeStore): 
     ['charges', store.charges, 'charge'],
     ['subscriptions', store.subscriptions, 'subscription'],
     ['refunds', store.refunds, 'refund'],
+    ['disputes', store.disputes, 'dispute'],
   ] as const) {
     get(`/${path}/:id`, (req) => {
       const id = String(req.params.id);

@@ -5,6 +5,7 @@
  */
 import type Stripe from 'stripe';
 import { derivedAlphanumeric } from '../../providers/fixture';
+import { derivedStripeId } from '../../providers/stripe/fixtures';
 
 /** Who pays, as the merchant's checkout collected them. */
 export interface Buyer {
@@ -25,8 +26,7 @@ export interface Item {
 const decimal = (n: number) => String(n) as unknown as Stripe.Decimal;
 
 /** An id derived from a seed, so one purchase's related objects are stable across calls. */
-export const derivedId = (prefix: string, seed: string, length = 24): string =>
-  `${prefix}${derivedAlphanumeric(`${prefix}${seed}`, length)}`;
+export const derivedId = derivedStripeId;
 
 export function emptyList<T>(url: string, data: T[] = []): Stripe.ApiList<T> {
   return { object: 'list', data, has_more: false, url };

@@ -5,10 +5,8 @@
 import type Stripe from 'stripe';
 import { z } from 'zod';
 import type { PurchaseDelivery, PurchaseResult, PurchaseSpec } from '../../providers/purchase';
-import { randomAlphanumeric } from '../../providers/fixture';
 import { newStripePaymentId } from '../../providers/stripe/ids';
-import { stripeRelatedIds } from '../../providers/stripe/fixtures';
-import { stripeSdk } from '../../providers/stripe/sdk';
+import { stripeEnvelope, stripeRelatedIds } from '../../providers/stripe/fixtures';
 import * as build from './objects';
 import type { StripeStore } from './store';
 
@@ -54,22 +52,9 @@ type Spec = z.output<typeof purchaseSpecSchema>;
 
 const MONTH = 30 * 86_400;
 
+/** An event about `object` as it stands now: a snapshot, unchanged by what later happens to it. */
 export function event(type: string, object: { id: string }, created: number): PurchaseDelivery {
-  return {
-    eventType: type,
-    body: {
-      id: `evt_${randomAlphanumeric(24)}`,
-      object: 'event',
-      api_version: stripeSdk().API_VERSION,
-      created,
-      data: { object: structuredClone(object) },
-      livemode: false,
-      pending_webhooks: 1,
-      // Events caused by a customer in Checkout or by Billing's own schedule carry no API request.
-      request: { id: null, idempotency_key: null },
-      type,
-    },
-  };
+  return { eventType: type, body: stripeEnvelope(type, structuredClone(object), created) };
 }
 
 /** What the spec's line items are; subscriptions and invoices need at least one priced line. */

@@ -10,11 +10,13 @@ import * as build from './objects';
 import { event } from './purchases';
 import type { StripeStore } from './store';
 
+/** The payment as enrollflow keys it: a PaymentIntent, or the invoice a subscription charge paid. */
+export const stripePaymentIdSchema = z
+  .string()
+  .regex(/^(pi|in)_[A-Za-z0-9]{14,}$/, 'a Stripe PaymentIntent or Invoice id: pi_... or in_...');
+
 export const stripeRefundSpecSchema = z.object({
-  /** The payment as enrollflow keys it: a PaymentIntent, or the invoice a subscription charge paid. */
-  paymentId: z
-    .string()
-    .regex(/^(pi|in)_[A-Za-z0-9]{14,}$/, 'a Stripe PaymentIntent or Invoice id: pi_... or in_...'),
+  paymentId: stripePaymentIdSchema,
   /** Default: what is left to refund (a full refund). */
   amountMinor: z.number().int().positive().optional(),
 });
@@ -34,20 +36,9 @@ export function refundPayment(
   nowSeconds: number,
 ): { ok: true; result: StripeRefundResult } | { ok: false; status: number; message: string } {
   // A subscription charge is keyed by its invoice: the refund goes to the intent that paid it.
-  const paidBy = [...store.invoicePayments.values()].find((p) => p.invoice === spec.paymentId);
-  const paying = paidBy?.payment.payment_intent;
-  const intentId = spec.paymentId.startsWith('in_')
-    ? typeof paying === 'string'
-      ? paying
-      : paying?.id
-    : spec.paymentId;
-  const intent = typeof intentId === 'string' ? store.paymentIntents.get(intentId) : undefined;
-  const chargeId =
-    typeof intent?.latest_charge === 'string' ? intent.latest_charge : intent?.latest_charge?.id;
-  const charge = chargeId ? store.charges.get(chargeId) : undefined;
-  if (!intent || !charge) {
-    return { ok: false, status: 404, message: `No such payment_intent: '${spec.paymentId}'` };
-  }
+  const paid = store.chargeOf(spec.paymentId);
+  if (!paid) return { ok: false, status: 404, message: `No such payment_intent: '${spec.paymentId}'` };
+  const { intent, charge } = paid;
   const left = charge.amount - charge.amount_refunded;
   if (left === 0) {
     return { ok: false, status: 400, message: `Charge ${charge.id} has already been refunded.` };

@@ -1,6 +1,9 @@
 /** The sandbox account's objects, by id, as the API serves them; forgotten on reset. */
 import type Stripe from 'stripe';
 
+const idOf = (ref: string | { id: string } | null | undefined): string | undefined =>
+  typeof ref === 'string' ? ref : ref?.id;
+
 export class StripeStore {
   readonly sessions = new Map<string, Stripe.Checkout.Session>();
   readonly sessionLineItems = new Map<string, Stripe.LineItem[]>();
@@ -11,6 +14,36 @@ export class StripeStore {
   readonly charges = new Map<string, Stripe.Charge>();
   readonly subscriptions = new Map<string, Stripe.Subscription>();
   readonly refunds = new Map<string, Stripe.Refund>();
+  readonly disputes = new Map<string, Stripe.Dispute>();
+
+  /**
+   * The intent and charge behind a payment as enrollflow keys it: a PaymentIntent, or the invoice a
+   * subscription charge paid (then the intent that paid it).
+   */
+  chargeOf(paymentId: string): { intent: Stripe.PaymentIntent; charge: Stripe.Charge } | undefined {
+    const paidBy = [...this.invoicePayments.values()].find((p) => idOf(p.invoice) === paymentId);
+    const intentId = paymentId.startsWith('in_') ? idOf(paidBy?.payment.payment_intent) : paymentId;
+    const intent = intentId === undefined ? undefined : this.paymentIntents.get(intentId);
+    const chargeId = idOf(intent?.latest_charge);
+    const charge = chargeId === undefined ? undefined : this.charges.get(chargeId);
+    return intent && charge ? { intent, charge } : undefined;
+  }
+
+  /** The id enrollflow keys an intent's payment by: the invoice it paid, if it paid one, else the intent. */
+  paymentKeyOf(intentId: string): string {
+    const paid = [...this.invoicePayments.values()].find((p) => idOf(p.payment.payment_intent) === intentId);
+    return idOf(paid?.invoice) ?? intentId;
+  }
+
+  /** The invoice a subscription's first paid charge paid: what its enrollment is keyed by. */
+  firstPaidInvoiceOf(subscriptionId: string): string | undefined {
+    return [...this.invoices.values()]
+      .filter(
+        (inv) =>
+          inv.amount_paid > 0 && idOf(inv.parent?.subscription_details?.subscription) === subscriptionId,
+      )
+      .sort((a, b) => a.created - b.created)[0]?.id;
+  }
 
   clear(): void {
     for (const map of [
@@ -23,6 +56,7 @@ export class StripeStore {
       this.charges,
       this.subscriptions,
       this.refunds,
+      this.disputes,
     ] as Map<string, unknown>[])
       map.clear();
   }

@@ -1,0 +1,139 @@
+import { accessWorkflowId } from '../../src/domain/access-event';
+import { enrollmentWorkflowId } from '../../src/domain/ids';
+import type { PaymentProvider } from '../../src/domain/payment-event';
+import { sendPurchaseDeliveries } from '../../src/tools/deliver';
+import { catalogPurchase, registerPurchase, registerRefund } from '../../src/tools/purchase';
+import { loadCatalog } from '../../src/catalog';
+import type { AccessSummary } from '../../src/workflows/access-messages';
+import type { EnrollmentSummary } from '../../src/workflows/messages';
+import { eventually } from '../helpers/eventually';
+import { sendJson } from '../helpers/send';
+import { startSystem, type System } from '../helpers/system';
+
+/**
+ * Access follows the money back, black-box: `npm run send` plays the provider (pays, refunds, opens
+ * and closes disputes in the sandbox provider and delivers their signed webhooks, redeliveries
+ * included) against the real receiver, worker and a Temporal dev server; the sandbox LMS ledger and CRM
+ * say what access each student has and how often it changed.
+ */
+let system: System;
+
+beforeAll(async () => {
+  system = await startSystem();
+}, 180_000);
+
+afterAll(async () => {
+  await system?.stop();
+}, 60_000);
+
+let students = 0;
+const studentEmail = (tag: string) => `${tag}-${Date.now().toString(36)}-${(students += 1)}@example.com`;
+
+const send = (provider: PaymentProvider, ...args: string[]) => sendJson(system, provider, args);
+
+async function paid(provider: PaymentProvider, email: string): Promise<string> {
+  const { paymentId } = await send(provider, '--course', 'course-ml-101', '--email', email);
+  const summary = (await system.client.workflow
+    .getHandle(enrollmentWorkflowId(provider, paymentId))
+    .result()) as EnrollmentSummary;
+  expect(summary.outcome).toBe('completed');
+  return paymentId;
+}
+
+const enrollmentOf = async (email: string) => {
+  const found = (await system.ledger()).enrollments.filter((e) => e.email === email);
+  expect(found).toHaveLength(1);
+  return found[0]!;
+};
+const statusIs = (email: string, status: string) =>
+  eventually(
+    async () => ((await enrollmentOf(email)).status === status ? enrollmentOf(email) : undefined),
+    30_000,
+  );
+const accessResult = (workflowId: string) =>
+  system.client.workflow.getHandle(workflowId).result() as Promise<AccessSummary>;
+
+describe('access follows the money back', () => {
+  it.each(['razorpay', 'stripe'] as const)(
+    'a %s refund in full, delivered again and again, revokes the course once and updates the CRM',
+    async (provider) => {
+      const email = studentEmail(`refund-${provider}`);
+      const paymentId = await paid(provider, email);
+      const sent = await send(provider, '--refund', paymentId, '--duplicates', '6');
+      expect(sent.results.every((r) => r.status === 200)).toBe(true);
+      const started = sent.results.filter((r) => JSON.parse(r.body).status === 'started');
+      expect(started).toHaveLength(1);
+      const workflowId = JSON.parse(started[0]!.body).workflowId as string;
+      expect(workflowId).toMatch(
+        provider === 'razorpay' ? /^refund-razorpay-rfnd_/ : /^refund-stripe-ch_\w+-\d+$/,
+      );
+      expect(await accessResult(workflowId)).toMatchObject({ outcome: 'revoked', paymentId });
+
+      const enrollment = await statusIs(email, 'revoked');
+      expect(enrollment.access_changes.map((c) => c.to)).toEqual(['revoked']);
+      const contact = (await system.ledger()).contacts.find((c) => c.email === email);
+      expect(contact?.properties).toMatchObject({
+        enrollflow_access_state: 'revoked',
+        enrollflow_enrolled: 'false',
+      });
+    },
+  );
+
+  it('a dispute opened suspends; lost, it revokes', async () => {
+    const email = studentEmail('dispute-lost');
+    const paymentId = await paid('razorpay', email);
+    const opened = await send('razorpay', '--dispute', paymentId);
+    await statusIs(email, 'suspended');
+    await send('razorpay', '--dispute', opened.dispute!.disputeId, '--outcome', 'lost', '--duplicates', '3');
+    const enrollment = await statusIs(email, 'revoked');
+    expect(enrollment.access_changes.map((c) => c.to)).toEqual(['suspended', 'revoked']);
+    const summary = await accessResult(
+      accessWorkflowId({ provider: 'razorpay', kind: 'dispute', causeId: opened.dispute!.disputeId }),
+    );
+    expect(summary.timeline.map((t) => t.access)).toEqual(['suspended', 'revoked']);
+  });
+
+  it('a Stripe dispute won restores what it suspended', async () => {
+    const email = studentEmail('dispute-won');
+    const paymentId = await paid('stripe', email);
+    const opened = await send('stripe', '--dispute', paymentId);
+    await statusIs(email, 'suspended');
+    await send('stripe', '--dispute', opened.dispute!.disputeId, '--outcome', 'won');
+    const enrollment = await statusIs(email, 'active');
+    expect(enrollment.access_changes.map((c) => c.to)).toEqual(['suspended', 'active']);
+  });
+
+  it('a refund delivered before the payment’s own webhook leaves nothing granted', async () => {
+    const email = studentEmail('refund-first');
+    const catalog = loadCatalog(system.env.CATALOG_PATH!);
+    const purchase = await registerPurchase(
+      system.sandbox.url,
+      'razorpay',
+      catalogPurchase(catalog, 'razorpay', {
+        productId: 'course-ml-101',
+        kind: 'order',
+        currency: 'INR',
+        customer: { email, name: 'Refunded First', phone: '+919876500012' },
+      }),
+    );
+    const refund = await registerRefund(system.sandbox.url, 'razorpay', { paymentId: purchase.paymentId });
+    const common = {
+      provider: 'razorpay' as const,
+      url: system.receiver.url,
+      secret: system.secrets.razorpay,
+    };
+    await sendPurchaseDeliveries({ ...common, purchase: refund });
+    const summary = await accessResult(
+      accessWorkflowId({ provider: 'razorpay', kind: 'refund', causeId: refund.refundId }),
+    );
+    expect(summary).toMatchObject({ outcome: 'unchanged', reason: expect.stringContaining('never saw') });
+
+    // The paid webhooks come after all: the provider says refunded, and nothing is granted.
+    await sendPurchaseDeliveries({ ...common, purchase });
+    const late = (await system.client.workflow
+      .getHandle(enrollmentWorkflowId('razorpay', purchase.paymentId))
+      .result()) as EnrollmentSummary;
+    expect(late.outcome).toBe('refunded');
+    expect((await system.ledger()).enrollments.filter((e) => e.email === email)).toEqual([]);
+  });
+});
