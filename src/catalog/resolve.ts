@@ -295,6 +295,21 @@ export function resolvePurchase(
       reason: `renewal charge of subscription ${record.subscription.id}: access continues`,
     };
   }
+  // A chargeback before anything was granted: its own workflow found nothing to suspend or revoke.
+  if (record.disputed && options.operatorProductId === undefined) {
+    return {
+      kind: 'review',
+      reason: `${provider} says ${payment} is disputed by the buyer's bank: retry --product <product> grants it, abort grants nothing`,
+    };
+  }
+  // Part of the money went back before anything was granted: whatever the product's partial-refund
+  // policy, the refund's own workflow may have found nothing to apply it to, so a person decides.
+  if (record.refund && options.operatorProductId === undefined) {
+    return {
+      kind: 'review',
+      reason: `${provider} says ${payment} was partly refunded (${formatAmount(record.refund.refundedMinor, record.currency)} of ${formatAmount(record.amountMinor, record.currency)}) before it was granted: retry --product <product> grants it, abort grants nothing`,
+    };
+  }
   const order = record.order;
   if (order?.partial) {
     const name = record.references.order ? `order ${record.references.order}` : 'the order';

@@ -76,6 +76,8 @@ export interface ProviderRecord {
   claims: PurchaseClaim[];
   /** Money the provider has given back on this payment so far; absent when none. */
   refund?: { refundedMinor: number; full: boolean };
+  /** The buyer's bank has disputed the payment (a chargeback, open or decided). */
+  disputed?: boolean;
   /** A Razorpay order the payment belongs to. */
   order?: {
     amountMinor: number;

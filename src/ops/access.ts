@@ -89,3 +89,17 @@ export function renderAccessTimeline(
   rows.sort((a, b) => a.at.localeCompare(b.at));
   return rows.map((r) => `  ${r.at.padEnd(24)} ${r.line}`);
 }
+
+/** A payment enrollflow has no workflow for (its paid webhook never came), but that money went back on. */
+export function renderAccessOnly(
+  ref: { paymentId: string; workflowId: string },
+  changes: AccessChangeView[],
+): string {
+  return [
+    `Payment    ${ref.paymentId}: no payment workflow ${ref.workflowId} (its paid webhook never came): nothing was granted`,
+    '',
+    'Access:',
+    ...renderAccessTimeline(undefined, changes),
+    '',
+  ].join('\n');
+}

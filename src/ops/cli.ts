@@ -26,6 +26,7 @@ import { buildResolveInput, exitCodeOf, renderResolve, resolvePayment, type Patc
 import { exitCodeOfRetryAll, NEEDS_REVIEW_QUERY, renderRetryAll, retryAll } from './retry-all';
 import { STEP_NAMES } from '../workflows/steps';
 import { renderShow, showPayment } from './show';
+import { listAccessChanges, renderAccessOnly } from './access';
 import { catalogPathOf, checkCatalogFile, renderCatalog } from './catalog';
 import { processIo, runMain } from '../runtime/process';
 
@@ -122,7 +123,16 @@ function buildProgram(io: OpsIo, setExit: (code: number) => void): Command {
     .action(async (payment: string, flags: JsonFlag & { provider?: string }, cmd: Command) => {
       const ref = parsePaymentRef(payment, flags.provider);
       await withOps(cmd, async (ops) => {
-        const result = await showPayment(ops, ref);
+        let result;
+        try {
+          result = await showPayment(ops, ref);
+        } catch (err) {
+          // No payment workflow (its paid webhook never came), but a refund or dispute may name it.
+          const { changes } = await listAccessChanges(ops, ref.paymentId);
+          if (changes.length === 0) throw err;
+          io.stdout(flags.json ? json({ payment: null, access: changes }) : renderAccessOnly(ref, changes));
+          return EXIT_OK;
+        }
         io.stdout(flags.json ? json(result) : renderShow(result, io.now()));
         return EXIT_OK;
       });

@@ -179,6 +179,16 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
   }
 
   const finish = (outcome: AccessOutcome, reason: string): AccessSummary => {
+    // Every change leaves a line on the payment's timeline, those that changed nothing too.
+    if (status.timeline.length === 0) {
+      status.timeline.push({
+        at: now(),
+        access: 'unchanged',
+        cause: causeOf(change.eventType),
+        reason,
+        courses: [],
+      });
+    }
     setState(outcome === 'active' ? 'restored' : outcome);
     log.info('access change finished', { outcome, reason, paymentId: status.paymentId });
     return {
@@ -234,6 +244,12 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
       if (read === 'aborted') return finish('aborted', 'aborted at review');
       if (read === 'skipped') return finish('unchanged', 'reading the grant was skipped');
       if (!read.seen) {
+        // The payment's webhook may still come, and its confirmation does not look at disputes: an
+        // open dispute waits, and looks again, until it is decided.
+        if (confirmed.state === 'dispute_open') {
+          await condition(() => news > newsBeforeRead, DISPUTE_RECHECK);
+          continue;
+        }
         log.warn('access change for a payment enrollflow never saw', { paymentId: payment.paymentId });
         return finish(
           'unchanged',

@@ -8,6 +8,7 @@ import type { AccessSummary } from '../../src/workflows/access-messages';
 import type { EnrollmentSummary } from '../../src/workflows/messages';
 import { eventually } from '../helpers/eventually';
 import { sendJson } from '../helpers/send';
+import { opsRunner } from '../ops/support';
 import { startSystem, type System } from '../helpers/system';
 
 /**
@@ -127,6 +128,11 @@ describe('access follows the money back', () => {
       accessWorkflowId({ provider: 'razorpay', kind: 'refund', causeId: refund.refundId }),
     );
     expect(summary).toMatchObject({ outcome: 'unchanged', reason: expect.stringContaining('never saw') });
+    // Recorded for the operator: `show` finds the refund though the payment has no workflow.
+    const shown = await opsRunner(system)('show', purchase.paymentId);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('no payment workflow');
+    expect(shown.stdout).toMatch(/unchanged +refund\.processed rfnd_\w+: .*never saw/);
 
     // The paid webhooks come after all: the provider says refunded, and nothing is granted.
     await sendPurchaseDeliveries({ ...common, purchase });

@@ -169,10 +169,25 @@ describe('a payment refunded before it was granted', () => {
     });
   });
 
-  it('grants as usual on a partly refunded payment: what a partial refund does is decided on the refund', () => {
-    expect(resolvePurchase(catalog, razorpay({ refund: { refundedMinor: 100000, full: false } })).kind).toBe(
+  it('sends a payment disputed before it was granted to a person', () => {
+    expect(resolvePurchase(catalog, stripe({ disputed: true }))).toEqual({
+      kind: 'review',
+      reason:
+        "Stripe says payment pi_T1 is disputed by the buyer's bank: retry --product <product> grants it, abort grants nothing",
+    });
+    expect(resolvePurchase(catalog, stripe({ disputed: true }), { operatorProductId: ML }).kind).toBe(
       'grant',
     );
+  });
+
+  it('sends a payment partly refunded before it was granted to a person, who may grant it by naming the product', () => {
+    const partly = razorpay({ refund: { refundedMinor: 100000, full: false } });
+    expect(resolvePurchase(catalog, partly)).toEqual({
+      kind: 'review',
+      reason:
+        'Razorpay says payment pay_T1 was partly refunded (₹1,000.00 of ₹4,999.00) before it was granted: retry --product <product> grants it, abort grants nothing',
+    });
+    expect(resolvePurchase(catalog, partly, { operatorProductId: ML }).kind).toBe('grant');
   });
 });
 

@@ -43,6 +43,7 @@ export const paymentSchema = z.object({
   status: z.string(),
   amount_refunded: z.number().int().optional(),
   refund_status: z.string().nullish(),
+  disputed: z.boolean().optional(),
   order_id: optionalId,
   invoice_id: optionalId,
   email: z.unknown().optional(),
@@ -114,6 +115,7 @@ export async function fetchRazorpayRecord(
     claims: [],
     customer: {},
   };
+  if (payment.disputed) record.disputed = true;
   if (payment.amount_refunded) {
     record.refund = {
       refundedMinor: payment.amount_refunded,

@@ -194,9 +194,15 @@ async function customerFallback(
   return out;
 }
 
-function refundOf(charge: string | Stripe.Charge | null): Pick<ProviderRecord, 'refund'> {
-  if (!charge || typeof charge === 'string' || charge.amount_refunded === 0) return {};
-  return { refund: { refundedMinor: charge.amount_refunded, full: charge.refunded } };
+/** What the charge says has gone back: refunds, and whether the buyer's bank disputed it. */
+function refundOf(charge: string | Stripe.Charge | null): Pick<ProviderRecord, 'refund' | 'disputed'> {
+  if (!charge || typeof charge === 'string') return {};
+  return {
+    ...(charge.amount_refunded > 0 && {
+      refund: { refundedMinor: charge.amount_refunded, full: charge.refunded },
+    }),
+    ...(charge.disputed && { disputed: true }),
+  };
 }
 
 async function paymentIntentRecord(stripe: Stripe, read: Read, paymentId: string): Promise<ProviderRecord> {
@@ -321,7 +327,7 @@ async function invoiceRefund(
   stripe: Stripe,
   read: Read,
   invoiceId: string,
-): Promise<Pick<ProviderRecord, 'refund'>> {
+): Promise<Pick<ProviderRecord, 'refund' | 'disputed'>> {
   const payments = await read('invoice payments', () =>
     stripe.invoicePayments.list({ invoice: invoiceId, limit: 10 }),
   );
