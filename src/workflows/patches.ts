@@ -5,7 +5,8 @@
  * past that point without the marker. The histories test/workflow/replay.test.ts replays are named by
  * the build that recorded them: v1 before any patch, v2 with show-steps-late, v3 with cancel-ends-payment
  * too, v4 with confirm-with-provider (v4-purchase-review, v4-bundle and v4-renewal take paths only it has),
- * v5 with recheck-partial-order (v5-part-paid-recheck).
+ * v5 with recheck-partial-order (v5-part-paid-recheck), v6 with money-back (v6-money-back). The access
+ * workflow (./access.ts) has no patch yet; its histories, v6-access-*, are replayed the same way.
  *
  * Replay is not only for running payments: a query on a closed one (`npm run ops -- show`) replays its
  * history too, for as long as the namespace retains it. So an old path may go once no payment that needs
@@ -81,7 +82,7 @@ export const RECHECK_PARTIAL_ORDER_PATCH = 'recheck-partial-order';
 /**
  * A payment still running takes `moneyBack` (sent by an access change when the provider says the money
  * went back for good): it grants nothing more, skips any review, and ends `refunded`. Checked when the
- * signal is taken, so only payments that got one carry it, and no recorded history reaches it.
+ * signal is taken, so only payments that got one carry it; v6-money-back takes it.
  *
  * Old path (false): a payment an earlier build ran while the signal came, which it did not act on.
  * Retire once the last build without it stopped and the retention period has passed since.

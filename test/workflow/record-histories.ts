@@ -14,6 +14,9 @@ import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
+import { Client } from '@temporalio/client';
+import type { AccessEvent } from '../../src/domain/access-event';
+import { accessStartOptions } from '../../src/webhook/start-access';
 import { enrollmentStartOptions } from '../../src/webhook/start-enrollment';
 import { paymentEvent } from '../helpers/payments';
 import {
@@ -37,6 +40,11 @@ interface Scenario {
   name: string;
   script?: () => Script;
   payment?: Parameters<typeof paymentEvent>[0];
+  /**
+   * Records an access workflow instead: the payment's own workflow runs to completion first, then this
+   * change of it starts, and `drive` gets the access workflow.
+   */
+  access?: { change: (payment: ReturnType<typeof paymentEvent>) => AccessEvent };
   /** What happens while it runs; resolves when the history is complete enough to record. */
   drive: (handle: Handle) => Promise<void>;
 }
@@ -173,6 +181,53 @@ const scenarios: Scenario[] = [
     drive: async (h) => void (await h.result()),
   },
   {
+    name: 'money-back',
+    // v6 on: a refund in full while the payment waits in review: the review is withdrawn, it ends refunded.
+    script: () => ({ enroll: permanentLmsFailure }),
+    drive: async (h) => {
+      await waitForReview(h);
+      await h.signal('moneyBack', {
+        cause: { kind: 'refund', id: 'rfnd_T1' },
+        reason: 'refund rfnd_T1: 49900 of 49900 INR refunded',
+      });
+      await h.result();
+    },
+  },
+  {
+    name: 'access-refund',
+    access: { change: (p) => accessChange(p, 'refund', 'rfnd_V6Refund00001', 'refund.processed') },
+    drive: async (h) => void (await h.result()),
+  },
+  {
+    name: 'access-dispute-open',
+    // A dispute still open: suspended, waiting for its decision (what a deployment finds in flight).
+    script: () => ({ confirmChange: () => ({ state: 'dispute_open', detail: 'dispute is open' }) }),
+    access: { change: (p) => accessChange(p, 'dispute', 'disp_V6Dispute0001', 'payment.dispute.created') },
+    drive: async (h) => {
+      for (;;) {
+        const status = (await h.query('accessStatus')) as { state: string };
+        if (status.state === 'suspended') return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+  },
+  {
+    name: 'access-partial-decided',
+    script: () => ({
+      confirmChange: () => ({ state: 'partial_refund', detail: 'refund: 100 of 499 INR refunded' }),
+    }),
+    access: { change: (p) => accessChange(p, 'refund', 'rfnd_V6Partial0001', 'refund.processed') },
+    drive: async (h) => {
+      for (;;) {
+        const status = (await h.query('accessStatus')) as { openReview?: unknown };
+        if (status.openReview) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await h.signal('resolveReview', { reviewId: 'decide-1', action: 'retry', reviewer: 'ops@example.com' });
+      await h.result();
+    },
+  },
+  {
     name: 'cancelled',
     // The LMS keeps failing; an operator cancels the workflow while the step is between retries.
     script: () => ({
@@ -192,6 +247,21 @@ const scenarios: Scenario[] = [
   },
 ];
 
+const accessChange = (
+  payment: ReturnType<typeof paymentEvent>,
+  kind: AccessEvent['kind'],
+  causeId: string,
+  eventType: string,
+): AccessEvent => ({
+  provider: payment.provider,
+  kind,
+  causeId,
+  paymentId: payment.paymentId,
+  eventType,
+  eventId: `evt_${causeId}`,
+  eventCreatedAt: '2026-12-01T10:00:00.000Z',
+});
+
 /** The payment each workflow was started with, by workflow ID. */
 const started = new Map<string, ReturnType<typeof paymentEvent>>();
 
@@ -205,7 +275,10 @@ async function main() {
     const only = process.env.RECORD_ONLY?.split(',');
     for (const scenario of scenarios.filter((s) => !only || only.includes(s.name))) {
       const taskQueue = `record-${scenario.name}`;
-      const { activities } = scriptedActivities(scenario.script?.());
+      const { activities } = scriptedActivities({
+        ...scenario.script?.(),
+        temporal: new Client({ connection: env.connection }),
+      });
       const worker = await Worker.create({
         connection: env.nativeConnection,
         taskQueue,
@@ -215,11 +288,18 @@ async function main() {
       await worker.runUntil(async () => {
         const payment = paymentEvent(scenario.payment);
         // As the receiver starts it.
-        const handle = await env.client.workflow.start(
+        let handle = await env.client.workflow.start(
           'enrollmentWorkflow',
           enrollmentStartOptions(payment, taskQueue),
         );
         started.set(handle.workflowId, payment);
+        if (scenario.access) {
+          await handle.result();
+          handle = await env.client.workflow.start(
+            'accessWorkflow',
+            accessStartOptions(scenario.access.change(payment), taskQueue),
+          );
+        }
         await scenario.drive(handle);
         const file = path.join(outDir, `${label}-${scenario.name}.json`);
         fs.writeFileSync(file, `${historyToJSON(await handle.fetchHistory())}\n`);

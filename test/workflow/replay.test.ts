@@ -30,6 +30,10 @@ describe('replaying recorded histories on the current workflow code', () => {
     expect(files.some((f) => f.startsWith('v4-') && f.includes('in-review'))).toBe(true);
     expect(files.some((f) => f.startsWith('v4-') && f.includes('purchase-review'))).toBe(true);
     expect(files).toContain('v5-part-paid-recheck.json');
+    expect(files).toContain('v6-money-back.json');
+    // Access workflows (refunds, disputes) in flight and finished.
+    expect(files).toContain('v6-access-dispute-open.json');
+    expect(files).toContain('v6-access-refund.json');
   });
 
   it.each(files)('replays %s', async (file) => {
