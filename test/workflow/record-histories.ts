@@ -205,7 +205,7 @@ const scenarios: Scenario[] = [
     access: { change: (p) => accessChange(p, 'dispute', 'disp_V6Dispute0001', 'payment.dispute.created') },
     drive: async (h) => {
       for (;;) {
-        const status = (await h.query('accessStatus')) as { state: string };
+        const status = await h.query<{ state: string }>('accessStatus');
         if (status.state === 'suspended') return;
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -219,7 +219,7 @@ const scenarios: Scenario[] = [
     access: { change: (p) => accessChange(p, 'refund', 'rfnd_V6Partial0001', 'refund.processed') },
     drive: async (h) => {
       for (;;) {
-        const status = (await h.query('accessStatus')) as { openReview?: unknown };
+        const status = await h.query<{ openReview?: unknown }>('accessStatus');
         if (status.openReview) break;
         await new Promise((r) => setTimeout(r, 100));
       }
