@@ -4,7 +4,7 @@ import type { PaymentProvider } from '../../src/domain/payment-event';
 import { sendPurchaseDeliveries } from '../../src/tools/deliver';
 import { catalogPurchase, registerPurchase, registerRefund } from '../../src/tools/purchase';
 import { loadCatalog } from '../../src/catalog';
-import type { AccessSummary } from '../../src/workflows/access-messages';
+import type { AccessStatus, AccessSummary } from '../../src/workflows/access-messages';
 import type { EnrollmentSummary } from '../../src/workflows/messages';
 import { eventually } from '../helpers/eventually';
 import { sendJson } from '../helpers/send';
@@ -102,6 +102,41 @@ describe('access follows the money back', () => {
     await send('stripe', '--dispute', opened.dispute!.disputeId, '--outcome', 'won');
     const enrollment = await statusIs(email, 'active');
     expect(enrollment.access_changes.map((c) => c.to)).toEqual(['suspended', 'active']);
+  });
+
+  it('a cancelled subscription keeps access to the end of the period paid for', async () => {
+    const email = studentEmail('cancelled');
+    const catalog = loadCatalog(system.env.CATALOG_PATH!);
+    const purchase = await registerPurchase(
+      system.sandbox.url,
+      'stripe',
+      catalogPurchase(catalog, 'stripe', {
+        productId: 'course-ml-101',
+        kind: 'subscription',
+        currency: 'USD',
+        customer: { email, name: 'Monthly Student', phone: '+919876500013' },
+      }),
+    );
+    const common = { provider: 'stripe' as const, url: system.receiver.url, secret: system.secrets.stripe };
+    await sendPurchaseDeliveries({ ...common, purchase });
+    await system.client.workflow.getHandle(enrollmentWorkflowId('stripe', purchase.paymentId)).result();
+    const subscriptionId = purchase.references.subscription!;
+    await send('stripe', '--cancel-subscription', subscriptionId);
+    const handle = system.client.workflow.getHandle(
+      accessWorkflowId({ provider: 'stripe', kind: 'subscription', causeId: subscriptionId }),
+    );
+    // Confirmed ended, read what the first charge granted, and now waits for the period's end.
+    const waiting = await eventually(async () => {
+      const status = await handle.query<AccessStatus>('accessStatus');
+      return status.confirmed?.state === 'subscription_ended' && status.steps.grant.status === 'succeeded'
+        ? status
+        : undefined;
+    });
+    expect(waiting).toMatchObject({ paymentId: purchase.paymentId, state: 'changing_access' });
+    expect(Date.parse(waiting.confirmed!.paidUntil!)).toBeGreaterThan(Date.now() + 20 * 86_400_000);
+    expect((await enrollmentOf(email)).status).toBe('active');
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+    await handle.terminate('test: done');
   });
 
   it('a refund delivered before the payment’s own webhook leaves nothing granted', async () => {
