@@ -15,6 +15,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   condition,
+  isCancellation,
   log,
   metricMeter,
   setCurrentDetails,
@@ -82,12 +83,15 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
     events: [`${change.eventType} ${change.eventId ?? ''}`.trim()],
   };
   let news = 0;
+  /** The latest of the change's events: what a line of the timeline names as its cause. */
+  let lastEventType = change.eventType;
   let decision: ResolveReviewInput | undefined;
 
   setHandler(accessStatusQuery, () => status);
   setHandler(accessEventSignal, (event) => {
     if (status.events.length < MAX_EVENTS_KEPT)
-      status.events.push(`${event.eventType} ${event.eventId ?? ''}`.trim());
+      status.events.push(`${String(event?.eventType)} ${event?.eventId ?? ''}`.trim());
+    if (typeof event?.eventType === 'string') lastEventType = event.eventType;
     news += 1;
   });
   setHandler(resolveReviewSignal, (input) => {
@@ -155,7 +159,8 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
         state.status = 'succeeded';
         return result;
       } catch (err) {
-        if (!(err instanceof ActivityFailure)) throw err;
+        // A cancelled activity means the workflow is being cancelled: no reason to ask a person.
+        if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
         const cause = err.cause;
         state.attempts += 1;
         state.status = 'failed';
@@ -184,7 +189,7 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
       status.timeline.push({
         at: now(),
         access: 'unchanged',
-        cause: causeOf(change.eventType),
+        cause: causeOf(),
         reason,
         courses: [],
       });
@@ -287,11 +292,12 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
     if (target !== undefined && target !== status.access) {
       const applied = await apply(target, reason, confirmed, grant, payment);
       if (applied === 'aborted') return finish('aborted', 'aborted at review');
-    } else {
+    } else if (status.timeline.at(-1)?.reason !== reason) {
+      // A dispute read again with nothing new adds no line.
       status.timeline.push({
         at: now(),
         access: 'unchanged',
-        cause: causeOf(change.eventType),
+        cause: causeOf(),
         reason,
         courses: [],
       });
@@ -307,8 +313,8 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
     return finish(status.access ?? 'unchanged', reason);
   }
 
-  function causeOf(eventType: string) {
-    return `${eventType} ${change.causeId}`;
+  function causeOf() {
+    return `${lastEventType} ${change.causeId}`;
   }
 
   /** Course by course in the LMS, then the CRM, then the student (a revocation, when the catalog says how). */
@@ -343,7 +349,7 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
       status.timeline.push({
         at: now(),
         access: 'unchanged',
-        cause: causeOf(change.eventType),
+        cause: causeOf(),
         reason: `${reason}; the LMS holds no enrollment of this payment`,
         courses: [],
       });
@@ -354,7 +360,7 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
     status.timeline.push({
       at: now(),
       access: target,
-      cause: causeOf(change.eventType),
+      cause: causeOf(),
       reason,
       courses: changed,
     });
