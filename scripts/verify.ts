@@ -1,7 +1,8 @@
 /**
  * `npm run verify`: the reliability suite at full size. Runs every attack scenario on a fresh system
  * of real processes, the hostile-input corpus, the fuzzers and the rotation checks, scans every log
- * for leaks, prints one figures table and exits non-zero if anything was lost, duplicated or leaked.
+ * for leaks, prints one figures table and exits non-zero if anything was lost, duplicated or leaked, or
+ * a fully refunded payment kept access (or had it revoked twice).
  * Usage: npm run verify [-- --payments 200]
  */
 import { spawnSync } from 'node:child_process';
@@ -9,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
+import { refundRacingPayment, refundStorm, workerCrashDuringRevocation } from './reliability/money-back';
 import {
   downstreamFaults,
   duplicateStorm,
@@ -58,7 +60,11 @@ function runAdversarialSuites(): { hostile: number; fuzz: number; rotation: numb
 
 async function main() {
   const opts = new Command()
-    .option('--payments <n>', 'payments per scenario (the storm uses this many, the others half)', '200')
+    .option(
+      '--payments <n>',
+      'payments per scenario (the duplicate storm uses this many, the others half; the refund scenarios refund half of theirs)',
+      '200',
+    )
     .parse()
     .opts<{ payments: string }>();
   const n = Number(opts.payments);
@@ -73,6 +79,9 @@ async function main() {
     ['temporal restart', () => temporalRestart(half, options)],
     ['receiver crash', () => receiverCrash(half, options)],
     ['manual review under load', () => reviewUnderLoad(half, options)],
+    ['refund storm', () => refundStorm(half, options)],
+    ['refund racing its payment', () => refundRacingPayment(half, options)],
+    ['worker crash during revocation', () => workerCrashDuringRevocation(half, options)],
   ];
   const reports: ScenarioReport[] = [];
   for (const [name, runScenario] of scenarios) {
@@ -80,7 +89,11 @@ async function main() {
     const report = await runScenario();
     reports.push(report);
     process.stderr.write(
-      `  ${report.completed}/${report.payments} completed, lost ${report.lost}, duplicated ${report.duplicated}, ${report.seconds} s\n`,
+      `  ${report.completed}/${report.payments} completed, lost ${report.lost}, duplicated ${report.duplicated}, ` +
+        (report.refunds
+          ? `${report.refunds} refunds, access kept ${report.accessKept}, revoked twice ${report.revokedTwice}, `
+          : '') +
+        `${report.seconds} s\n`,
     );
   }
   const leaks = scanLogs(reports);
@@ -94,6 +107,8 @@ async function main() {
   const lost = sum((r) => r.lost);
   const duplicated = sum((r) => r.duplicated);
   const unmatched = sum((r) => r.unmatched);
+  const accessKept = sum((r) => r.accessKept);
+  const revokedTwice = sum((r) => r.revokedTwice);
   const problems = reports.flatMap((r) => r.problems.map((p) => `${r.scenario}: ${p}`));
   const summary = [
     ['payments sent', sum((r) => r.payments)],
@@ -109,10 +124,15 @@ async function main() {
     ['welcome messages (WhatsApp)', sum((r) => r.messages)],
     ['contacts (CRM)', sum((r) => r.contacts)],
     ['manual reviews resolved', sum((r) => r.reviewsResolved)],
+    ['full refunds', sum((r) => r.refunds)],
+    ['access workflows', sum((r) => r.accessWorkflows)],
+    ['enrollments revoked', sum((r) => r.revoked)],
     ['log leaks', leaks.length],
     ['lost', lost],
     ['duplicated', duplicated],
     ['enrolled without a matching payment', unmatched],
+    ['access kept after full refund', accessKept],
+    ['revoked twice', revokedTwice],
   ];
   console.log(`\n${figuresTable(reports)}\n`);
   console.log('| figure | value |\n| --- | --- |');
@@ -122,12 +142,12 @@ async function main() {
     ...leaks,
     ...(adversarial.failed ? [`${adversarial.failed} hostile/fuzz/rotation tests failed`] : []),
   ];
-  if (lost || duplicated || unmatched || failures.length) {
+  if (lost || duplicated || unmatched || accessKept || revokedTwice || failures.length) {
     console.log(`\nVERIFY FAILED\n${failures.map((f) => `  - ${f}`).join('\n')}`);
     process.exit(1);
   }
   console.log(
-    `\nverify passed: lost = 0, duplicated = 0, enrolled without a matching payment = 0 (${os.cpus().length} cores, Node ${process.version})`,
+    `\nverify passed: lost = 0, duplicated = 0, enrolled without a matching payment = 0, access kept after full refund = 0, revoked twice = 0 (${os.cpus().length} cores, Node ${process.version})`,
   );
 }
 

@@ -2,18 +2,29 @@
  * Plays Razorpay and Stripe: records each payment with the provider (the sandbox's provider APIs, which
  * the worker's confirmation step reads), builds its realistically signed paid events, delivers each
  * several times in random order and concurrently, and redelivers anything not acknowledged with a 2xx
- * within 5 s (Razorpay's limit), with backoff, until a deadline: at-least-once, unordered.
+ * within 5 s (Razorpay's limit), with backoff, until a deadline: at-least-once, unordered. Refunds are
+ * played the same way: made in the provider first, then their webhooks signed and delivered.
  */
 import type { Catalog } from '../../src/catalog';
-import { planDeliveries, type PlannedDelivery, postDelivery } from '../../src/tools/deliver';
+import {
+  planDeliveries,
+  planPurchaseDeliveries,
+  type PlannedDelivery,
+  postDelivery,
+} from '../../src/tools/deliver';
 import type { PaymentProvider } from '../../src/domain/payment-event';
 import { newPaymentId } from '../../src/providers';
 import type { PurchaseSpec } from '../../src/providers/purchase';
-import { fixturePurchase, registerPurchase } from '../../src/tools/purchase';
+import { fixturePurchase, registerPurchase, registerRefund } from '../../src/tools/purchase';
 import { sleep } from './harness';
 
-export interface TestPayment {
+/** Whatever the provider sends webhooks for: a payment's paid events, or a refund's. */
+export interface Sender {
   provider: PaymentProvider;
+  deliveries: PlannedDelivery[];
+}
+
+export interface TestPayment extends Sender {
   paymentId: string;
   email: string;
   /** E.164, unique per payment so the WhatsApp ledger can be checked per student. */
@@ -24,8 +35,22 @@ export interface TestPayment {
   courses: Record<string, string>;
   /** What the provider holds for it (merchant notes naming the product): registered before delivery. */
   purchase: PurchaseSpec;
-  deliveries: PlannedDelivery[];
 }
+
+/** A refund made in the sandbox provider, with its webhooks signed for delivery. */
+export interface TestRefund extends Sender {
+  paymentId: string;
+  /** Razorpay `rfnd_`, Stripe `re_` (its `charge.refunded` event names the charge instead). */
+  refundId: string;
+  /** The payment is refunded in full. */
+  full: boolean;
+}
+
+/** Identifies a payment across providers (and in an enrollment's external_ref, before the course). */
+export const paymentKey = (p: { provider: PaymentProvider; paymentId: string }) =>
+  `${p.provider}:${p.paymentId}`;
+/** The `paymentKey` of an LMS enrollment's external_ref, `<provider>:<payment id>:<catalog course>`. */
+export const paymentKeyOfRef = (externalRef: string) => externalRef.split(':').slice(0, 2).join(':');
 
 export interface PaymentOptions {
   secrets: { razorpay: string; stripe: string };
@@ -82,13 +107,53 @@ export function makePayments(count: number, options: PaymentOptions): TestPaymen
  * its webhook: the confirmation step reads it back from there.
  */
 export async function registerPayments(sandboxUrl: string, payments: TestPayment[]): Promise<void> {
+  await inLanes(payments, (p) => registerPurchase(sandboxUrl, p.provider, p.purchase));
+}
+
+export interface RefundOptions {
+  secrets: { razorpay: string; stripe: string };
+  /** Deliveries per refund, cycling through the provider's refund events. */
+  copies: number;
+}
+
+/**
+ * Refunds each payment in full in the sandbox provider, as the merchant would from its dashboard, and
+ * signs the webhooks the provider sends for it (Razorpay `refund.created` + `refund.processed`, Stripe
+ * `refund.created` + `charge.refunded`).
+ */
+export async function refundPayments(
+  sandboxUrl: string,
+  payments: TestPayment[],
+  options: RefundOptions,
+): Promise<TestRefund[]> {
+  return inLanes(payments, async (p): Promise<TestRefund> => {
+    const refund = await registerRefund(sandboxUrl, p.provider, { paymentId: p.paymentId });
+    const plan = planPurchaseDeliveries({
+      provider: p.provider,
+      url: 'http://placeholder',
+      secret: options.secrets[p.provider],
+      purchase: refund,
+      duplicates: options.copies,
+    });
+    return {
+      provider: p.provider,
+      paymentId: p.paymentId,
+      refundId: refund.refundId,
+      full: refund.full,
+      deliveries: plan.deliveries,
+    };
+  });
+}
+
+/** Calls the sandbox for each item, 8 at a time; results in item order. */
+async function inLanes<T, R>(items: T[], call: (item: T) => Promise<R>, lanes = 8): Promise<R[]> {
+  const results: R[] = [];
   let next = 0;
   const lane = async () => {
-    for (let p = payments[next++]; p; p = payments[next++]) {
-      await registerPurchase(sandboxUrl, p.provider, p.purchase);
-    }
+    for (let i = next++; i < items.length; i = next++) results[i] = await call(items[i]!);
   };
-  await Promise.all(Array.from({ length: 8 }, lane));
+  await Promise.all(Array.from({ length: lanes }, lane));
+  return results;
 }
 
 export interface DeliveryStats {
@@ -111,9 +176,10 @@ export interface ProviderOptions {
   ratePerSecond?: number;
 }
 
-export async function deliverAll(payments: TestPayment[], options: ProviderOptions): Promise<DeliveryStats> {
+/** Delivers every sender's webhooks, all of them shuffled together (payments and refunds interleave). */
+export async function deliverAll(senders: Sender[], options: ProviderOptions): Promise<DeliveryStats> {
   const stats: DeliveryStats = { deliveries: 0, attempts: 0, redeliveries: 0, statuses: {}, gaveUp: 0 };
-  const queue = shuffle(payments.flatMap((p) => p.deliveries.map((d) => ({ payment: p, delivery: d }))));
+  const queue = shuffle(senders.flatMap((p) => p.deliveries.map((d) => ({ sender: p, delivery: d }))));
   stats.deliveries = queue.length;
   const { concurrency = 25, timeoutMs = 5000, deadlineMs = 120_000, ratePerSecond } = options;
   let next = 0;
@@ -128,16 +194,16 @@ export async function deliverAll(payments: TestPayment[], options: ProviderOptio
         const due = startedAt + (i * 1000) / ratePerSecond;
         if (due > Date.now()) await sleep(due - Date.now());
       }
-      await deliverUntilAcked(item.payment, item.delivery);
+      await deliverUntilAcked(item.sender, item.delivery);
     }
   }
 
-  async function deliverUntilAcked(payment: TestPayment, delivery: PlannedDelivery) {
+  async function deliverUntilAcked(sender: Sender, delivery: PlannedDelivery) {
     const deadline = Date.now() + deadlineMs;
     for (let attempt = 0; ; attempt++) {
       stats.attempts += 1;
       if (attempt > 0) stats.redeliveries += 1;
-      const status = await post(`${options.url()}/webhooks/${payment.provider}`, delivery, timeoutMs);
+      const status = await post(`${options.url()}/webhooks/${sender.provider}`, delivery, timeoutMs);
       stats.statuses[status] = (stats.statuses[status] ?? 0) + 1;
       if (status >= 200 && status < 300) return;
       if (Date.now() > deadline) {
@@ -150,6 +216,20 @@ export async function deliverAll(payments: TestPayment[], options: ProviderOptio
 
   await Promise.all(Array.from({ length: concurrency }, lane));
   return stats;
+}
+
+/** Several delivery runs of one scenario, counted as one. */
+export function addStats(...runs: DeliveryStats[]): DeliveryStats {
+  const total: DeliveryStats = { deliveries: 0, attempts: 0, redeliveries: 0, statuses: {}, gaveUp: 0 };
+  for (const run of runs) {
+    total.deliveries += run.deliveries;
+    total.attempts += run.attempts;
+    total.redeliveries += run.redeliveries;
+    total.gaveUp += run.gaveUp;
+    for (const [status, n] of Object.entries(run.statuses))
+      total.statuses[status] = (total.statuses[status] ?? 0) + n;
+  }
+  return total;
 }
 
 async function post(url: string, delivery: PlannedDelivery, timeoutMs: number): Promise<number> {

@@ -1,27 +1,39 @@
 /**
  * Attacks on the real system, each trying to make it lose or duplicate a payment, and the checks that
  * say whether it did. Sizes are parameters: `npm test` runs them small, `npm run verify` at full size.
+ * The attacks on refunds (access follows the money back) are in ./money-back.ts, on the same system
+ * and checks.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { enrollmentWorkflowId, idempotencyKey } from '../../src/domain/ids';
-import { ENROLLMENT_WORKFLOW_TYPE, resolveReviewSignal, statusQuery } from '../../src/workflows/messages';
+import type { SandboxFaults } from '../../src/sandbox/faults';
+import {
+  ENROLLMENT_WORKFLOW_TYPE,
+  type EnrollmentSummary,
+  resolveReviewSignal,
+  statusQuery,
+} from '../../src/workflows/messages';
+import { type AccessFigures, checkAccess } from './access-invariants';
 import { type ChaosSystem, sleep, startChaosSystem, type SystemOptions } from './harness';
 import {
   deliverAll,
   type DeliveryStats,
   makePayments,
+  paymentKey,
   type ProviderOptions,
   registerPayments,
   type TestPayment,
+  type TestRefund,
 } from './provider';
 
 const run = promisify(execFile);
-const COPIES = 5;
+/** Deliveries per payment, and per refund. */
+export const COPIES = 5;
 
-export interface ScenarioReport {
+export interface ScenarioReport extends AccessFigures {
   scenario: string;
   payments: number;
   deliveries: number;
@@ -55,24 +67,30 @@ export interface ScenarioReport {
   pii: string[];
 }
 
-interface Context {
+export interface Context {
   sys: ChaosSystem;
   payments: TestPayment[];
   secrets: { razorpay: string; stripe: string };
   provider: ProviderOptions;
 }
 
-async function withSystem(
+/** What a scenario's body did, beyond what the ledger and Temporal say. */
+export interface ScenarioOutcome {
+  stats: DeliveryStats;
+  crashes?: number;
+  reviewsResolved?: number;
+  retriedActivities?: number;
+  problems?: string[];
+  /** The refunds it made: their payments are checked for access taken back, not for access kept. */
+  refunds?: TestRefund[];
+}
+
+/** Starts a fresh system, makes and registers `count` payments, runs the attack, checks the invariants. */
+export async function withSystem(
   scenario: string,
   count: number,
   options: SystemOptions & { failing?: (i: number) => boolean; bundleFile?: string },
-  body: (ctx: Context) => Promise<{
-    stats: DeliveryStats;
-    crashes?: number;
-    reviewsResolved?: number;
-    retriedActivities?: number;
-    problems?: string[];
-  }>,
+  body: (ctx: Context) => Promise<ScenarioOutcome>,
 ): Promise<ScenarioReport> {
   const started = Date.now();
   const sys = await startChaosSystem(options);
@@ -89,7 +107,8 @@ async function withSystem(
   try {
     await registerPayments(sys.sandbox.url, payments);
     const outcome = await body({ sys, payments, secrets, provider: { url: () => sys.receiverUrl } });
-    const report = await checkInvariants(sys, payments, scenario);
+    const report = await checkInvariants(sys, payments, scenario, outcome.refunds);
+    report.problems.push(...(outcome.problems ?? []));
     const refused = Object.fromEntries(
       Object.entries(outcome.stats.statuses).filter(([s]) => !s.startsWith('2')),
     );
@@ -120,16 +139,20 @@ async function withSystem(
 /** The shape of the sandbox's HubSpot access tokens: scanned for, since each run issues new ones. */
 export const ACCESS_TOKEN_PATTERN = /sbx-[A-Za-z0-9_-]{32}/;
 
-async function waitForCompletion(
+/** Waits until `count` workflows of the type (payments unless told) have completed, or the time is up. */
+export async function waitForCompletion(
   client: Client,
   count: number,
   timeoutMs: number,
-  whileWaiting?: () => Promise<void>,
+  {
+    whileWaiting,
+    workflowType = ENROLLMENT_WORKFLOW_TYPE,
+  }: { whileWaiting?: () => Promise<void>; workflowType?: string } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { count: done } = await client.workflow
-      .count(`WorkflowType = "${ENROLLMENT_WORKFLOW_TYPE}" AND ExecutionStatus = "Completed"`)
+      .count(`WorkflowType = "${workflowType}" AND ExecutionStatus = "Completed"`)
       .catch(() => ({ count: -1 }));
     if (done >= count) return;
     if (Date.now() > deadline) return; // the invariant check reports what is missing
@@ -138,10 +161,18 @@ async function waitForCompletion(
   }
 }
 
+/**
+ * What the ledger and Temporal say after a scenario. Every payment's workflow completed; a payment not
+ * refunded has exactly one enrollment per course bought, still active, one welcome and one contact; a
+ * payment refunded in full is neither lost for lacking them (a refund that came first leaves nothing
+ * granted) nor at fault for a welcome sent before the refund: ./access-invariants.ts checks that its
+ * access was taken back, once.
+ */
 export async function checkInvariants(
   sys: ChaosSystem,
   payments: TestPayment[],
   scenario: string,
+  refunds: TestRefund[] = [],
 ): Promise<
   Omit<
     ScenarioReport,
@@ -162,17 +193,18 @@ export async function checkInvariants(
   const countBy = <T>(items: T[], key: (t: T) => string) =>
     items.reduce((m, t) => m.set(key(t), (m.get(key(t)) ?? 0) + 1), new Map<string, number>());
   // One enrollment per course bought, keyed `<provider>:<payment>:<catalog course>` by the worker.
-  const enrollments = countBy(ledger.enrollments, (e) => `${e.external_ref} ${e.course_id}`);
-  const paidFor = new Set(
-    payments.flatMap((p) =>
-      Object.entries(p.courses).map(([course, lms]) => `${p.provider}:${p.paymentId}:${course} ${lms}`),
-    ),
-  );
+  const courseKey = (e: { external_ref: string; course_id: string }) => `${e.external_ref} ${e.course_id}`;
+  const enrollments = countBy(ledger.enrollments, courseKey);
+  const notActive = new Set(ledger.enrollments.filter((e) => e.status !== 'active').map(courseKey));
+  const grantKeys = (p: TestPayment) =>
+    Object.entries(p.courses).map(([course, lms]) => `${p.provider}:${p.paymentId}:${course} ${lms}`);
+  const paidFor = new Set(payments.flatMap(grantKeys));
   const unmatched = [...enrollments.entries()].filter(([key]) => !paidFor.has(key));
   if (unmatched.length > 0)
     problems.push(`enrolled without a matching payment: ${unmatched.map(([key]) => key).join(', ')}`);
   const messages = countBy(ledger.messages, (m) => m.to);
   const contacts = countBy(ledger.contacts, (c) => c.email.toLowerCase());
+  const refunded = new Set(refunds.filter((r) => r.full).map(paymentKey));
 
   const { count: workflows } = await sys.client.workflow.count(
     `WorkflowType = "${ENROLLMENT_WORKFLOW_TYPE}"`,
@@ -182,12 +214,11 @@ export async function checkInvariants(
   let duplicated = Math.max(0, workflows - payments.length);
   let grants = 0;
   let sums = { enrollments: 0, messages: 0, contacts: 0 };
+  const outcomes = new Map<string, string>();
   for (const p of payments) {
     const id = enrollmentWorkflowId(p.provider, p.paymentId);
-    const description = await sys.client.workflow
-      .getHandle(id)
-      .describe()
-      .catch(() => undefined);
+    const handle = sys.client.workflow.getHandle(id);
+    const description = await handle.describe().catch(() => undefined);
     const status = description?.status.name ?? 'MISSING';
     const pending = (description?.raw.pendingActivities ?? [])
       .map(
@@ -195,9 +226,9 @@ export async function checkInvariants(
           `${a.activityType?.name} attempt ${a.attempt} state ${a.state} last failure: ${a.lastFailure?.message ?? '-'}`,
       )
       .join('; ');
-    const perCourse = Object.entries(p.courses).map(
-      ([course, lms]) => enrollments.get(`${p.provider}:${p.paymentId}:${course} ${lms}`) ?? 0,
-    );
+    const keys = grantKeys(p);
+    const isRefunded = refunded.has(paymentKey(p));
+    const perCourse = keys.map((key) => enrollments.get(key) ?? 0);
     const e = perCourse.reduce((a, b) => a + b, 0);
     const m = messages.get(p.phone.slice(1)) ?? 0;
     const c = contacts.get(p.email.toLowerCase()) ?? 0;
@@ -205,18 +236,25 @@ export async function checkInvariants(
     sums = { enrollments: sums.enrollments + e, messages: sums.messages + m, contacts: sums.contacts + c };
     duplicated +=
       perCourse.reduce((n, k) => n + Math.max(0, k - 1), 0) + Math.max(0, m - 1) + Math.max(0, c - 1);
-    if (status === 'COMPLETED') completed += 1;
-    if (status !== 'COMPLETED' || perCourse.includes(0) || m === 0 || c === 0) {
+    if (status === 'COMPLETED') {
+      completed += 1;
+      if (isRefunded) outcomes.set(paymentKey(p), ((await handle.result()) as EnrollmentSummary).outcome);
+    }
+    // A refunded payment owes nothing but a finished workflow; a payment not refunded keeps every course.
+    const taken = isRefunded ? [] : keys.filter((key) => notActive.has(key));
+    const owed = !isRefunded && (perCourse.includes(0) || m === 0 || c === 0);
+    if (status !== 'COMPLETED' || owed || taken.length > 0) {
       lost += 1;
       if (problems.length < 10)
         problems.push(
-          `${id} (${p.productId}): ${status}, enrollments ${perCourse.join('+')}, messages ${m}, contacts ${c} ${pending}`,
+          `${id} (${p.productId}): ${status}, enrollments ${perCourse.join('+')}, messages ${m}, contacts ${c}${taken.length ? `, access taken from ${taken.join(', ')} though not refunded` : ''} ${pending}`,
         );
     }
   }
   const faultsInjected = ledger.requests.filter(
     (r) => r.status === 429 || r.status >= 500 || r.aborted || r.status === 401,
   ).length;
+  const access = await checkAccess(sys.client, ledger, refunds, outcomes);
   return {
     scenario,
     payments: payments.length,
@@ -226,23 +264,18 @@ export async function checkInvariants(
     lost,
     duplicated,
     unmatched: unmatched.reduce((n, [, k]) => n + k, 0),
-    problems,
+    problems: [...problems, ...access.problems],
     grants,
     ...sums,
+    ...access.figures,
   };
 }
 
-/** Counts activity attempts beyond the first in the histories of (up to `sample`) payments. */
-export async function retriedActivities(
-  client: Client,
-  payments: TestPayment[],
-  sample = 25,
-): Promise<number> {
+/** Counts activity attempts beyond the first in the histories of (up to `sample`) workflows. */
+export async function retriedActivities(client: Client, workflowIds: string[], sample = 25): Promise<number> {
   let retried = 0;
-  for (const p of payments.slice(0, sample)) {
-    const history = await client.workflow
-      .getHandle(enrollmentWorkflowId(p.provider, p.paymentId))
-      .fetchHistory();
+  for (const id of workflowIds.slice(0, sample)) {
+    const history = await client.workflow.getHandle(id).fetchHistory();
     for (const event of history.events ?? []) {
       if ((event.activityTaskStartedEventAttributes?.attempt ?? 1) > 1) retried += 1;
     }
@@ -288,60 +321,68 @@ export function duplicateStorm(count: number, o: RunOptions = {}) {
   });
 }
 
+/** Scenario 2's faults; the refund storm (./money-back.ts) injects the LMS's and HubSpot's into revocations. */
+export const DOWNSTREAM_FAULTS = {
+  lms: {
+    errorRate: 0.3,
+    rateLimitRate: 0.1,
+    retryAfter: { seconds: 1 },
+    latencyMs: 1500,
+    latencyRate: 0.05,
+  },
+  // The welcome is the one non-idempotent call: a response lost to a timeout is, by design, an
+  // operator's decision (see docs/reliability.md), so its slow responses stay inside the timeout.
+  whatsapp: {
+    errorRate: 0.3,
+    rateLimitRate: 0.1,
+    retryAfter: { httpDate: true as const, seconds: 1 },
+    latencyMs: 400,
+    latencyRate: 0.05,
+  },
+  hubspot: {
+    errorRate: 0.3,
+    rateLimitRate: 0.1,
+    retryAfter: { seconds: 1 },
+    latencyMs: 1500,
+    latencyRate: 0.05,
+  },
+  // The provider APIs the confirmation step reads (several reads per attempt, so lower rates): only
+  // reads, so every fault, a timeout included, is retried.
+  razorpay: {
+    errorRate: 0.05,
+    rateLimitRate: 0.05,
+    retryAfter: { seconds: 1 },
+    latencyMs: 1500,
+    latencyRate: 0.02,
+  },
+  stripe: {
+    errorRate: 0.05,
+    rateLimitRate: 0.05,
+    retryAfter: { httpDate: true as const, seconds: 1 },
+    latencyMs: 1500,
+    latencyRate: 0.02,
+  },
+} satisfies SandboxFaults;
+
+/** The worker under DOWNSTREAM_FAULTS: their slow answers outlast its HTTP timeout; CRM tokens expire early. */
+export const FAULTY_DOWNSTREAMS_WORKER_ENV = {
+  HTTP_TIMEOUT_MS: '1000',
+  HUBSPOT_TOKEN_REFRESH_MARGIN_SECONDS: '0',
+};
+
 /**
  * 2. 30 % 5xx, 10 % 429 (Retry-After in seconds and as an HTTP-date), 5 % too slow, short-lived CRM tokens;
  * the provider APIs 5 % 5xx, 5 % 429, 2 % too slow.
  */
 export function downstreamFaults(count: number, o: RunOptions = {}) {
-  const faults = {
-    lms: {
-      errorRate: 0.3,
-      rateLimitRate: 0.1,
-      retryAfter: { seconds: 1 },
-      latencyMs: 1500,
-      latencyRate: 0.05,
-    },
-    // The welcome is the one non-idempotent call: a response lost to a timeout is, by design, an
-    // operator's decision (see docs/reliability.md), so its slow responses stay inside the timeout.
-    whatsapp: {
-      errorRate: 0.3,
-      rateLimitRate: 0.1,
-      retryAfter: { httpDate: true as const, seconds: 1 },
-      latencyMs: 400,
-      latencyRate: 0.05,
-    },
-    hubspot: {
-      errorRate: 0.3,
-      rateLimitRate: 0.1,
-      retryAfter: { seconds: 1 },
-      latencyMs: 1500,
-      latencyRate: 0.05,
-    },
-    // The provider APIs the confirmation step reads (several reads per attempt, so lower rates): only
-    // reads, so every fault, a timeout included, is retried.
-    razorpay: {
-      errorRate: 0.05,
-      rateLimitRate: 0.05,
-      retryAfter: { seconds: 1 },
-      latencyMs: 1500,
-      latencyRate: 0.02,
-    },
-    stripe: {
-      errorRate: 0.05,
-      rateLimitRate: 0.05,
-      retryAfter: { httpDate: true as const, seconds: 1 },
-      latencyMs: 1500,
-      latencyRate: 0.02,
-    },
-  };
   return withSystem(
     'downstream faults',
     count,
     {
       ...o,
-      faults,
+      faults: DOWNSTREAM_FAULTS,
       hubspotTokenTtlSeconds: 2,
-      workerEnv: { HTTP_TIMEOUT_MS: '1000', HUBSPOT_TOKEN_REFRESH_MARGIN_SECONDS: '0' },
+      workerEnv: FAULTY_DOWNSTREAMS_WORKER_ENV,
     },
     async ({ sys, payments, provider }) => {
       const stats = await deliverAll(payments, provider);
@@ -364,7 +405,10 @@ export function downstreamFaults(count: number, o: RunOptions = {}) {
         problems.push(`LMS saw ${lmsKeys.size} distinct idempotency keys for ${expected.size} course grants`);
       }
       if (lmsRequests <= expected.size) problems.push('the LMS saw no retries: faults were not injected');
-      const retried = await retriedActivities(sys.client, payments);
+      const retried = await retriedActivities(
+        sys.client,
+        payments.map((p) => enrollmentWorkflowId(p.provider, p.paymentId)),
+      );
       if (retried === 0) problems.push('no retried activity is visible in workflow history');
       return { stats, problems, retriedActivities: retried };
     },
@@ -392,8 +436,10 @@ export function workerCrash(count: number, o: RunOptions = {}) {
       await sys.worker.start();
       const stats = await delivering;
       let reviewsResolved = 0;
-      await waitForCompletion(sys.client, payments.length, 120_000 + count * 500, async () => {
-        reviewsResolved += await resolveUnknownWelcomes(sys);
+      await waitForCompletion(sys.client, payments.length, 120_000 + count * 500, {
+        whileWaiting: async () => {
+          reviewsResolved += await resolveUnknownWelcomes(sys);
+        },
       });
       return { stats, crashes: 1, reviewsResolved };
     },
@@ -479,7 +525,7 @@ export function reviewUnderLoad(count: number, o: RunOptions = {}) {
   );
 }
 
-/** 10. Scans every process's log for secrets, tokens and student PII. Returns the findings. */
+/** 13. Scans every process's log for secrets, tokens and student PII. Returns the findings. */
 export function scanLogs(reports: ScenarioReport[]): string[] {
   const findings: string[] = [];
   for (const report of reports) {
@@ -496,19 +542,19 @@ export function scanLogs(reports: ScenarioReport[]): string[] {
   return findings;
 }
 
+const tally = (counts: Record<string, number>) =>
+  Object.entries(counts)
+    .map(([k, n]) => `${k}×${n}`)
+    .join(' ') || '-';
+
 export function figuresTable(reports: ScenarioReport[]): string {
+  // Numeric columns are summed in the total row; the others leave it blank (or name it).
   const cols: Array<[string, (r: ScenarioReport) => string | number]> = [
     ['scenario', (r) => r.scenario],
     ['payments', (r) => r.payments],
     ['deliveries', (r) => r.deliveries],
     ['HTTP attempts', (r) => r.httpAttempts],
-    [
-      'refused (status×n)',
-      (r) =>
-        Object.entries(r.refused)
-          .map(([s, n]) => `${s}×${n}`)
-          .join(' ') || '-',
-    ],
+    ['refused (status×n)', (r) => tally(r.refused)],
     ['faults injected', (r) => r.faultsInjected],
     ['crashes', (r) => r.crashes],
     ['workflows', (r) => r.workflows],
@@ -521,30 +567,23 @@ export function figuresTable(reports: ScenarioReport[]): string {
     ['lost', (r) => r.lost],
     ['duplicated', (r) => r.duplicated],
     ['unmatched', (r) => r.unmatched],
+    ['refunds', (r) => r.refunds],
+    ['refund landed', (r) => tally(r.landed)],
+    ['access workflows', (r) => r.accessWorkflows],
+    ['access outcomes', (r) => tally(r.accessOutcomes)],
+    ['revoked', (r) => r.revoked],
+    ['access kept after full refund', (r) => r.accessKept],
+    ['revoked twice', (r) => r.revokedTwice],
     ['s', (r) => r.seconds],
   ];
   const rows = reports.map((r) => cols.map(([, f]) => String(f(r))));
-  const total = (f: (r: ScenarioReport) => number) => String(reports.reduce((s, r) => s + f(r), 0));
-  rows.push([
-    'total',
-    total((r) => r.payments),
-    total((r) => r.deliveries),
-    total((r) => r.httpAttempts),
-    '',
-    total((r) => r.faultsInjected),
-    total((r) => r.crashes),
-    total((r) => r.workflows),
-    total((r) => r.completed),
-    total((r) => r.reviewsResolved),
-    total((r) => r.grants),
-    total((r) => r.enrollments),
-    total((r) => r.messages),
-    total((r) => r.contacts),
-    total((r) => r.lost),
-    total((r) => r.duplicated),
-    total((r) => r.unmatched),
-    total((r) => r.seconds),
-  ]);
+  rows.push(
+    cols.map(([, f], i) => {
+      if (i === 0) return 'total';
+      const values = reports.map(f);
+      return values.every((v) => typeof v === 'number') ? String(values.reduce((a, b) => a + b, 0)) : '';
+    }),
+  );
   const header = `| ${cols.map(([h]) => h).join(' | ')} |`;
   const rule = `|${cols.map(() => ' --- ').join('|')}|`;
   return [header, rule, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');

@@ -37,9 +37,6 @@ export async function confirmAccessChangeOnce(
   return { ...(await read(input.change)), attempt };
 }
 
-/** How long an access change waits before asking again whether the payment's workflow has closed. */
-export const PAYMENT_RECHECK_MS = 30_000;
-
 export interface GrantDeps {
   /** Absent in a worker without a Temporal client (unit tests of other activities). */
   temporal?: Client;
@@ -68,10 +65,11 @@ export async function readGrantOnce(
   try {
     const description = await handle.describe();
     if (description.status.name === 'RUNNING') {
+      // Asked again by the retry policy: soon at first (a payment told to stop closes in moments),
+      // then at most once a minute (one waiting in review may wait for days).
       throw new DownstreamFailure(
         'PaymentStillRunning',
         `${workflowId} is still running: what it grants is read once it has closed`,
-        { retryDelayMs: PAYMENT_RECHECK_MS },
       );
     }
     closed = description.status.name;

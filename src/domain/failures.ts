@@ -11,7 +11,7 @@
  * - DownstreamTimeout: an idempotent call (LMS, HubSpot) ran past HTTP_TIMEOUT_MS.
  * - DownstreamBadResponse: a 2xx an idempotent call could not use (no id, not JSON).
  * - PaymentStillRunning: an access change waits for the payment's own workflow to close before it
- *   reads what was granted; asked again after its `nextRetryDelay`.
+ *   reads what was granted; asked again on the retry policy's backoff (capped at a minute).
  *
  * Not retryable (the workflow opens a manual review):
  * - InvalidActivityInput: the input broke the contract (e.g. phone not E.164); retrying cannot help.

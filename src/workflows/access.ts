@@ -52,6 +52,8 @@ import { crm, lms, provider, temporalReads, whatsapp } from './retry-policies';
 
 /** A dispute with no news is read again this often: a lost `won` / `lost` webhook must not leave it suspended. */
 const DISPUTE_RECHECK = '7 days';
+/** A payment that ended so granted nothing by design, so there is nothing to look for in the LMS. */
+const NO_GRANT_OUTCOMES: ReadonlySet<string> = new Set(['renewal', 'partial_payment', 'handled_elsewhere']);
 /** Events kept for the status query; later ones still wake the workflow. */
 const MAX_EVENTS_KEPT = 20;
 
@@ -263,7 +265,9 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
       }
       grant = read;
     }
-    if (!grant.enrolled)
+    // Courses chosen but not known to be enrolled (a step that failed for good may still have reached
+    // the LMS) are looked up all the same: the LMS says whether it holds them.
+    if (!grant.enrolled && (grant.courses.length === 0 || NO_GRANT_OUTCOMES.has(grant.outcome)))
       return finish('unchanged', `${confirmed.detail}; payment ${grant.outcome}: nothing was granted`);
 
     // 4. The product's policy.
@@ -292,6 +296,8 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
     if (target !== undefined && target !== status.access) {
       const applied = await apply(target, reason, confirmed, grant, payment);
       if (applied === 'aborted') return finish('aborted', 'aborted at review');
+      // Nothing under this payment in the LMS: the line it left says so.
+      if (applied === 'none') reason = status.timeline.at(-1)!.reason;
     } else if (status.timeline.at(-1)?.reason !== reason) {
       // A dispute read again with nothing new adds no line.
       status.timeline.push({
@@ -324,7 +330,7 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
     confirmed: ConfirmAccessChangeResult,
     grant: Granted,
     payment: { provider: AccessStatus['provider']; paymentId: string },
-  ): Promise<'done' | 'aborted'> {
+  ): Promise<'done' | 'none' | 'aborted'> {
     setState('changing_access');
     const changed: string[] = [];
     // A payment from before the catalog has one enrollment, under no course key.
@@ -354,7 +360,7 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
         courses: [],
       });
       publish();
-      return 'done';
+      return 'none';
     }
     status.access = target;
     status.timeline.push({

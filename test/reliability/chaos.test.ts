@@ -2,6 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  refundRacingPayment,
+  refundStorm,
+  workerCrashDuringRevocation,
+} from '../../scripts/reliability/money-back';
+import {
   downstreamFaults,
   duplicateStorm,
   figuresTable,
@@ -18,13 +23,16 @@ import {
  * processes. `npm run verify` runs the same scenarios at full size. The invariant in every one:
  * every payment (each registered with the sandbox provider first, for a catalog product at its price)
  * completes with exactly one enrollment per course it bought (a bundle grants several), one welcome and
- * one CRM contact, and nothing is enrolled that no payment paid for.
+ * one CRM contact, and nothing is enrolled that no payment paid for. With refunds (the last three): a
+ * payment refunded in full keeps no course active or suspended, no enrollment is revoked twice, every
+ * refund runs exactly one access workflow to completion, and the payments not refunded keep everything.
  */
 const reports: ScenarioReport[] = [];
 const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'enrollflow-bundle-'));
 const options = { bundleFile: path.join(bundleDir, 'workflow-bundle.js') };
 
-async function expectNothingLostOrDuplicated(report: Promise<ScenarioReport>): Promise<ScenarioReport> {
+/** What every scenario must show: no problem found, nothing lost or duplicated, access follows the money. */
+async function expectInvariants(report: Promise<ScenarioReport>): Promise<ScenarioReport> {
   const r = await report;
   reports.push(r);
   expect({
@@ -32,17 +40,29 @@ async function expectNothingLostOrDuplicated(report: Promise<ScenarioReport>): P
     lost: r.lost,
     duplicated: r.duplicated,
     unmatched: r.unmatched,
-  }).toEqual({
-    problems: [],
-    lost: 0,
-    duplicated: 0,
-    unmatched: 0,
-  });
-  expect(r.workflows).toBe(r.payments);
-  expect(r.completed).toBe(r.payments);
+    accessKept: r.accessKept,
+    revokedTwice: r.revokedTwice,
+  }).toEqual({ problems: [], lost: 0, duplicated: 0, unmatched: 0, accessKept: 0, revokedTwice: 0 });
+  expect([r.workflows, r.completed]).toEqual([r.payments, r.payments]);
+  return r;
+}
+
+async function expectNothingLostOrDuplicated(report: Promise<ScenarioReport>): Promise<ScenarioReport> {
+  const r = await expectInvariants(report);
   // Bundles are among the products bought: more courses granted than payments made.
   expect(r.grants).toBeGreaterThan(r.payments);
   expect([r.enrollments, r.messages, r.contacts]).toEqual([r.grants, r.payments, r.payments]);
+  expect([r.accessWorkflows, r.revoked]).toEqual([0, 0]);
+  return r;
+}
+
+/** A refund scenario: half the payments refunded in full, each by exactly one completed access workflow. */
+async function expectAccessToFollowTheMoney(report: Promise<ScenarioReport>): Promise<ScenarioReport> {
+  const r = await expectInvariants(report);
+  expect(r.refunds).toBe(r.payments / 2);
+  expect(r.accessWorkflows).toBe(r.refunds);
+  expect(Object.values(r.accessOutcomes).reduce((a, b) => a + b, 0)).toBe(r.refunds);
+  expect(Object.values(r.landed).reduce((a, b) => a + b, 0)).toBe(r.refunds);
   return r;
 }
 
@@ -83,6 +103,30 @@ describe('reliability: nothing lost, nothing duplicated', () => {
     const r = await expectNothingLostOrDuplicated(reviewUnderLoad(15, options));
     expect(r.reviewsResolved).toBe(3);
   }, 300_000);
+
+  it('revokes every fully refunded payment once, with 5 deliveries per refund into LMS and CRM faults', async () => {
+    const r = await expectAccessToFollowTheMoney(refundStorm(12, options));
+    expect(r.accessOutcomes).toEqual({ revoked: r.refunds });
+    expect(r.landed).toEqual({ after: r.refunds });
+    expect(r.faultsInjected).toBeGreaterThan(5);
+    expect(r.retriedActivities).toBeGreaterThan(0);
+  }, 600_000);
+
+  it('grants nothing, or takes it back, when a refund races its payment’s own webhooks', async () => {
+    const r = await expectAccessToFollowTheMoney(refundRacingPayment(24, options));
+    // Eight were refunded before any delivery, so their payments granted nothing whatever came first;
+    // four of those refunds came before their payment's webhooks and found no payment at all.
+    expect(r.landed.before).toBeGreaterThanOrEqual(4);
+    expect((r.landed.before ?? 0) + (r.landed.during ?? 0)).toBeGreaterThanOrEqual(8);
+    expect(r.enrollments).toBeLessThan(r.grants);
+  }, 600_000);
+
+  it('revokes once across a kill -9 of the worker in the middle of revocations', async () => {
+    const r = await expectAccessToFollowTheMoney(workerCrashDuringRevocation(12, options));
+    expect(r.crashes).toBe(1);
+    expect(r.accessOutcomes).toEqual({ revoked: r.refunds });
+    expect(r.faultsInjected).toBeGreaterThan(0);
+  }, 600_000);
 
   it('writes no secret, token or student contact detail to any process log', () => {
     expect(reports.length).toBeGreaterThan(0);
