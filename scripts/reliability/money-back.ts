@@ -83,7 +83,9 @@ export function refundStorm(count: number, o: RunOptions = {}) {
         copies: COPIES,
       });
       const refunding = await deliverAll(refunds, { ...provider, concurrency: 50 });
-      await waitForAccess(sys, refunds, 240_000 + count * 1000);
+      // Each revocation attempt makes two LMS calls (find the enrollment, change it), so at these fault
+      // rates its retries run longer than a payment's: the slowest take minutes of capped backoff.
+      await waitForAccess(sys, refunds, 600_000 + count * 2000);
       await sys.setFaults({});
       const problems = accessKeyProblems(sys.ledger());
       const retried = await retriedActivities(
