@@ -24,6 +24,7 @@ import {
   paymentIdSearchAttribute,
   paymentProviderSearchAttribute,
 } from '../workflows/messages';
+import { detailsTable } from '../workflows/details';
 import { type StartOutcome, TemporalUnavailableError } from './start-outcome';
 
 /** The `EnrollmentState` an access workflow shows from its start until it decides. */
@@ -58,8 +59,7 @@ export function accessDetails(event: AccessEvent): string {
     ['First event', `${event.eventType}${event.eventId ? ` (${event.eventId})` : ''}`],
     ['Event created', event.eventCreatedAt],
   ];
-  const cell = (v: string) => v.replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 160);
-  return ['| | |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${cell(v ?? '—')} |`)].join('\n');
+  return detailsTable(rows);
 }
 
 /** Everything the receiver's start of an access workflow carries; the ID policies are a payment's. */

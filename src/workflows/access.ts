@@ -35,6 +35,7 @@ import {
   type AccessStatus,
   type AccessStep,
   type AccessSummary,
+  type AccessTimelineEntry,
   type AccessWorkflowInput,
   accessEventSignal,
   accessStatusQuery,
@@ -49,6 +50,7 @@ import {
   reviewActions,
 } from './messages';
 import { crm, lms, provider, temporalReads, whatsapp } from './retry-policies';
+import { namesReview } from './review';
 
 /** A dispute with no news is read again this often: a lost `won` / `lost` webhook must not leave it suspended. */
 const DISPUTE_RECHECK = '7 days';
@@ -105,7 +107,7 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
       reviewActions.includes(input?.action) &&
       Boolean(input.reviewer?.trim()) &&
       named !== undefined &&
-      (named === open.id || (named === `${open.step}-*` && open.kind !== 'outcome_unknown'));
+      namesReview(named, open);
     if (!fits) {
       status.ignoredSignals.push(
         `resolveReview(${String(input?.action)}) for ${named ?? '(none named)'} while ${open?.id ?? 'no review'} was open`,
@@ -188,13 +190,7 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
   const finish = (outcome: AccessOutcome, reason: string): AccessSummary => {
     // Every change leaves a line on the payment's timeline, those that changed nothing too.
     if (status.timeline.length === 0) {
-      status.timeline.push({
-        at: now(),
-        access: 'unchanged',
-        cause: causeOf(),
-        reason,
-        courses: [],
-      });
+      note('unchanged', reason);
     }
     setState(outcome === 'active' ? 'restored' : outcome);
     log.info('access change finished', { outcome, reason, paymentId: status.paymentId });
@@ -300,13 +296,7 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
       if (applied === 'none') reason = status.timeline.at(-1)!.reason;
     } else if (status.timeline.at(-1)?.reason !== reason) {
       // A dispute read again with nothing new adds no line.
-      status.timeline.push({
-        at: now(),
-        access: 'unchanged',
-        cause: causeOf(),
-        reason,
-        courses: [],
-      });
+      note('unchanged', reason);
     }
 
     // 5. An open dispute waits for its decision.
@@ -319,8 +309,9 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
     return finish(status.access ?? 'unchanged', reason);
   }
 
-  function causeOf() {
-    return `${lastEventType} ${change.causeId}`;
+  /** A line of the payment's access timeline, naming the latest event of the change as its cause. */
+  function note(access: AccessTimelineEntry['access'], reason: string, courses: string[] = []) {
+    status.timeline.push({ at: now(), access, cause: `${lastEventType} ${change.causeId}`, reason, courses });
   }
 
   /** Course by course in the LMS, then the CRM, then the student (a revocation, when the catalog says how). */
@@ -352,24 +343,12 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
     if (changed.length === 0) {
       // Nothing under this payment in the LMS: the student's enrollment (if any) came from another
       // payment of the same course, which this money does not concern.
-      status.timeline.push({
-        at: now(),
-        access: 'unchanged',
-        cause: causeOf(),
-        reason: `${reason}; the LMS holds no enrollment of this payment`,
-        courses: [],
-      });
+      note('unchanged', `${reason}; the LMS holds no enrollment of this payment`);
       publish();
       return 'none';
     }
     status.access = target;
-    status.timeline.push({
-      at: now(),
-      access: target,
-      cause: causeOf(),
-      reason,
-      courses: changed,
-    });
+    note(target, reason, changed);
     if (target === 'revoked') {
       metricMeter
         .createCounter(

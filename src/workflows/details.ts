@@ -28,6 +28,11 @@ export function paymentDetails(payment: PaymentEvent): string {
     ['Email', maskEmail(payment.student.email)],
     ['Phone', maskPhone(payment.student.phone)],
   ];
+  return detailsTable(rows);
+}
+
+/** The Web UI's static "Details" panel: a two-column Markdown table, an absent value as a dash. */
+export function detailsTable(rows: Array<[string, string | undefined]>): string {
   return ['| | |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${cell(v ?? '—')} |`)].join('\n');
 }
 

@@ -48,7 +48,10 @@ const MAX_IGNORED_KEPT = 20;
  * step". The wildcard never matches an outcome-unknown review: retrying one may send a second message,
  * which needs a decision per payment.
  */
-export function namesReview(named: string, open: ReviewRecord): boolean {
+export function namesReview(
+  named: string,
+  open: Pick<ReviewRecord, 'id' | 'kind'> & { step: string },
+): boolean {
   if (named === open.id) return true;
   return named === `${open.step}-*` && open.kind !== 'outcome_unknown' && open.id !== undefined;
 }

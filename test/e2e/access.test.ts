@@ -51,6 +51,23 @@ const statusIs = (email: string, status: string) =>
     async () => ((await enrollmentOf(email)).status === status ? enrollmentOf(email) : undefined),
     30_000,
   );
+/** course-ml-101 bought and paid in the sandbox provider, its webhooks not delivered yet. */
+const bought = (provider: PaymentProvider, kind: string, currency: string, email: string) =>
+  registerPurchase(
+    system.sandbox.url,
+    provider,
+    catalogPurchase(loadCatalog(system.env.CATALOG_PATH!), provider, {
+      productId: 'course-ml-101',
+      kind,
+      currency,
+      customer: { email, name: 'Asha Rao', phone: '+919876500012' },
+    }),
+  );
+const webhooksTo = (provider: PaymentProvider) => ({
+  provider,
+  url: system.receiver.url,
+  secret: system.secrets[provider],
+});
 const accessResult = (workflowId: string) =>
   system.client.workflow.getHandle(workflowId).result() as Promise<AccessSummary>;
 
@@ -106,18 +123,8 @@ describe('access follows the money back', () => {
 
   it('a cancelled subscription keeps access to the end of the period paid for', async () => {
     const email = studentEmail('cancelled');
-    const catalog = loadCatalog(system.env.CATALOG_PATH!);
-    const purchase = await registerPurchase(
-      system.sandbox.url,
-      'stripe',
-      catalogPurchase(catalog, 'stripe', {
-        productId: 'course-ml-101',
-        kind: 'subscription',
-        currency: 'USD',
-        customer: { email, name: 'Monthly Student', phone: '+919876500013' },
-      }),
-    );
-    const common = { provider: 'stripe' as const, url: system.receiver.url, secret: system.secrets.stripe };
+    const purchase = await bought('stripe', 'subscription', 'USD', email);
+    const common = webhooksTo('stripe');
     await sendPurchaseDeliveries({ ...common, purchase });
     await system.client.workflow.getHandle(enrollmentWorkflowId('stripe', purchase.paymentId)).result();
     const subscriptionId = purchase.references.subscription!;
@@ -141,23 +148,9 @@ describe('access follows the money back', () => {
 
   it('a refund delivered before the payment’s own webhook leaves nothing granted', async () => {
     const email = studentEmail('refund-first');
-    const catalog = loadCatalog(system.env.CATALOG_PATH!);
-    const purchase = await registerPurchase(
-      system.sandbox.url,
-      'razorpay',
-      catalogPurchase(catalog, 'razorpay', {
-        productId: 'course-ml-101',
-        kind: 'order',
-        currency: 'INR',
-        customer: { email, name: 'Refunded First', phone: '+919876500012' },
-      }),
-    );
+    const purchase = await bought('razorpay', 'order', 'INR', email);
     const refund = await registerRefund(system.sandbox.url, 'razorpay', { paymentId: purchase.paymentId });
-    const common = {
-      provider: 'razorpay' as const,
-      url: system.receiver.url,
-      secret: system.secrets.razorpay,
-    };
+    const common = webhooksTo('razorpay');
     await sendPurchaseDeliveries({ ...common, purchase: refund });
     const summary = await accessResult(
       accessWorkflowId({ provider: 'razorpay', kind: 'refund', causeId: refund.refundId }),

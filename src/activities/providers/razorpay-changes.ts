@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { AccessEvent } from '../../domain/access-event';
+import { unixSecondsToIso } from '../../providers/adapter';
 import type { ClassifyDeps, HttpDeps } from '../http';
 import type { ConfirmAccessChangeResult } from '../types';
 import { type RazorpayApiConfig, paidInvoices, paymentSchema, razorpayApi } from './razorpay';
@@ -45,8 +46,6 @@ const DISPUTE_STATES: Record<string, Change['state']> = {
 
 /** A subscription that will charge no more: halted (its retries failed), cancelled, completed, expired. */
 const ENDED = new Set(['halted', 'cancelled', 'completed', 'expired']);
-
-const iso = (s: number | null | undefined) => (s ? new Date(s * 1000).toISOString() : undefined);
 
 export async function readRazorpayChange(
   config: RazorpayApiConfig,
@@ -97,7 +96,7 @@ export async function readRazorpayChange(
         state: ENDED.has(sub.status) ? 'subscription_ended' : 'subscription_active',
         detail: `subscription ${sub.id} is ${sub.status}`,
         paymentId: first?.payment_id ?? undefined,
-        paidUntil: iso(sub.current_end ?? sub.ended_at),
+        paidUntil: unixSecondsToIso(sub.current_end ?? sub.ended_at ?? Number.NaN),
       };
     }
   }

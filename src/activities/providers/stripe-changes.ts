@@ -5,9 +5,10 @@
  */
 import type Stripe from 'stripe';
 import type { AccessEvent } from '../../domain/access-event';
+import { unixSecondsToIso } from '../../providers/adapter';
 import type { Logger } from '../../runtime/logger';
 import type { ConfirmAccessChangeResult } from '../types';
-import { type Read, type StripeConfig, clientFor, idOf, paidInvoices, reader } from './stripe';
+import { type Read, type StripeConfig, clientFor, idOf, invoicePaidBy, paidInvoices, reader } from './stripe';
 
 type Change = Omit<ConfirmAccessChangeResult, 'attempt'>;
 
@@ -28,16 +29,10 @@ const DISPUTE_STATES: Record<string, Change['state']> = {
 /** A subscription that will charge no more. */
 const ENDED = new Set(['canceled', 'incomplete_expired', 'unpaid']);
 
-const iso = (s: number | null | undefined) => (s ? new Date(s * 1000).toISOString() : undefined);
-
 /** The payment enrollflow keys a PaymentIntent's grant by: the invoice it paid, else the intent. */
 async function paymentKey(stripe: Stripe, read: Read, intentId: string | undefined) {
   if (!intentId) return undefined;
-  const payments = await read('invoice payments', () =>
-    stripe.invoicePayments.list({ payment: { type: 'payment_intent', payment_intent: intentId }, limit: 1 }),
-  );
-  const paying = payments?.data.find((p) => idOf(p.payment.payment_intent) === intentId);
-  return (paying && idOf(paying.invoice)) ?? intentId;
+  return (await invoicePaidBy(stripe, read, intentId)) ?? intentId;
 }
 
 async function intentOfCharge(stripe: Stripe, read: Read, charge: string | Stripe.Charge | null) {
@@ -85,7 +80,7 @@ export async function readStripeChange(
         state: ENDED.has(sub.status) ? 'subscription_ended' : 'subscription_active',
         detail: `subscription ${sub.id} is ${sub.status}`,
         paymentId: first?.id,
-        paidUntil: iso(periodEnd ?? sub.ended_at),
+        paidUntil: unixSecondsToIso(periodEnd ?? sub.ended_at ?? Number.NaN),
       };
     }
   }

@@ -205,6 +205,19 @@ function refundOf(charge: string | Stripe.Charge | null): Pick<ProviderRecord, '
   };
 }
 
+/** The invoice a PaymentIntent paid, if it paid one (Stripe's own link, not a webhook's pointer). */
+export async function invoicePaidBy(
+  stripe: Stripe,
+  read: Read,
+  intentId: string,
+): Promise<string | undefined> {
+  const payments = await read('invoice payments', () =>
+    stripe.invoicePayments.list({ payment: { type: 'payment_intent', payment_intent: intentId }, limit: 1 }),
+  );
+  const paying = payments?.data.find((p) => idOf(p.payment.payment_intent) === intentId);
+  return paying ? idOf(paying.invoice) : undefined;
+}
+
 async function paymentIntentRecord(stripe: Stripe, read: Read, paymentId: string): Promise<ProviderRecord> {
   // The charge comes along (one call): it says what has been refunded.
   const pi = await read('payment intent', () =>
@@ -241,11 +254,7 @@ async function paymentIntentRecord(stripe: Stripe, read: Read, paymentId: string
   }
 
   // A PaymentIntent that pays an invoice is the invoice's business: its workflow grants it.
-  const payments = await read('invoice payments', () =>
-    stripe.invoicePayments.list({ payment: { type: 'payment_intent', payment_intent: pi.id }, limit: 1 }),
-  );
-  const paying = payments?.data.find((p) => idOf(p.payment.payment_intent) === pi.id);
-  const invoiceId = paying ? idOf(paying.invoice) : undefined;
+  const invoiceId = await invoicePaidBy(stripe, read, pi.id);
   if (invoiceId) refs.invoice = invoiceId;
 
   customer = fill(customer, await customerFallback(stripe, read, customerId, pi.latest_charge));
