@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { type AccessEvent, accessWorkflowId } from '../../src/domain/access-event';
@@ -306,14 +307,15 @@ describe('accessWorkflow', () => {
   });
 
   it('an ended subscription keeps access to the end of the period paid for, then revokes', async () => {
-    // The test server's clock, which earlier tests' skipped timers have moved on.
-    const paidUntil = new Date((await workflows.env.currentTimeMs()) + 20 * 86_400_000).toISOString();
+    // 20 days after the workflow first asks, by the test server's clock (time skipping moves it on).
+    let paidUntil: string | undefined;
     const { activities, calls } = scripted({
-      confirmChange: () => ({
-        state: 'subscription_ended',
-        detail: 'subscription sub_1 is cancelled',
-        paidUntil,
-      }),
+      confirmChange: () => {
+        paidUntil ??= new Date(
+          Context.current().info.currentAttemptScheduledTimestampMs + 20 * 86_400_000,
+        ).toISOString();
+        return { state: 'subscription_ended', detail: 'subscription sub_1 is cancelled', paidUntil };
+      },
     });
     const payment = paymentEvent();
     await withWorker(activities, async () => {
