@@ -1,8 +1,9 @@
 /**
  * `npm run verify`: the reliability suite at full size. Runs every attack scenario on a fresh system
  * of real processes, the hostile-input corpus, the fuzzers and the rotation checks, scans every log
- * for leaks, prints one figures table and exits non-zero if anything was lost, duplicated or leaked, or
- * a fully refunded payment kept access (or had it revoked twice).
+ * for leaks, prints one figures table and exits non-zero if anything was lost, duplicated or leaked,
+ * a fully refunded payment kept access (or had it revoked twice), or reconciliation missed a payment
+ * whose webhooks were abandoned (or started one a webhook had).
  * Usage: npm run verify [-- --payments 200]
  */
 import { spawnSync } from 'node:child_process';
@@ -11,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { refundRacingPayment, refundStorm, workerCrashDuringRevocation } from './reliability/money-back';
+import { isReconciliationReport, reconciliationTable, webhookPathDown } from './reliability/reconciliation';
 import {
   downstreamFaults,
   duplicateStorm,
@@ -62,7 +64,7 @@ async function main() {
   const opts = new Command()
     .option(
       '--payments <n>',
-      'payments per scenario (the duplicate storm uses this many, the others half; the refund scenarios refund half of theirs)',
+      'payments per scenario (the duplicate storm and the webhook outage use this many, the others half; the refund scenarios refund half of theirs, the outage abandons half of its webhooks)',
       '200',
     )
     .parse()
@@ -82,6 +84,7 @@ async function main() {
     ['refund storm', () => refundStorm(half, options)],
     ['refund racing its payment', () => refundRacingPayment(half, options)],
     ['worker crash during revocation', () => workerCrashDuringRevocation(half, options)],
+    ['webhook path down for a day', () => webhookPathDown(n, options)],
   ];
   const reports: ScenarioReport[] = [];
   for (const [name, runScenario] of scenarios) {
@@ -92,6 +95,9 @@ async function main() {
       `  ${report.completed}/${report.payments} completed, lost ${report.lost}, duplicated ${report.duplicated}, ` +
         (report.refunds
           ? `${report.refunds} refunds, access kept ${report.accessKept}, revoked twice ${report.revokedTwice}, `
+          : '') +
+        (isReconciliationReport(report)
+          ? `${report.reconciled} of ${report.abandoned} abandoned started by reconciliation, ${report.healthyStarted} with webhooks healthy, `
           : '') +
         `${report.seconds} s\n`,
     );
@@ -109,6 +115,8 @@ async function main() {
   const unmatched = sum((r) => r.unmatched);
   const accessKept = sum((r) => r.accessKept);
   const revokedTwice = sum((r) => r.revokedTwice);
+  const outages = reports.filter(isReconciliationReport);
+  const sumOutages = (f: (r: (typeof outages)[number]) => number) => outages.reduce((s, r) => s + f(r), 0);
   const problems = reports.flatMap((r) => r.problems.map((p) => `${r.scenario}: ${p}`));
   const summary = [
     ['payments sent', sum((r) => r.payments)],
@@ -127,6 +135,9 @@ async function main() {
     ['full refunds', sum((r) => r.refunds)],
     ['access workflows', sum((r) => r.accessWorkflows)],
     ['enrollments revoked', sum((r) => r.revoked)],
+    ['payments whose webhooks were abandoned', sumOutages((r) => r.abandoned)],
+    ['started by reconciliation', sumOutages((r) => r.reconciled)],
+    ['started by reconciliation with webhooks healthy', sumOutages((r) => r.healthyStarted)],
     ['log leaks', leaks.length],
     ['lost', lost],
     ['duplicated', duplicated],
@@ -135,6 +146,7 @@ async function main() {
     ['revoked twice', revokedTwice],
   ];
   console.log(`\n${figuresTable(reports)}\n`);
+  if (outages.length) console.log(`${reconciliationTable(outages)}\n`);
   console.log('| figure | value |\n| --- | --- |');
   for (const [k, v] of summary) console.log(`| ${k} | ${v} |`);
   const failures = [

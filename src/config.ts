@@ -123,6 +123,17 @@ const workerSchema = temporalSchema.merge(loggingSchema).extend({
   TEMPORAL_SDK_METRICS_PORT: port(9465),
   /** How often the business gauges are recomputed from Temporal visibility. */
   BUSINESS_METRICS_INTERVAL_SECONDS: z.coerce.number().min(1).max(3600).default(30),
+  /**
+   * Reconciliation (src/workflows/reconcile.ts): how often each provider's Schedule lists what it holds.
+   * Fractions are allowed for a demo (0.5 = every 30 s).
+   */
+  RECONCILE_INTERVAL_MINUTES: z.coerce.number().min(0.1).max(1440).default(15),
+  /** How far a run looks back before the previous run's end: a payment captured late is still seen. */
+  RECONCILE_OVERLAP_MINUTES: z.coerce.number().min(0).max(1440).default(60),
+  /** How long before now a run's window ends, so a payment whose webhook is on its way is left to it. */
+  RECONCILE_SETTLE_SECONDS: z.coerce.number().int().min(0).max(3600).default(120),
+  /** How far back the first run of a new Schedule looks (never past REDELIVERY_HORIZON_HOURS). */
+  RECONCILE_FIRST_LOOKBACK_HOURS: z.coerce.number().min(0).max(720).default(24),
 });
 
 const webhookEnv = webhookSchema.superRefine(requireLivemodeInProduction);

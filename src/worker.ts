@@ -18,7 +18,9 @@ import { startWorkerObservability } from './observability/worker-observability';
 import { createLogger, type Logger } from './runtime/logger';
 import { warnOfMissingV8Flags } from './runtime/v8-flags';
 import { temporalConnectionOptions } from './temporal/connection-options';
+import { ensureReconcileSchedules } from './temporal/reconcile-schedules';
 import { assertRetentionCoversRedelivery } from './temporal/retention-guard';
+import { ensureSearchAttributes } from './temporal/search-attributes';
 import { runMain } from './runtime/process';
 
 export interface EnrollmentWorkerOptions {
@@ -102,11 +104,15 @@ async function main() {
       config.TEMPORAL_NAMESPACE,
       config.REDELIVERY_HORIZON_HOURS,
     );
+    await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE, logger);
     const workflowBundle = config.WORKFLOW_BUNDLE_PATH
       ? { codePath: config.WORKFLOW_BUNDLE_PATH }
       : undefined;
     worker = await createEnrollmentWorker({ config, connection, logger, workflowBundle });
-    observability.watch(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }));
+    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    // Before polling: a worker that cannot set up reconciliation says so at start, not by missing payments.
+    await ensureReconcileSchedules(client, config, logger);
+    observability.watch(client, { reconcileIntervalSeconds: config.RECONCILE_INTERVAL_MINUTES * 60 });
     logger.info(
       {
         address: config.TEMPORAL_ADDRESS,

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
+import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
 import { searchAttributeRegistrations } from '../../src/workflows/messages';
 import { freePort } from './free-port';
 
@@ -112,6 +113,14 @@ async function startDevServerOnce(options: DevServerOptions): Promise<DevServer>
       '--retention',
       NAMESPACE_RETENTION,
     ]);
+    // `--search-attribute` registers only into a new database: one kept from an earlier version
+    // (`.data/temporal.sqlite`) gets the attributes added since registered here.
+    const connection = await Connection.connect({ address });
+    try {
+      await ensureSearchAttributes(connection, namespace, { info: () => undefined });
+    } finally {
+      await connection.close();
+    }
   } catch (err) {
     await stop();
     throw err;

@@ -20,7 +20,11 @@ import { HubSpotTokenCache } from './hubspot-token';
 import { enrollStudentOnce } from './lms';
 import { changeAccessOnce } from './lms-access';
 import { readRazorpayChange } from './providers/razorpay-changes';
+import { listRazorpayPage } from './providers/razorpay-listing';
 import { readStripeChange } from './providers/stripe-changes';
+import { listStripeEventsPage } from './providers/stripe-listing';
+import { type PageLister, reconcilePageOnce } from './reconcile';
+import type { ReconcilePageInput, ReconcilePageResult } from '../domain/reconcile';
 import type {
   ChangeAccessInput,
   ChangeAccessResult,
@@ -58,8 +62,10 @@ export interface ActivityDeps {
   readRecord?: ProviderRecordReader;
   /** How refunds, disputes and subscriptions are read; default: the providers' APIs. */
   readChange?: ChangeReader;
-  /** For the access activities, which read and signal payments' workflows. */
+  /** For the access activities, which read and signal payments' workflows, and reconciliation's starts. */
   temporal?: Client;
+  /** How reconciliation lists a provider's records; default: the providers' APIs. */
+  listPage?: PageLister;
 }
 
 async function atBoundary<T>(run: () => Promise<T>): Promise<T> {
@@ -92,6 +98,23 @@ export function createActivities(config: WorkerConfig, deps: ActivityDeps = {}) 
   };
   const readChange: ChangeReader = deps.readChange ?? ((change) => changeReaders[change.provider](change));
   const grants = { temporal: deps.temporal, catalog: confirmDeps.catalog };
+  const reconcile = {
+    temporal: deps.temporal,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    listPage:
+      deps.listPage ??
+      ((page: ReconcilePageInput) =>
+        page.provider === 'razorpay'
+          ? listRazorpayPage(config, http, page.stream, page.window, page.cursor)
+          : listStripeEventsPage(config, logger, page.window, page.cursor)),
+    // The receiver's own rules, so reconciliation starts nothing a delivery of the same event could not.
+    policy: {
+      redeliveryHorizonMs: config.REDELIVERY_HORIZON_HOURS * 3_600_000,
+      livemode: config.STRIPE_LIVEMODE ?? false,
+    },
+    logger,
+    now: http.now,
+  };
 
   // Arrow properties, not methods: the worker and tests take them off the object, so no `this`.
   return {
@@ -116,6 +139,9 @@ export function createActivities(config: WorkerConfig, deps: ActivityDeps = {}) 
     /** Tell a payment still running that its money went back. */
     stopGranting: (input: StopGrantingInput): Promise<StopGrantingResult> =>
       atBoundary(() => stopGrantingOnce(grants, input)),
+    /** List one page of a provider's payments, refunds or events and start what no webhook started. */
+    reconcilePage: (input: ReconcilePageInput): Promise<ReconcilePageResult> =>
+      atBoundary(() => reconcilePageOnce(reconcile, input)),
     /** Suspend, revoke or restore one granted course in the LMS. */
     changeAccess: (input: ChangeAccessInput): Promise<ChangeAccessResult> =>
       atBoundary(() => changeAccessOnce(config, http, input)),

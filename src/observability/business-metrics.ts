@@ -10,6 +10,10 @@
  *   `needs_review`, and started more than 10 minutes ago (`StartTime < "<now - 10 min>"`).
  * - `enrollflow_access_changes_in_review`: running access changes (refunds, disputes, ended
  *   subscriptions) waiting for a person: a revocation failing for good, or a partial refund to decide.
+ * - `enrollflow_reconciliation_last_success_timestamp_seconds{provider}`: when the provider's scheduled
+ *   reconciliation last completed (its latest completed run's CloseTime, found by the Schedule's
+ *   `TemporalScheduledById`); this process's start time while none has. With
+ *   `enrollflow_reconciliation_interval_seconds{provider}` an alert can say "not for 3 intervals".
  * - `enrollflow_business_metrics_last_success_timestamp_seconds`, `..._refresh_failures_total`: so an
  *   alert can tell "no payment waits" from "we cannot see".
  *
@@ -38,7 +42,7 @@ export interface WorkflowVisibility {
     list(options?: {
       query?: string;
       pageSize?: number;
-    }): AsyncIterable<{ workflowId: string; startTime: Date }>;
+    }): AsyncIterable<{ workflowId: string; startTime: Date; closeTime?: Date }>;
     getHandle(workflowId: string): { query(def: typeof statusQuery): Promise<EnrollmentStatus> };
   };
 }
@@ -55,6 +59,12 @@ export interface BusinessMetricsOptions {
   maxReviewsListed?: number;
   maxStatusQueries?: number;
   queryTimeoutMs?: number;
+  /** The reconciliation Schedules to report on (src/temporal/reconcile-schedules.ts). */
+  reconciliation?: {
+    providers: readonly string[];
+    intervalSeconds: number;
+    scheduleId: (provider: string) => string;
+  };
 }
 
 export interface BusinessSnapshot {
@@ -63,6 +73,8 @@ export interface BusinessSnapshot {
   oldestReviewAgeSeconds: number;
   paidNotEnrolled: number;
   accessInReview: number;
+  /** Unix seconds of each provider's last completed scheduled reconciliation (or this process's start). */
+  reconciledAt: Record<string, number>;
 }
 
 export interface BusinessMetrics {
@@ -97,7 +109,9 @@ export function createBusinessMetrics(options: BusinessMetricsOptions): Business
     maxReviewsListed = 1000,
     maxStatusQueries = 20,
     queryTimeoutMs = 5000,
+    reconciliation,
   } = options;
+  const startedAt = Math.floor(now() / 1000);
   const over = `${notEnrolledAfterMinutes}m`;
   const registers = [registry];
 
@@ -128,6 +142,20 @@ export function createBusinessMetrics(options: BusinessMetricsOptions): Business
     help: 'Running access changes (refunds, disputes, ended subscriptions) waiting in manual review',
     registers,
   });
+  const reconciledAt = new Gauge({
+    name: 'enrollflow_reconciliation_last_success_timestamp_seconds',
+    help: "When the provider's scheduled reconciliation last completed (Unix time; the worker's start while none has)",
+    labelNames: ['provider'] as const,
+    registers,
+  });
+  const reconcileInterval = new Gauge({
+    name: 'enrollflow_reconciliation_interval_seconds',
+    help: "How often the provider's reconciliation Schedule runs (RECONCILE_INTERVAL_MINUTES)",
+    labelNames: ['provider'] as const,
+    registers,
+  });
+  for (const provider of reconciliation?.providers ?? [])
+    reconcileInterval.set({ provider }, reconciliation!.intervalSeconds);
   const lastSuccess = new Gauge({
     name: 'enrollflow_business_metrics_last_success_timestamp_seconds',
     help: 'When the business gauges were last computed successfully (Unix time)',
@@ -189,6 +217,17 @@ export function createBusinessMetrics(options: BusinessMetricsOptions): Business
     return oldest;
   }
 
+  /** Unix seconds: visibility lists closed runs latest-closed first. */
+  async function lastReconciled(provider: string): Promise<number> {
+    const scheduleId = reconciliation!.scheduleId(provider);
+    const query = `TemporalScheduledById=${quote(scheduleId)} AND ExecutionStatus="Completed"`;
+    for await (const run of client.workflow.list({ query, pageSize: 1 })) {
+      if (run.closeTime) return Math.floor(run.closeTime.getTime() / 1000);
+      break;
+    }
+    return startedAt;
+  }
+
   async function refresh(): Promise<BusinessSnapshot> {
     try {
       const at = now();
@@ -201,6 +240,10 @@ export function createBusinessMetrics(options: BusinessMetricsOptions): Business
           `WorkflowType=${quote(ACCESS_WORKFLOW_TYPE)} AND ExecutionStatus="Running" AND EnrollmentState="needs_review"`,
         ),
       ]);
+      const providers = reconciliation?.providers ?? [];
+      const reconciled = Object.fromEntries(
+        await Promise.all(providers.map(async (p) => [p, await lastReconciled(p)] as const)),
+      );
       const byState = Object.fromEntries(paymentStates.map((s, i) => [s, perState[i]!]));
       const reviews = byState.needs_review ?? 0;
       const oldest = reviews > 0 ? await oldestReviewOpenedAt() : undefined;
@@ -211,6 +254,7 @@ export function createBusinessMetrics(options: BusinessMetricsOptions): Business
       oldestReviewAge.set(Math.round(ageSeconds));
       paidNotEnrolled.set({ over }, late);
       accessInReview.set(accessReviews);
+      for (const [provider, at] of Object.entries(reconciled)) reconciledAt.set({ provider }, at);
       lastSuccess.set(Math.floor(now() / 1000));
       return {
         running: byState,
@@ -218,6 +262,7 @@ export function createBusinessMetrics(options: BusinessMetricsOptions): Business
         oldestReviewAgeSeconds: Math.round(ageSeconds),
         paidNotEnrolled: late,
         accessInReview: accessReviews,
+        reconciledAt: reconciled,
       };
     } catch (err) {
       failures.inc();

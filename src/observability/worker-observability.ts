@@ -10,7 +10,9 @@
  */
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { type PaymentProvider, providerNames } from '../providers';
 import type { Logger } from '../runtime/logger';
+import { reconcileScheduleId } from '../workflows/reconcile-messages';
 import { type BusinessMetrics, createBusinessMetrics, type WorkflowVisibility } from './business-metrics';
 
 export interface WorkerObservabilityOptions {
@@ -28,7 +30,7 @@ export interface WorkerObservability {
   /** `http://host:port`, or undefined when the port could not be bound. */
   readonly url: string | undefined;
   /** Starts refreshing the business gauges from `client`'s visibility. */
-  watch(client: WorkflowVisibility): BusinessMetrics;
+  watch(client: WorkflowVisibility, options?: { reconcileIntervalSeconds?: number }): BusinessMetrics;
   close(): Promise<void>;
 }
 
@@ -82,11 +84,19 @@ export async function startWorkerObservability(
   return {
     registry,
     url,
-    watch(client) {
+    watch(client, watchOptions = {}) {
+      const { reconcileIntervalSeconds } = watchOptions;
       business ??= createBusinessMetrics({
         client,
         registry,
         logger: logger.child({ component: 'metrics' }),
+        ...(reconcileIntervalSeconds !== undefined && {
+          reconciliation: {
+            providers: providerNames,
+            intervalSeconds: reconcileIntervalSeconds,
+            scheduleId: (provider) => reconcileScheduleId(provider as PaymentProvider),
+          },
+        }),
       });
       business.start(options.businessMetricsIntervalMs);
       return business;

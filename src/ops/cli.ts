@@ -8,6 +8,7 @@
  *   resolve <payment> --action   retry | skip | abort one review, then report where it went
  *   retry-all [--query] [--yes]  one decision for every matching review; dry run unless --yes
  *                                (--step / --reason narrow it)
+ *   reconcile --provider --since start what no webhook started in a window; dry run unless --yes
  *   catalog check [file]         validate a catalog file and print what it sells (no Temporal needed)
  *
  * Exit codes: 0 done, 1 refused or failed (unknown payment, not in review, Temporal unreachable),
@@ -28,6 +29,8 @@ import { STEP_NAMES } from '../workflows/steps';
 import { renderShow, showPayment } from './show';
 import { listAccessChanges, renderAccessOnly } from './access';
 import { catalogPathOf, checkCatalogFile, renderCatalog } from './catalog';
+import { parseTime, reconcile, renderReconcile } from './reconcile';
+import { loadTemporalConfig } from '../config';
 import { processIo, runMain } from '../runtime/process';
 
 export type { OpsIo };
@@ -247,6 +250,47 @@ function buildProgram(io: OpsIo, setExit: (code: number) => void): Command {
           });
           io.stdout(flags.json ? json(result) : renderRetryAll(result));
           return exitCodeOfRetryAll(result);
+        });
+      },
+    );
+
+  program
+    .command('reconcile')
+    .description(
+      "list the provider's payments, refunds and disputes in a window and start what no webhook started (dry run unless --yes)",
+    )
+    .requiredOption('--provider <provider>', `the provider (${providerNames.join('|')})`, provider)
+    .requiredOption(
+      '--since <time>',
+      'window start: ISO 8601 time or an age (90m, 6h, 2d)',
+      parseTime('--since', io.now()),
+    )
+    .option('--until <time>', 'window end (default: now)', parseTime('--until', io.now()))
+    .option('--yes', 'really start them; without it nothing is started')
+    .option('--json', 'machine-readable output')
+    .action(
+      async (
+        flags: JsonFlag & { provider: PaymentProvider; since: Date; until?: Date; yes?: boolean },
+        cmd: Command,
+      ) => {
+        const taskQueue = loadTemporalConfig(io.env).TEMPORAL_TASK_QUEUE;
+        await withOps(cmd, async (ops) => {
+          const report = await reconcile(
+            ops,
+            {
+              provider: flags.provider,
+              since: flags.since,
+              until: flags.until ?? io.now(),
+              yes: Boolean(flags.yes),
+              taskQueue,
+            },
+            io.now(),
+            (workflowId) => {
+              if (!flags.json) io.stderr(`running ${workflowId} (stopping this command leaves it running)\n`);
+            },
+          );
+          io.stdout(flags.json ? json(report) : renderReconcile(report));
+          return EXIT_OK;
         });
       },
     );

@@ -13,6 +13,8 @@ import type {
   StepState,
 } from '../workflows/messages';
 import { STEP_NAMES, stepOfActivity } from '../workflows/steps';
+import { SOURCE_LABEL } from '../workflows/details';
+import { type PaymentSource, paymentSourceSearchAttribute, paymentSources } from '../workflows/messages';
 import type { OpsConnection } from './connect';
 import { OpsError } from './errors';
 import { ageSince, formatAge, oneLine, table } from './format';
@@ -46,6 +48,8 @@ export interface ShowResult {
   runId: string;
   taskQueue: string;
   execution: { status: string; startTime: string; closeTime?: string; historyLength: number };
+  /** Who started it (`PaymentSource`); payments started before the attribute existed came by webhook. */
+  source: PaymentSource;
   payment?: {
     provider: string;
     paymentId: string;
@@ -124,6 +128,7 @@ export async function showPayment(ops: OpsConnection, ref: PaymentRef): Promise<
       closeTime: description.closeTime?.toISOString(),
       historyLength: description.historyLength,
     },
+    source: sourceOf(description.typedSearchAttributes.get(paymentSourceSearchAttribute)),
     pendingActivities: pendingActivities(description),
     access: access.status === 'fulfilled' ? access.value.changes : [],
     accessError: access.status === 'fulfilled' ? access.value.error : String(access.reason),
@@ -192,7 +197,7 @@ export function renderShow(result: ShowResult, now: Date): string {
   const paymentId = p?.paymentId ?? result.workflowId;
   if (p) {
     lines.push(
-      `Payment    ${p.paymentId} (${p.provider}), ${p.amount}, paid ${p.paidAt}, started by ${p.eventType}${p.eventId ? ` ${p.eventId}` : ''}`,
+      `Payment    ${p.paymentId} (${p.provider}), ${p.amount}, paid ${p.paidAt}, ${startedBy(result.source, p)}`,
     );
   }
   lines.push(`Workflow   ${result.workflowId}  run ${result.runId}  task queue ${result.taskQueue}`);
@@ -278,3 +283,11 @@ export function renderShow(result: ShowResult, now: Date): string {
   }
   return `${lines.join('\n')}\n`;
 }
+
+function startedBy(source: PaymentSource, p: NonNullable<ShowResult['payment']>): string {
+  if (source !== 'webhook') return SOURCE_LABEL[source];
+  return `started by ${p.eventType}${p.eventId ? ` ${p.eventId}` : ''}`;
+}
+
+const sourceOf = (value: string | undefined): PaymentSource =>
+  paymentSources.find((s) => s === value) ?? 'webhook';

@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { type AccessEvent, accessWorkflowId } from '../domain/access-event';
 import type { PaymentEvent } from '../domain/payment-event';
-import { type ProviderAdapter, SignatureError } from '../providers/adapter';
+import { type Interpretation, type ProviderAdapter, SignatureError } from '../providers/adapter';
 import { maskEmail } from '../runtime/logger';
 import type { DeliveryLog, Outcome } from './outcome';
 import { type EnrollmentStarter, TemporalUnavailableError } from './start-enrollment';
@@ -66,7 +66,18 @@ export function judgeDelivery(
     return { kind: 'invalid', error: 'not_an_event_object' };
   }
 
-  const meaning = adapter.interpret(parsed as Record<string, unknown>, headers);
+  return judgeInterpretation(adapter.interpret(parsed as Record<string, unknown>, headers), nowMs, policy);
+}
+
+/**
+ * What a verified event's meaning allows: the same rules for a delivery and for an event found by
+ * reconciliation (src/activities/reconcile.ts), so neither can start what the other would refuse.
+ */
+export function judgeInterpretation(
+  meaning: Interpretation,
+  nowMs: number,
+  policy: DeliveryPolicy = DEFAULT_DELIVERY_POLICY,
+): Verdict {
   switch (meaning.kind) {
     case 'invalid':
       return {

@@ -23,8 +23,10 @@ import {
   enrollmentStateSearchAttribute,
   paymentIdSearchAttribute,
   paymentProviderSearchAttribute,
+  type PaymentSource,
+  paymentSourceSearchAttribute,
 } from '../workflows/messages';
-import { detailsTable } from '../workflows/details';
+import { SOURCE_LABEL, detailsTable } from '../workflows/details';
 import { type StartOutcome, TemporalUnavailableError } from './start-outcome';
 
 /** The `EnrollmentState` an access workflow shows from its start until it decides. */
@@ -40,17 +42,19 @@ const KIND_LABEL: Record<AccessEvent['kind'], string> = {
 };
 
 /** The Web UI's one line for the workflow: ids and what the event says, nothing about the student. */
-export function accessSummary(event: AccessEvent): string {
+export function accessSummary(event: AccessEvent, source: PaymentSource = 'webhook'): string {
   const refunded = event.refundedMinor === undefined ? '' : ` (${event.refundedMinor} refunded in all)`;
   const payment = event.paymentId ? ` of ${event.paymentId}` : '';
   const status = event.status ? ` · ${event.status}` : '';
-  return `${KIND_LABEL[event.kind]} ${event.causeId}${refunded}${payment} · ${event.provider}${status}`;
+  const found = source === 'webhook' ? '' : ` · ${SOURCE_LABEL[source]}`;
+  return `${KIND_LABEL[event.kind]} ${event.causeId}${refunded}${payment} · ${event.provider}${status}${found}`;
 }
 
 /** The event as received, for the Web UI's static "Details" panel. */
-export function accessDetails(event: AccessEvent): string {
+export function accessDetails(event: AccessEvent, source: PaymentSource = 'webhook'): string {
   const rows: Array<[string, string | undefined]> = [
     ['Provider', event.provider],
+    ['Source', SOURCE_LABEL[source]],
     ['Change', event.kind],
     ['Cause', event.causeId],
     ['Refunded in all (minor units)', event.refundedMinor?.toString()],
@@ -63,20 +67,21 @@ export function accessDetails(event: AccessEvent): string {
 }
 
 /** Everything the receiver's start of an access workflow carries; the ID policies are a payment's. */
-export function accessStartOptions(event: AccessEvent, taskQueue: string) {
+export function accessStartOptions(event: AccessEvent, taskQueue: string, source: PaymentSource = 'webhook') {
   return {
     taskQueue,
     workflowId: accessWorkflowId(event),
     args: [{ change: event }] as [AccessWorkflowInput],
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    staticSummary: accessSummary(event),
-    staticDetails: accessDetails(event),
+    staticSummary: accessSummary(event, source),
+    staticDetails: accessDetails(event, source),
     typedSearchAttributes: [
       // An ended subscription, or an old Stripe charge, names no payment.
       ...(event.paymentId ? [{ key: paymentIdSearchAttribute, value: event.paymentId }] : []),
       { key: paymentProviderSearchAttribute, value: event.provider },
       { key: enrollmentStateSearchAttribute, value: ACCESS_START_STATE },
+      { key: paymentSourceSearchAttribute, value: source },
     ],
   } satisfies WorkflowStartOptions<typeof accessWorkflow>;
 }
@@ -86,6 +91,10 @@ export interface AccessStarterOptions {
   taskQueue: string;
   startTimeoutMs: number;
   logger: Logger;
+  /** Who is starting: the receiver (default) or reconciliation (src/activities/reconcile.ts). */
+  source?: PaymentSource;
+  /** Whether a dispute's later event is signalled to its running workflow (see StarterOptions). */
+  forwardToRunning?: boolean;
 }
 
 /**
@@ -101,6 +110,8 @@ export function createAccessStarter({
   taskQueue,
   startTimeoutMs,
   logger,
+  source = 'webhook',
+  forwardToRunning = true,
 }: AccessStarterOptions): (event: AccessEvent) => Promise<StartOutcome> {
   // The signed body's content: a genuine later event differs in type or time, a replay does not.
   // Every signal is a history event, and a replayed body must not grow the history.
@@ -140,7 +151,7 @@ export function createAccessStarter({
   }
 
   return async (event) => {
-    const options = accessStartOptions(event, taskQueue);
+    const options = accessStartOptions(event, taskQueue, source);
     const { workflowId } = options;
     const deadline = Date.now() + startTimeoutMs;
     try {
@@ -157,7 +168,7 @@ export function createAccessStarter({
         });
       }
     }
-    if (event.kind === 'dispute') await signalDispute(workflowId, event, deadline);
+    if (event.kind === 'dispute' && forwardToRunning) await signalDispute(workflowId, event, deadline);
     return { status: 'duplicate', workflowId };
   };
 }

@@ -15,6 +15,8 @@ import {
   paymentDetailsSignal,
   paymentIdSearchAttribute,
   paymentProviderSearchAttribute,
+  type PaymentSource,
+  paymentSourceSearchAttribute,
   type StepName,
   statusQuery,
 } from '../workflows/messages';
@@ -55,13 +57,26 @@ export interface StarterOptions {
   taskQueue: string;
   startTimeoutMs: number;
   logger: Logger;
+  /** Who is starting: the receiver (default) or reconciliation (src/activities/reconcile.ts). */
+  source?: PaymentSource;
+  /**
+   * Whether a duplicate's content goes on to its running workflow (a payment's details, a dispute's
+   * later event). Default true. Reconciliation lists the same records run after run: forwarding them
+   * would cost a query per duplicate and re-signal a dispute every run.
+   */
+  forwardToRunning?: boolean;
 }
 
 /**
- * Everything the receiver's start of a payment's workflow carries (the bench and the history recorder
- * start workflows exactly like it). The ID policies are explained at `createEnrollmentStarter`.
+ * Everything the receiver's start of a payment's workflow carries (reconciliation, the bench and the
+ * history recorder start workflows exactly like it). The ID policies are explained at
+ * `createEnrollmentStarter`; `source` says who found the payment (see `paymentSourceSearchAttribute`).
  */
-export function enrollmentStartOptions(event: PaymentEvent, taskQueue: string) {
+export function enrollmentStartOptions(
+  event: PaymentEvent,
+  taskQueue: string,
+  source: PaymentSource = 'webhook',
+) {
   return {
     taskQueue,
     workflowId: enrollmentWorkflowId(event.provider, event.paymentId),
@@ -69,12 +84,13 @@ export function enrollmentStartOptions(event: PaymentEvent, taskQueue: string) {
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     // Shown in the Web UI's workflow list and detail page.
-    staticSummary: paymentSummary(event),
-    staticDetails: paymentDetails(event),
+    staticSummary: paymentSummary(event, source),
+    staticDetails: paymentDetails(event, source),
     typedSearchAttributes: [
       { key: paymentIdSearchAttribute, value: event.paymentId },
       { key: paymentProviderSearchAttribute, value: event.provider },
       { key: enrollmentStateSearchAttribute, value: 'confirming' as const },
+      { key: paymentSourceSearchAttribute, value: source },
     ],
   } satisfies WorkflowStartOptions<typeof enrollmentWorkflow>;
 }
@@ -95,6 +111,8 @@ export function createEnrollmentStarter({
   taskQueue,
   startTimeoutMs,
   logger,
+  source = 'webhook',
+  forwardToRunning = true,
 }: StarterOptions): EnrollmentStarter & { settle(): Promise<void> } {
   const withDeadline = <T>(ms: number, fn: () => Promise<T>) =>
     client.connection.withDeadline(Date.now() + ms, fn);
@@ -154,7 +172,7 @@ export function createEnrollmentStarter({
   }
 
   return {
-    startAccess: createAccessStarter({ client, taskQueue, startTimeoutMs, logger }),
+    startAccess: createAccessStarter({ client, taskQueue, startTimeoutMs, logger, source, forwardToRunning }),
 
     async start(event) {
       const workflowId = enrollmentWorkflowId(event.provider, event.paymentId);
@@ -163,7 +181,7 @@ export function createEnrollmentStarter({
         await withDeadline(startTimeoutMs, () =>
           client.workflow.start<typeof enrollmentWorkflow>(
             ENROLLMENT_WORKFLOW_TYPE,
-            enrollmentStartOptions(event, taskQueue),
+            enrollmentStartOptions(event, taskQueue, source),
           ),
         );
         return { status: 'started', workflowId };
@@ -171,7 +189,7 @@ export function createEnrollmentStarter({
         if (err instanceof WorkflowExecutionAlreadyStartedError) {
           // The payment is durable: the answer does not wait for the forward. Its status query waits
           // for a worker, so awaiting it would hold every duplicate's 200 while the workers are down.
-          if (forwards.size < MAX_FORWARDS_IN_FLIGHT) {
+          if (forwardToRunning && forwards.size < MAX_FORWARDS_IN_FLIGHT) {
             const forward = forwardDetails(workflowId, event, startTimeoutMs - (Date.now() - startedAt));
             forwards.add(forward);
             void forward.finally(() => forwards.delete(forward));

@@ -352,7 +352,7 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
     if (target === 'revoked') {
       metricMeter
         .createCounter(
-          'enrollflow_access_revoked',
+          'enrollflow_access_revoked_total',
           '1',
           'Payments whose access was revoked, by what caused it',
         )

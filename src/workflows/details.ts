@@ -6,20 +6,29 @@
 import type { PaymentEvent } from '../domain/payment-event';
 import { maskEmail, maskPhone } from '../domain/mask';
 import { formatAmount } from '../domain/money';
-import type { EnrollmentStatus } from './messages';
+import type { EnrollmentStatus, PaymentSource } from './messages';
 import { STEPS } from './steps';
 
-export function paymentSummary(payment: PaymentEvent): string {
+/** How a workflow not started by a webhook says so, in the Web UI's list and its details panel. */
+export const SOURCE_LABEL: Record<PaymentSource, string> = {
+  webhook: 'webhook',
+  reconciliation: 'found by reconciliation (no webhook started it)',
+  operator: "found by an operator's backfill (no webhook started it)",
+};
+
+export function paymentSummary(payment: PaymentEvent, source: PaymentSource = 'webhook'): string {
   const who = payment.student.name ?? 'unknown student';
   const course = payment.courseId ?? 'no course';
-  return `${who} · ${course} · ${formatAmount(payment.amountMinor, payment.currency)} · ${payment.provider} ${payment.paymentId}`;
+  const found = source === 'webhook' ? '' : ` · ${SOURCE_LABEL[source]}`;
+  return `${who} · ${course} · ${formatAmount(payment.amountMinor, payment.currency)} · ${payment.provider} ${payment.paymentId}${found}`;
 }
 
 /** The payment as received, for the Web UI's static "Details" panel (student contact details masked). */
-export function paymentDetails(payment: PaymentEvent): string {
+export function paymentDetails(payment: PaymentEvent, source: PaymentSource = 'webhook'): string {
   const rows: Array<[string, string | undefined]> = [
     ['Provider', payment.provider],
     ['Payment', payment.paymentId],
+    ['Source', SOURCE_LABEL[source]],
     ['First event', `${payment.eventType}${payment.eventId ? ` (${payment.eventId})` : ''}`],
     ['Amount', formatAmount(payment.amountMinor, payment.currency)],
     ['Paid at', payment.paidAt],

@@ -27,11 +27,24 @@ export const enrollmentStateSearchAttribute = defineSearchAttributeKey(
   'EnrollmentState',
   SearchAttributeType.KEYWORD,
 );
+/**
+ * Who started the workflow: a provider's webhook, the scheduled reconciliation that found a payment no
+ * webhook had started (src/workflows/reconcile.ts), or an operator's backfill (`ops reconcile --yes`).
+ * Set at start, never changed. Workflows started before it existed have none: they came by webhook.
+ */
+export const paymentSourceSearchAttribute = defineSearchAttributeKey(
+  'PaymentSource',
+  SearchAttributeType.KEYWORD,
+);
+export const paymentSources = ['webhook', 'reconciliation', 'operator'] as const;
+export type PaymentSource = (typeof paymentSources)[number];
+
 /** Registered on the dev server at start (`temporal server start-dev --search-attribute`). */
 export const searchAttributeRegistrations = {
   PaymentId: 'Keyword',
   PaymentProvider: 'Keyword',
   EnrollmentState: 'Keyword',
+  PaymentSource: 'Keyword',
 } as const;
 
 /** The states of a payment's own workflow. */

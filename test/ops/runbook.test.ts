@@ -4,17 +4,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, type Worker } from '@temporalio/worker';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { Registry } from 'prom-client';
 import { loadWorkerConfig } from '../../src/config';
+import { createBusinessMetrics } from '../../src/observability/business-metrics';
 import { runOps } from '../../src/ops/cli';
 import { createLogger } from '../../src/runtime/logger';
 import { enrollmentWorkflowId } from '../../src/domain/ids';
 import { sendDeliveries } from '../../src/tools/deliver';
 import { registerDispute, registerRefund } from '../../src/tools/purchase';
 import { accessWorkflowId } from '../../src/domain/access-event';
-import { newPaymentId } from '../../src/providers';
+import { newPaymentId, type PaymentProvider, providerNames } from '../../src/providers';
+import { ensureReconcileSchedules } from '../../src/temporal/reconcile-schedules';
 import { createEnrollmentStarter } from '../../src/webhook/start-enrollment';
 import { createEnrollmentWorker } from '../../src/worker';
-import { resolveReviewSignal } from '../../src/workflows/messages';
+import { paymentSourceSearchAttribute, resolveReviewSignal } from '../../src/workflows/messages';
+import { type ReconcileResult, reconcileScheduleId } from '../../src/workflows/reconcile-messages';
 import { eventually } from '../helpers/eventually';
 import { paymentEvent } from '../helpers/payments';
 import { startSystem, type System } from '../helpers/system';
@@ -75,10 +80,16 @@ interface CommandOutput {
   stderr: string;
 }
 
+/** What the runbook's Tools section exports: the cluster, and the workers' task queue for `ops reconcile`. */
+const runbookEnv = (): NodeJS.ProcessEnv => ({
+  ...opsEnv(system),
+  TEMPORAL_TASK_QUEUE: system.env.TEMPORAL_TASK_QUEUE,
+});
+
 async function runTemporal(command: string): Promise<CommandOutput> {
   const env = {
     ...process.env,
-    ...opsEnv(system),
+    ...runbookEnv(),
     PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ''}`,
   };
   try {
@@ -105,10 +116,13 @@ async function runOpsCommand(command: string): Promise<CommandOutput> {
   const code = await runOps(argv, {
     stdout: (t) => (stdout += t),
     stderr: (t) => (stderr += t),
-    env: opsEnv(system),
+    env: runbookEnv(),
   });
   return { command, code, stdout, stderr };
 }
+
+/** `ops reconcile` names the workflow it runs on stderr before waiting for it: progress, not an error. */
+const RECONCILE_PROGRESS = /^running reconcile-\S+ \(stopping this command leaves it running\)\n/;
 
 type Vars = Record<string, string>;
 
@@ -148,12 +162,8 @@ async function abortByMistake(p: TestPayment): Promise<void> {
   expect(await resultOf(system, p.workflowId)).toMatchObject({ outcome: 'aborted' });
 }
 
-async function startWorker(taskQueue: string, accessToken?: string) {
-  const env = {
-    ...system.env,
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    ...(accessToken && { WHATSAPP_ACCESS_TOKEN: accessToken }),
-  };
+async function startWorker(taskQueue: string, overrides: NodeJS.ProcessEnv = {}) {
+  const env = { ...system.env, TEMPORAL_TASK_QUEUE: taskQueue, ...overrides };
   const connection = await NativeConnection.connect({ address: system.temporal.address });
   const worker = await createEnrollmentWorker({
     config: loadWorkerConfig(env),
@@ -183,6 +193,81 @@ async function workflowBundle() {
   });
   return bundle;
 }
+
+/**
+ * The reconciliation Schedules as a worker creates them at start (the test's workers are created
+ * in-process, without them), for the worker on `taskQueue`. Paused, with the longest interval, so only
+ * the runs a scenario triggers happen (a paused Schedule still takes a triggered action); no settling
+ * delay, so a payment registered a moment ago is in a run's window. Deleted after each section.
+ */
+async function reconcileSchedules(taskQueue: string): Promise<void> {
+  const config = loadWorkerConfig({
+    ...system.env,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    RECONCILE_INTERVAL_MINUTES: '1440',
+    RECONCILE_SETTLE_SECONDS: '0',
+  });
+  await ensureReconcileSchedules(system.client, config, createLogger('runbook', 'silent'));
+  for (const provider of providerNames) {
+    await system.client.schedule
+      .getHandle(reconcileScheduleId(provider))
+      .pause('runbook test: runs are triggered');
+  }
+}
+
+async function deleteReconcileSchedules(): Promise<void> {
+  for (const provider of providerNames) {
+    await system.client.schedule
+      .getHandle(reconcileScheduleId(provider))
+      .delete()
+      .catch(() => undefined);
+  }
+}
+
+const actionsTaken = async (provider: PaymentProvider): Promise<number> =>
+  (await system.client.schedule.getHandle(reconcileScheduleId(provider)).describe()).info.numActionsTaken;
+
+/** The workflow id of the run the Schedule started after it had taken `before` actions. */
+async function runAfter(provider: PaymentProvider, before: number): Promise<string> {
+  const schedule = system.client.schedule.getHandle(reconcileScheduleId(provider));
+  return eventually(
+    async () => {
+      const { info } = await schedule.describe();
+      if (info.numActionsTaken <= before) return undefined;
+      const latest = [...info.recentActions].sort((a, b) => a.takenAt.getTime() - b.takenAt.getTime()).at(-1);
+      return latest?.action.workflow.workflowId;
+    },
+    15_000,
+    200,
+  );
+}
+
+/** Runs the provider's Schedule now, as its next tick would; returns the run's workflow id. */
+async function triggerReconcile(provider: PaymentProvider): Promise<string> {
+  const before = await actionsTaken(provider);
+  await system.client.schedule.getHandle(reconcileScheduleId(provider)).trigger();
+  return runAfter(provider, before);
+}
+
+async function visibleCount(query: string, count = 1): Promise<void> {
+  await eventually(async () => (await system.client.workflow.count(query)).count === count, 15_000, 100);
+}
+
+/** A payment the provider holds (paid, captured) whose webhook never came. */
+async function paidWithoutWebhook(): Promise<TestPayment> {
+  const paymentId = newPaymentId('razorpay');
+  const email = `lost-${paymentId.toLowerCase()}@example.com`;
+  const event = paymentEvent({
+    paymentId,
+    student: { email, name: 'Lost Webhook', phone: '+919876500009' },
+  });
+  await registerPaymentOf(system, event);
+  return { provider: 'razorpay', paymentId, workflowId: enrollmentWorkflowId('razorpay', paymentId), email };
+}
+
+let badKeysWorker: Awaited<ReturnType<typeof startWorker>> | undefined;
+
+const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
 const scenarios: Record<string, Scenario> = {
   'review-inspect': {
@@ -295,7 +380,7 @@ const scenarios: Record<string, Scenario> = {
     /** The real sequence: a worker with a dead token, 190 into review, rotation = a worker restart. */
     async setup() {
       const taskQueue = 'runbook-whatsapp';
-      const expired = await startWorker(taskQueue, 'expired-token-0000');
+      const expired = await startWorker(taskQueue, { WHATSAPP_ACCESS_TOKEN: 'expired-token-0000' });
       const starter = createEnrollmentStarter({
         client: system.client,
         taskQueue,
@@ -424,6 +509,132 @@ const scenarios: Record<string, Scenario> = {
       }
       expect(lineOf(history!.stdout, 'paymentDetails').length).toBeLessThanOrEqual(2);
       expect(namespace!.stdout).toMatch(/720h|30 days|2592000/);
+    },
+  },
+
+  'reconcile-found': {
+    /** The webhook never came; the scheduled reconciliation's run found the payment and started it. */
+    async setup() {
+      const since = isoSeconds(Date.now() - 2_000);
+      const p = await paidWithoutWebhook();
+      await reconcileSchedules(system.env.TEMPORAL_TASK_QUEUE!);
+      const run = await triggerReconcile('razorpay');
+      const result = (await system.client.workflow.getHandle(run).result()) as ReconcileResult;
+      // Every earlier section's payment had its webhook: this one is all the run started.
+      expect(result.startedItems.map((i) => i.id)).toEqual([p.paymentId]);
+      await visibleCount(`PaymentSource="reconciliation" AND WorkflowId="${p.workflowId}"`);
+      return { ...varsOf(p), SINCE: since };
+    },
+    async verify([all, recent, show], vars) {
+      expect(all!.stdout).toContain(vars.WORKFLOW_ID);
+      expect(lineOf(recent!.stdout, 'payment-')).toEqual([expect.stringContaining(vars.WORKFLOW_ID!)]);
+      expect(show!.stdout).toMatch(
+        new RegExp(
+          `Payment {4}${vars.PAYMENT_ID} \\(razorpay\\), .*found by reconciliation \\(no webhook started it\\)`,
+        ),
+      );
+      expect(await resultOf(system, vars.WORKFLOW_ID!)).toMatchObject({ outcome: 'completed' });
+      const ledger = await system.ledger();
+      expect(
+        ledger.enrollments.filter((e) => e.external_ref.startsWith(`razorpay:${vars.PAYMENT_ID}:`)),
+      ).toHaveLength(1);
+    },
+  },
+
+  'reconcile-diagnose': {
+    /** Razorpay refuses the worker's API key: the run fails; someone paused the Schedule meanwhile. */
+    async setup() {
+      const taskQueue = 'runbook-reconcile-bad-keys';
+      badKeysWorker = await startWorker(taskQueue, { RAZORPAY_KEY_SECRET: 'revoked-key-secret' });
+      await reconcileSchedules(taskQueue);
+      const run = await triggerReconcile('razorpay');
+      await expect(system.client.workflow.getHandle(run).result()).rejects.toThrow();
+      await system.client.schedule
+        .getHandle(reconcileScheduleId('razorpay'))
+        .pause(`paused by ${REVIEWER}: Razorpay keys being rotated`);
+      await visibleCount(
+        `TemporalScheduledById="reconcile-razorpay" AND ExecutionStatus="Failed" AND WorkflowId="${run}"`,
+      );
+      return { RUN_WORKFLOW_ID: run };
+    },
+    async verify([schedule, runs, run], vars) {
+      expect(schedule!.stdout).toMatch(/Paused\s+true/);
+      expect(schedule!.stdout).toContain(`paused by ${REVIEWER}: Razorpay keys being rotated`);
+      // A run's id is the Schedule's id and the second it ran: an earlier section's run may share it.
+      expect(lineOf(runs!.stdout, vars.RUN_WORKFLOW_ID!).filter((l) => /\bFailed\b/.test(l))).toHaveLength(1);
+      expect(run!.stdout).toMatch(/FAILED/i);
+      expect(run!.stdout).toContain('Razorpay refused the API key (HTTP 401)');
+      if (badKeysWorker) await stopWorker(badKeysWorker);
+    },
+  },
+
+  'reconcile-resume': {
+    /** Paused, keys fixed: unpaused and run now, on the system's worker. */
+    async setup() {
+      await reconcileSchedules(system.env.TEMPORAL_TASK_QUEUE!);
+      return { TAKEN: String(await actionsTaken('razorpay')) };
+    },
+    async after(index, vars) {
+      if (index !== 1) return;
+      const run = await runAfter('razorpay', Number(vars.TAKEN));
+      // Every payment so far had its workflow: with webhooks healthy, a run starts nothing.
+      const result = (await system.client.workflow.getHandle(run).result()) as ReconcileResult;
+      expect(result.totals).toMatchObject({ started: 0, refused: 0 });
+      expect(result.totals.duplicates).toBeGreaterThan(0);
+      await visibleCount(
+        `TemporalScheduledById="reconcile-razorpay" AND ExecutionStatus="Completed" AND WorkflowId="${run}"`,
+      );
+      vars.RUN_WORKFLOW_ID = run;
+    },
+    async verify([, , completed], vars) {
+      const { state } = await system.client.schedule.getHandle(reconcileScheduleId('razorpay')).describe();
+      expect(state).toMatchObject({ paused: false, note: 'Razorpay keys fixed' });
+      expect(completed!.stdout).toContain(vars.RUN_WORKFLOW_ID);
+      // The gauge the alert reads: the close time of this run, the latest completed one.
+      const { closeTime } = await system.client.workflow.getHandle(vars.RUN_WORKFLOW_ID!).describe();
+      const snapshot = await createBusinessMetrics({
+        client: system.client,
+        registry: new Registry(),
+        logger: createLogger('runbook', 'silent'),
+        reconciliation: {
+          providers: ['razorpay'],
+          intervalSeconds: 1440 * 60,
+          scheduleId: (p) => reconcileScheduleId(p as PaymentProvider),
+        },
+      }).refresh();
+      expect(snapshot.reconciledAt.razorpay).toBe(Math.floor(closeTime!.getTime() / 1000));
+    },
+  },
+
+  'reconcile-backfill': {
+    /** A payment whose webhook never came, and no Schedule to find it: the operator's backfill does. */
+    async setup() {
+      const since = isoSeconds(Date.now() - 30 * 60_000);
+      return { ...varsOf(await paidWithoutWebhook()), SINCE: since };
+    },
+    async after(index, vars) {
+      if (index !== 0) return;
+      // The dry run started nothing.
+      await expect(system.client.workflow.getHandle(vars.WORKFLOW_ID!).describe()).rejects.toBeInstanceOf(
+        WorkflowNotFoundError,
+      );
+    },
+    async verify([dry, backfill, show], vars) {
+      expect(dry!.stdout).toMatch(/^Dry run: reconciliation with razorpay, /);
+      expect(lineOf(dry!.stdout, vars.PAYMENT_ID!)).toEqual([
+        expect.stringMatching(
+          new RegExp(`^payment +${vars.PAYMENT_ID} +₹[\\d,]+\\.\\d{2} +\\S+ +${vars.WORKFLOW_ID}$`),
+        ),
+      ]);
+      expect(dry!.stdout).toContain('Nothing was started. Run again with --yes to start them.');
+      expect(backfill!.stderr).toMatch(/^running reconcile-razorpay-backfill-/);
+      expect(lineOf(backfill!.stdout, vars.PAYMENT_ID!)).toHaveLength(1);
+      expect(backfill!.stdout).toMatch(/^Started \d+:/m);
+      expect(show!.stdout).toContain("found by an operator's backfill (no webhook started it)");
+      const handle = system.client.workflow.getHandle(vars.WORKFLOW_ID!);
+      const described = await handle.describe();
+      expect(described.typedSearchAttributes.get(paymentSourceSearchAttribute)).toBe('operator');
+      expect(await resultOf(system, vars.WORKFLOW_ID!)).toMatchObject({ outcome: 'completed' });
     },
   },
 
@@ -590,6 +801,7 @@ const scenarios: Record<string, Scenario> = {
 
 /** Between sections: no faults, and no payment left in review for the next section's bulk commands. */
 afterEach(async () => {
+  await deleteReconcileSchedules();
   await blocks.unblockAll();
   await system.setFaults({ lms: null, whatsapp: null, hubspot: null });
   const query = 'EnrollmentState="needs_review" AND ExecutionStatus="Running"';
@@ -645,11 +857,8 @@ describe('docs/operations.md', () => {
         const output = command.startsWith('temporal ')
           ? await runTemporal(command)
           : await runOpsCommand(command);
-        expect({ command, code: output.code, stderr: output.stderr }).toEqual({
-          command,
-          code: 0,
-          stderr: '',
-        });
+        const stderr = output.stderr.replace(RECONCILE_PROGRESS, '');
+        expect({ command, code: output.code, stderr }).toEqual({ command, code: 0, stderr: '' });
         outputs.push(output);
         await scenario.after?.(index, vars);
       }

@@ -7,6 +7,11 @@ import {
   workerCrashDuringRevocation,
 } from '../../scripts/reliability/money-back';
 import {
+  isReconciliationReport,
+  reconciliationTable,
+  webhookPathDown,
+} from '../../scripts/reliability/reconciliation';
+import {
   downstreamFaults,
   duplicateStorm,
   figuresTable,
@@ -32,7 +37,7 @@ const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'enrollflow-bundle-'));
 const options = { bundleFile: path.join(bundleDir, 'workflow-bundle.js') };
 
 /** What every scenario must show: no problem found, nothing lost or duplicated, access follows the money. */
-async function expectInvariants(report: Promise<ScenarioReport>): Promise<ScenarioReport> {
+async function expectInvariants<R extends ScenarioReport>(report: Promise<R>): Promise<R> {
   const r = await report;
   reports.push(r);
   expect({
@@ -47,7 +52,7 @@ async function expectInvariants(report: Promise<ScenarioReport>): Promise<Scenar
   return r;
 }
 
-async function expectNothingLostOrDuplicated(report: Promise<ScenarioReport>): Promise<ScenarioReport> {
+async function expectNothingLostOrDuplicated<R extends ScenarioReport>(report: Promise<R>): Promise<R> {
   const r = await expectInvariants(report);
   // Bundles are among the products bought: more courses granted than payments made.
   expect(r.grants).toBeGreaterThan(r.payments);
@@ -68,6 +73,8 @@ async function expectAccessToFollowTheMoney(report: Promise<ScenarioReport>): Pr
 
 afterAll(() => {
   if (reports.length) console.log(`reliability figures (npm test size)\n${figuresTable(reports)}`);
+  if (reports.some(isReconciliationReport))
+    console.log(`reconciliation figures (npm test size)\n${reconciliationTable(reports)}`);
   for (const r of reports) fs.rmSync(r.dir, { recursive: true, force: true });
   fs.rmSync(bundleDir, { recursive: true, force: true });
 });
@@ -127,6 +134,18 @@ describe('reliability: nothing lost, nothing duplicated', () => {
     expect(r.accessOutcomes).toEqual({ revoked: r.refunds });
     expect(r.faultsInjected).toBeGreaterThan(0);
   }, 600_000);
+
+  it('finds every payment whose webhooks were all refused and abandoned by reconciliation, and starts nothing with webhooks healthy', async () => {
+    const r = await expectNothingLostOrDuplicated(webhookPathDown(20, options));
+    expect(r.abandoned).toBe(10);
+    // Each of their 5 deliveries refused at least once (the scenario checks they got nothing but 401).
+    expect(r.refused['401']).toBeGreaterThanOrEqual(50);
+    expect(r.reconciled).toBe(r.abandoned);
+    expect(r.reconcileDuplicates).toBeGreaterThanOrEqual(r.payments - r.abandoned);
+    expect(r.bySource).toEqual({ webhook: r.payments - r.abandoned, reconciliation: r.abandoned });
+    expect(r.healthyStarted).toBe(0);
+    expect(r.healthyDuplicates).toBeGreaterThanOrEqual(r.payments);
+  }, 300_000);
 
   it('writes no secret, token or student contact detail to any process log', () => {
     expect(reports.length).toBeGreaterThan(0);

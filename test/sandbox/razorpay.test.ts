@@ -325,6 +325,59 @@ describe('sandbox Razorpay refunds', () => {
     expect((await refund({ paymentId: 'order_x' })).body.error).toBe('invalid_refund');
     expect((await api('/v1/refunds/rfnd_Unknown0000001')).status).toBe(400);
   });
+
+  it('lists every refund newest first, by created_at from..to inclusive, with count and skip', async () => {
+    const paid: string[] = [];
+    for (let i = 0; i < 3; i++) paid.push((await purchase({ ...base, kind: 'order' })).body.paymentId);
+    const t0 = nowSeconds();
+    const refunds: string[] = [];
+    for (const [paymentId, amountMinor] of [
+      [paid[0], 10_000],
+      [paid[1], undefined],
+      [paid[0], undefined],
+      [paid[2], 5_000],
+    ] as const) {
+      refunds.push((await refund({ paymentId, amountMinor })).body.refundId);
+      clock.advance(10);
+    }
+    const ids = (res: { body: { items: { id: string }[] } }) => res.body.items.map((r) => r.id);
+    const newest = [...refunds].reverse();
+
+    const all = await api('/v1/refunds');
+    expect(all.status).toBe(200);
+    expect(all.body).toMatchObject({ entity: 'collection', count: 4 });
+    expect(ids(all)).toEqual(newest);
+    expect(all.body.items[3]).toMatchObject({
+      entity: 'refund',
+      payment_id: paid[0],
+      amount: 10_000,
+      created_at: t0,
+    });
+    expect(ids(await api(`/v1/refunds?from=${t0 + 10}&to=${t0 + 20}`))).toEqual([refunds[2], refunds[1]]);
+    expect(ids(await api(`/v1/refunds?from=${t0 + 21}`))).toEqual([refunds[3]]);
+    expect(ids(await api(`/v1/refunds?to=${t0}`))).toEqual([refunds[0]]);
+    expect(ids(await api('/v1/refunds?count=2&skip=1'))).toEqual([refunds[2], refunds[1]]);
+    expect((await api('/v1/refunds?skip=4')).body).toEqual({ entity: 'collection', count: 0, items: [] });
+    expect((await api(`/v1/refunds/${refunds[1]}`)).body).toMatchObject({
+      id: refunds[1],
+      payment_id: paid[1],
+    });
+
+    const tooMany = await api('/v1/refunds?count=101');
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error).toMatchObject({
+      code: 'BAD_REQUEST_ERROR',
+      description: 'The count may not be greater than 100.',
+      field: 'count',
+    });
+    expect((await api('/v1/refunds?from=yesterday')).body.error).toMatchObject({ field: 'from' });
+    const denied = await api('/v1/refunds', basic(keys.RAZORPAY_KEY_ID, 'wrong'));
+    expect(denied.status).toBe(401);
+    expect(denied.body.error.description).toBe('Authentication failed');
+
+    expect((await jsonPost(`${sb.url}/_sandbox/reset`, {})).status).toBe(200);
+    expect((await api('/v1/refunds')).body).toEqual({ entity: 'collection', count: 0, items: [] });
+  });
 });
 
 describe('sandbox Razorpay disputes', () => {

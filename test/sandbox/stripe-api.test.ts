@@ -415,3 +415,197 @@ describe('Stripe sandbox: subscription cancellation', () => {
     expect(unknown.body.message).toBe("No such subscription: 'sub_Unknown000000000000000'");
   });
 });
+
+describe('Stripe sandbox: events', () => {
+  const post = (path: string, body: object) => jsonPost(`${sandbox.url}/_sandbox/stripe/${path}`, body);
+  const idsOf = (deliveries: { body: { id: string } }[]) => deliveries.map((d) => d.body.id);
+  const raw = (query: string, key = credentials.STRIPE_API_KEY) =>
+    call(`${sandbox.url}/v1/events${query}`, { headers: { authorization: `Bearer ${key}` } });
+
+  /**
+   * A purchase, a part refund a minute later, a dispute a minute after that and its close a minute
+   * after that: each step's events share one `created`, so ties are ordered too.
+   */
+  async function history() {
+    const t0 = nowSeconds();
+    const bought = await purchase(spec());
+    clock.advance(60);
+    const refunded = await post('refunds', { paymentId: bought.paymentId, amountMinor: 20_000 });
+    clock.advance(60);
+    const opened = await post('disputes', { paymentId: bought.paymentId });
+    clock.advance(60);
+    const closed = await post(`disputes/${opened.body.disputeId}/close`, { outcome: 'lost' });
+    const [session, intent] = idsOf(bought.deliveries as any);
+    const [refund, chargeRefunded] = idsOf(refunded.body.deliveries);
+    const [disputeCreated] = idsOf(opened.body.deliveries);
+    const [disputeClosed] = idsOf(closed.body.deliveries);
+    return {
+      t0,
+      bought,
+      ids: { session, intent, refund, chargeRefunded, disputeCreated, disputeClosed },
+      // Newest first; within one `created`, the one produced last first.
+      newestFirst: [disputeClosed, disputeCreated, chargeRefunded, refund, intent, session],
+    };
+  }
+
+  it('lists every event the control routes produced, delivered or not, newest first as the SDK reads it', async () => {
+    const h = await history();
+    const listed = await client().events.list({ limit: 100 });
+    expect(listed).toMatchObject({ object: 'list', url: '/v1/events', has_more: false });
+    expect(listed.data.map((e) => e.id)).toEqual(h.newestFirst);
+    // The payment whose webhook nobody received is found by listing, its body as it would have been sent.
+    const paid = listed.data.find((e) => e.type === 'payment_intent.succeeded')!;
+    expect(paid).toEqual(bodyOf(h.bought, 1));
+    expect(paid.data.object.id).toBe(h.bought.paymentId);
+    expect(listed.data.map((e) => e.type)).toEqual([
+      'charge.dispute.closed',
+      'charge.dispute.created',
+      'charge.refunded',
+      'refund.created',
+      'payment_intent.succeeded',
+      'checkout.session.completed',
+    ]);
+  });
+
+  it('filters by created (exact or bounds), types and a type wildcard', async () => {
+    const h = await history();
+    const ids = h.ids;
+    const stripe = client();
+    const list = async (params: Stripe.EventListParams) =>
+      (await stripe.events.list(params)).data.map((e) => e.id);
+
+    expect(await list({ created: { gte: h.t0 + 60, lt: h.t0 + 180 } })).toEqual([
+      ids.disputeCreated,
+      ids.chargeRefunded,
+      ids.refund,
+    ]);
+    expect(await list({ created: { gt: h.t0 + 60, lte: h.t0 + 180 } })).toEqual([
+      ids.disputeClosed,
+      ids.disputeCreated,
+    ]);
+    expect(await list({ created: h.t0 })).toEqual([ids.intent, ids.session]);
+    expect(await list({ types: ['refund.created', 'charge.dispute.closed'] })).toEqual([
+      ids.disputeClosed,
+      ids.refund,
+    ]);
+    expect(await list({ created: { gte: h.t0 + 120 }, types: ['refund.created'] })).toEqual([]);
+    expect(await list({ type: 'charge.dispute.*' })).toEqual([ids.disputeClosed, ids.disputeCreated]);
+    expect(await list({ type: 'payment_intent.succeeded' })).toEqual([ids.intent]);
+    expect(await list({ type: 'payment_intent' })).toEqual([]);
+  });
+
+  it('pages with limit and starting_after, and the SDK auto-pages through all of them', async () => {
+    const h = await history();
+    const stripe = client();
+    const first = await stripe.events.list({ limit: 4 });
+    expect(first.data.map((e) => e.id)).toEqual(h.newestFirst.slice(0, 4));
+    expect(first.has_more).toBe(true);
+    const second = await stripe.events.list({ limit: 4, starting_after: first.data[3]!.id });
+    expect(second.data.map((e) => e.id)).toEqual(h.newestFirst.slice(4));
+    expect(second.has_more).toBe(false);
+    const all = await stripe.events.list({ limit: 2 }).autoPagingToArray({ limit: 100 });
+    expect(all.map((e) => e.id)).toEqual(h.newestFirst);
+    const filtered = await stripe.events
+      .list({ limit: 1, created: { gte: h.t0 + 60 } })
+      .autoPagingToArray({ limit: 100 });
+    expect(filtered.map((e) => e.id)).toEqual(h.newestFirst.slice(0, 4));
+    // Ten by default.
+    for (let i = 0; i < 5; i++) await purchase(spec());
+    const page = await stripe.events.list();
+    expect(page.data).toHaveLength(10);
+    expect(page.has_more).toBe(true);
+  });
+
+  it('records a subscription cancellation, and retrieves one event by id', async () => {
+    const bought = await purchase(spec({ kind: 'subscription' }));
+    clock.advance(86_400 * 40);
+    const canceled = await call(
+      `${sandbox.url}/_sandbox/stripe/subscriptions/${bought.references.subscription}/cancel`,
+      { method: 'POST' },
+    );
+    const [deleted] = idsOf(canceled.body.deliveries);
+    const stripe = client();
+    const listed = await stripe.events.list({ types: ['customer.subscription.deleted'] });
+    expect(listed.data.map((e) => e.id)).toEqual([deleted]);
+    // The purchase's events are a minute after it; the cancellation, days later, is the newest.
+    expect((await stripe.events.list({ limit: 1 })).data[0]!.id).toBe(deleted);
+
+    const one = await stripe.events.retrieve(deleted!);
+    const { lastResponse: _response, ...served } = one;
+    expect(served).toEqual(canceled.body.deliveries[0].body);
+    const missingEvent = await stripe.events.retrieve('evt_nope').catch((e: unknown) => e);
+    expect(missingEvent).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(missingEvent).toMatchObject({ code: 'resource_missing', statusCode: 404 });
+    expect((missingEvent as Error).message).toBe("No such event: 'evt_nope'");
+  });
+
+  it('refuses what Stripe refuses: type with types, more than 20 types, a bad created or limit, an unknown cursor', async () => {
+    const stripe = client();
+    const refusal = (params: Stripe.EventListParams) => stripe.events.list(params).catch((e: unknown) => e);
+
+    const both = await refusal({ type: 'charge.refunded', types: ['refund.created'] });
+    expect(both).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(both).toMatchObject({ statusCode: 400, param: 'type' });
+    const many = await refusal({ types: Array.from({ length: 21 }, (_, i) => `type.${i}`) });
+    expect(many).toMatchObject({ statusCode: 400, param: 'types' });
+    expect(
+      (await stripe.events.list({ types: Array.from({ length: 20 }, (_, i) => `t.${i}`) })).data,
+    ).toEqual([]);
+    const delivery = await refusal({ delivery_success: false });
+    expect(delivery).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(delivery).toMatchObject({ statusCode: 400, param: 'delivery_success' });
+    expect((delivery as Error).message).toMatch(/cannot tell delivery outcomes/);
+    expect(await refusal({ starting_after: 'evt_nope' })).toMatchObject({
+      statusCode: 404,
+      code: 'resource_missing',
+    });
+
+    const badCreated = await raw('?created[gte]=yesterday');
+    expect(badCreated.status).toBe(400);
+    expect(badCreated.body.error).toMatchObject({
+      code: 'parameter_invalid_integer',
+      param: 'created[gte]',
+      type: 'invalid_request_error',
+    });
+    expect((await raw('?created=1.5')).body.error).toMatchObject({
+      code: 'parameter_invalid_integer',
+      param: 'created',
+    });
+    expect((await raw('?created[after]=1')).body.error).toMatchObject({
+      code: 'parameter_unknown',
+      param: 'created[after]',
+    });
+    expect((await raw('?limit=101')).body.error).toMatchObject({
+      code: 'parameter_invalid_integer',
+      param: 'limit',
+    });
+  });
+
+  it('goes through auth and fault injection like every other route, and forgets events on reset', async () => {
+    const r = await purchase(spec());
+    const id = bodyOf(r, 0).id as string;
+    const wrong = client('sk_test_wrongkey0000abcd');
+    for (const attempt of [wrong.events.list(), wrong.events.retrieve(id)]) {
+      const err = await attempt.catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Stripe.errors.StripeAuthenticationError);
+      expect((err as Error).message).toBe('Invalid API Key provided: sk_test_****abcd');
+    }
+    expect((await call(`${sandbox.url}/v1/events`)).status).toBe(401);
+
+    await sandbox.putFaults({ stripe: { rateLimitRate: 1 } });
+    const limited = await client()
+      .events.list()
+      .catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(Stripe.errors.StripeRateLimitError);
+    await sandbox.putFaults({});
+
+    expect((await client().events.retrieve(id)).id).toBe(id);
+    await call(`${sandbox.url}/_sandbox/reset`, { method: 'POST' });
+    expect((await client().events.list()).data).toEqual([]);
+    expect(
+      await client()
+        .events.retrieve(id)
+        .catch((e: unknown) => e),
+    ).toMatchObject({ code: 'resource_missing' });
+  });
+});

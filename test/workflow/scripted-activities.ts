@@ -15,6 +15,7 @@ import type {
 import { readGrantOnce, stopGrantingOnce } from '../../src/activities/access';
 import { loadCatalog } from '../../src/catalog';
 import type { Resolution } from '../../src/domain/purchase';
+import type { ReconcilePageInput, ReconcilePageResult } from '../../src/domain/reconcile';
 import { resolveTemporalBinaries } from '../../scripts/temporal/binaries';
 import { searchAttributeRegistrations } from '../../src/workflows/messages';
 
@@ -41,6 +42,8 @@ export type Script = Partial<
   temporal?: Client;
   /** False: the LMS has no enrollment under the payment (the student's came from another payment). */
   lmsHoldsEnrollment?: boolean;
+  /** One page of a reconciliation: what the provider lists and what starting it did. */
+  reconcilePage?: (input: ReconcilePageInput, attempt: number) => ReconcilePageResult;
 };
 
 const sampleCatalog = loadCatalog(require.resolve('../../catalog/sample.yaml'));
@@ -108,6 +111,10 @@ export function scriptedActivities(script: Script = {}): { activities: Enrollmen
       script.changeAccess?.(attempt());
       if (script.lmsHoldsEnrollment === false) return { found: false, attempt: attempt() };
       return { found: true, enrollmentId: 'enr_1', status: input.status, attempt: attempt() };
+    },
+    async reconcilePage(input) {
+      if (!script.reconcilePage) throw new Error('this test scripted no reconciliation');
+      return script.reconcilePage(input, attempt());
     },
   };
   return { activities, calls };

@@ -340,10 +340,11 @@ const errorCode = (body: unknown) => pickString(body, 'error', 'code');
 const isUnknownId = (res: HttpResponse) =>
   res.status === 404 || (res.status === 400 && /does not exist/i.test(errorDescription(res.body) ?? ''));
 
+/** `paymentId` labels the log lines; a list read for reconciliation concerns no one payment. */
 export function razorpayApi(
   config: RazorpayApiConfig,
   deps: HttpDeps & ClassifyDeps,
-  paymentId: string,
+  paymentId?: string,
 ): RazorpayApi {
   const authorization = `Basic ${Buffer.from(`${config.RAZORPAY_KEY_ID}:${config.RAZORPAY_KEY_SECRET}`).toString('base64')}`;
   const base = config.RAZORPAY_API_URL.replace(/\/+$/, '');
@@ -357,7 +358,7 @@ export function razorpayApi(
           method: 'GET',
           url: `${base}${path}`,
           headers: { authorization },
-          payment: { provider: 'razorpay', paymentId },
+          ...(paymentId !== undefined && { payment: { provider: 'razorpay', paymentId } }),
           errorCode,
         });
       } catch (err) {

@@ -78,7 +78,7 @@ export type Read = <T>(what: string, call: () => Promise<T>) => Promise<T | unde
  * Reads that log one line each, like src/activities/http.ts: operation, outcome, status, duration,
  * Stripe's request id and the payment; never bodies or the key.
  */
-export function reader(paymentId: string, logger: Logger | undefined): Read {
+export function reader(paymentId: string | undefined, logger: Logger | undefined): Read {
   return async (what, call) => {
     const started = performance.now();
     const log = (fields: Record<string, unknown>, warn = false) => {
@@ -86,7 +86,7 @@ export function reader(paymentId: string, logger: Logger | undefined): Read {
         downstream: 'stripe',
         operation: what,
         provider: 'stripe',
-        paymentId,
+        ...(paymentId !== undefined && { paymentId }),
         durationMs: Math.round(performance.now() - started),
         ...fields,
         ...activityLogFields(),

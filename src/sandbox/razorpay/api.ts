@@ -75,23 +75,23 @@ export function createRazorpayApi(ctx: ServiceContext, store: RazorpayStore): Ro
       return found === undefined ? doesNotExist() : reply(200, found);
     };
 
-  const router = express.Router();
-  router.get(
-    '/v1/payments',
+  /** Razorpay pages its top-level lists alike: `from`/`to` on `created_at` (inclusive), `count`, `skip`. */
+  const listed = <T extends { created_at: number }>(all: () => T[]) =>
     get((req) => {
       const page = pageOf(req);
       if ('error' in page) return page.error;
-      const items = store
-        .allPayments()
+      const items = all()
         .filter(
-          (p) =>
-            (page.from === undefined || p.created_at >= page.from) &&
-            (page.to === undefined || p.created_at <= page.to),
+          (e) =>
+            (page.from === undefined || e.created_at >= page.from) &&
+            (page.to === undefined || e.created_at <= page.to),
         )
         .sort(newestFirst);
       return collection(items.slice(page.skip, page.skip + page.count));
-    }),
-  );
+    });
+
+  const router = express.Router();
+  router.get('/v1/payments', listed(store.allPayments));
   router.get('/v1/payments/:id', get(byId(store.payment)));
   router.get('/v1/orders/:id', get(byId(store.order)));
   router.get(
@@ -102,6 +102,7 @@ export function createRazorpayApi(ctx: ServiceContext, store: RazorpayStore): Ro
       return collection(store.refundsOf(id).sort(newestFirst));
     }),
   );
+  router.get('/v1/refunds', listed(store.allRefunds));
   router.get('/v1/refunds/:id', get(byId(store.refund)));
   router.get('/v1/disputes/:id', get(byId(store.dispute)));
   router.get(

@@ -96,6 +96,7 @@ export class RazorpayStore {
   allPaymentLinks = (): RazorpayPaymentLinkEntity[] =>
     [...this.paymentLinks.values()].map((l) => structuredClone(l));
   allInvoices = (): RazorpayInvoiceEntity[] => [...this.invoices.values()].map((i) => structuredClone(i));
+  allRefunds = (): RazorpayRefundEntity[] => [...this.refunds.values()].map((r) => structuredClone(r));
 
   clear(): void {
     this.payments.clear();

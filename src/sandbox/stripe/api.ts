@@ -118,6 +118,45 @@ function page<T extends { id: string }>(req: Request, url: string, items: T[]): 
 const newestFirst = <T extends { created: number }>(items: Iterable<T>): T[] =>
   [...items].reverse().sort((a, b) => b.created - a.created);
 
+const invalid = (param: string, message: string, code?: string): Reply =>
+  stripeError(400, { ...(code && { code }), message, param, type: 'invalid_request_error' });
+
+const BOUNDS = {
+  gt: (a: number, b: number) => a > b,
+  gte: (a: number, b: number) => a >= b,
+  lt: (a: number, b: number) => a < b,
+  lte: (a: number, b: number) => a <= b,
+} as const;
+
+/** `created=N` or `created[gt|gte|lt|lte]=N`, as a test on an object's `created`, or Stripe's 400. */
+function createdFilter(query: URLSearchParams): ((created: number) => boolean) | Reply {
+  const tests: ((created: number) => boolean)[] = [];
+  for (const [key, text] of query) {
+    const bound = /^created(?:\[(\w*)\])?$/.exec(key);
+    if (!bound) continue;
+    const op = bound[1];
+    if (op !== undefined && !Object.hasOwn(BOUNDS, op)) {
+      return invalid(key, `Received unknown parameter: ${key}`, 'parameter_unknown');
+    }
+    const value = /^-?\d+$/.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(value)) {
+      return invalid(key, `Invalid integer: ${text}`, 'parameter_invalid_integer');
+    }
+    const compare = op === undefined ? (a: number, b: number) => a === b : BOUNDS[op as keyof typeof BOUNDS];
+    tests.push((created) => compare(created, value));
+  }
+  return (created) => tests.every((test) => test(created));
+}
+
+/** Stripe's `type` takes `*` as a wildcard (`charge.dispute.*`); here it matches any run of characters. */
+function typeMatcher(pattern: string): (type: string) => boolean {
+  const escaped = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
+  const re = new RegExp(`^${escaped.join('.*')}$`);
+  return (type) => re.test(type);
+}
+
+const MAX_TYPES = 20;
+
 export function createStripeApiRouter(ctx: ServiceContext, store: StripeStore): Router {
   const admit = (req: Request): Reply | undefined => {
     const key = presentedKey(req);
@@ -228,12 +267,40 @@ export function createStripeApiRouter(ctx: ServiceContext, store: StripeStore): 
     );
     return page(req, '/v1/invoice_payments', payments);
   });
+  get('/events', (req) => {
+    const query = queryOf(req);
+    // The sandbox hands its events to whoever calls it (`send`, or nobody with --no-webhook) and never
+    // learns whether a delivery succeeded, so it cannot answer this filter truthfully.
+    if (query.has('delivery_success')) {
+      return invalid(
+        'delivery_success',
+        'The sandbox does not deliver webhooks itself, so it cannot tell delivery outcomes: delivery_success is not supported.',
+      );
+    }
+    const type = query.get('type');
+    const types = [...query].filter(([key]) => /^types(\[\d*\])?$/.test(key)).map(([, value]) => value);
+    if (type !== null && types.length > 0) {
+      return invalid('type', 'You may only specify one of these parameters: type, types.');
+    }
+    if (types.length > MAX_TYPES) {
+      return invalid('types', `Invalid array: types may contain at most ${MAX_TYPES} items`);
+    }
+    const inWindow = createdFilter(query);
+    if (typeof inWindow !== 'function') return inWindow;
+    const typeMatches = type === null ? () => true : typeMatcher(type);
+    const events = newestFirst(store.events.values()).filter(
+      (evt) =>
+        inWindow(evt.created) && typeMatches(evt.type) && (types.length === 0 || types.includes(evt.type)),
+    );
+    return page(req, '/v1/events', events);
+  });
   for (const [path, map, object] of [
     ['customers', store.customers, 'customer'],
     ['charges', store.charges, 'charge'],
     ['subscriptions', store.subscriptions, 'subscription'],
     ['refunds', store.refunds, 'refund'],
     ['disputes', store.disputes, 'dispute'],
+    ['events', store.events, 'event'],
   ] as const) {
     get(`/${path}/:id`, (req) => {
       const id = String(req.params.id);

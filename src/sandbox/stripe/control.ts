@@ -3,10 +3,11 @@
  * `POST /purchases` (a `PurchaseSpec`), `POST /refunds` (`{paymentId, amountMinor?}`) and `POST
  * /disputes` (`{paymentId, amountMinor?}`) answer 201; `POST /disputes/:id/close` (`{outcome: "won" |
  * "lost"}`) and `POST /subscriptions/:id/cancel` answer 200. A refusal answers Stripe's status with
- * `{error, message}`, the message Stripe's.
+ * `{error, message}`, the message Stripe's. Every event answered is also kept for `GET /v1/events`.
  */
 import express, { type Router } from 'express';
 import type { z } from 'zod';
+import type { PurchaseDelivery } from '../../providers/purchase';
 import type { ServiceContext } from '../context';
 import { bodyIssueDetails, notFound, reply, send, serviceErrors, type ErrorDialect } from '../http';
 import {
@@ -28,21 +29,29 @@ const dialect: ErrorDialect = {
 const invalid = (error: string, issues: z.ZodError) =>
   reply(400, { error, details: bodyIssueDetails(issues) });
 
-/** What a change answers: its result with `status`, or Stripe's refusal under `error`. */
-const answer = (
-  status: number,
-  error: string,
-  done: { ok: true; result: object } | { ok: false; status: number; message: string },
-) => (done.ok ? reply(status, done.result) : reply(done.status, { error, message: done.message }));
-
 export function createStripeControlRouter(ctx: ServiceContext, store: StripeStore): Router {
   const nowSeconds = () => Math.floor(ctx.now() / 1000);
+  // Stripe keeps an event once it happens, whether or not a webhook ever reaches anyone (`send
+  // --no-webhook`), so `GET /v1/events` can list it.
+  const recorded = <T extends { deliveries: PurchaseDelivery[] }>(result: T): T => {
+    store.recordEvents(result.deliveries);
+    return result;
+  };
+  /** What a change answers: its result with `status`, or Stripe's refusal under `error`. */
+  const answer = (
+    status: number,
+    error: string,
+    done:
+      | { ok: true; result: { deliveries: PurchaseDelivery[] } }
+      | { ok: false; status: number; message: string },
+  ) =>
+    done.ok ? reply(status, recorded(done.result)) : reply(done.status, { error, message: done.message });
   const router = express.Router();
   router.use(express.json({ limit: '1mb' }));
   router.post('/purchases', (req, res) => {
     const spec = purchaseSpecSchema.safeParse(req.body);
     if (!spec.success) return send(res, invalid('invalid_purchase', spec.error));
-    send(res, reply(201, playPurchase(store, spec.data, nowSeconds())));
+    send(res, reply(201, recorded(playPurchase(store, spec.data, nowSeconds()))));
   });
   router.post('/refunds', (req, res) => {
     const spec = stripeRefundSpecSchema.safeParse(req.body);

@@ -1,5 +1,6 @@
 /** The sandbox account's objects, by id, as the API serves them; forgotten on reset. */
 import type Stripe from 'stripe';
+import type { PurchaseDelivery } from '../../providers/purchase';
 
 const idOf = (ref: string | { id: string } | null | undefined): string | undefined =>
   typeof ref === 'string' ? ref : ref?.id;
@@ -15,6 +16,16 @@ export class StripeStore {
   readonly subscriptions = new Map<string, Stripe.Subscription>();
   readonly refunds = new Map<string, Stripe.Refund>();
   readonly disputes = new Map<string, Stripe.Dispute>();
+  /** Every event the account produced, delivered or not: listing them is how a lost webhook is found. */
+  readonly events = new Map<string, Stripe.Event>();
+
+  /** The bodies are Stripe event envelopes (`stripeEnvelope`), typed loosely by `PurchaseDelivery`. */
+  recordEvents(deliveries: PurchaseDelivery[]): void {
+    for (const d of deliveries) {
+      const evt = d.body as Stripe.Event;
+      this.events.set(evt.id, evt);
+    }
+  }
 
   /**
    * The intent and charge behind a payment as enrollflow keys it: a PaymentIntent, or the invoice a
@@ -57,6 +68,7 @@ export class StripeStore {
       this.subscriptions,
       this.refunds,
       this.disputes,
+      this.events,
     ] as Map<string, unknown>[])
       map.clear();
   }

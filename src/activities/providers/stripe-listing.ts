@@ -1,0 +1,53 @@
+/**
+ * Stripe's list of events for reconciliation (`GET /v1/events`, the last 30 days): every event a
+ * webhook of ours acts on, created in a window, newest first and paged by `starting_after`. Each is
+ * the body its webhook carried, read by the receiver's own adapter.
+ *
+ * Not filtered by `delivery_success=false`: Stripe counts a delivery successful when we answered 2xx,
+ * which we do only once the workflow is durable, so the filter would be safe; but listing every event
+ * is what proves that, run after run, and a duplicate start costs one Temporal call.
+ */
+import { RECONCILE_PAGE_SIZE, type ReconcileWindow } from '../../domain/reconcile';
+import type { Logger } from '../../runtime/logger';
+import type { ListedPage } from './razorpay-listing';
+import { type StripeConfig, clientFor, reader } from './stripe';
+
+/** The event types a webhook starts a workflow for (src/providers/stripe/events.ts); Stripe takes up to 20. */
+export const RECONCILED_STRIPE_EVENTS = [
+  'checkout.session.completed',
+  'checkout.session.async_payment_succeeded',
+  'payment_intent.succeeded',
+  'invoice.paid',
+  'charge.refunded',
+  'charge.dispute.created',
+  'charge.dispute.updated',
+  'charge.dispute.closed',
+  'charge.dispute.funds_withdrawn',
+  'charge.dispute.funds_reinstated',
+  'customer.subscription.deleted',
+];
+
+export async function listStripeEventsPage(
+  config: StripeConfig,
+  logger: Logger | undefined,
+  window: ReconcileWindow,
+  cursor: string | undefined,
+): Promise<ListedPage> {
+  const stripe = clientFor(config);
+  const page = await reader(undefined, logger)('list_events', () =>
+    stripe.events.list({
+      created: { gte: window.from, lte: window.to },
+      types: RECONCILED_STRIPE_EVENTS,
+      limit: RECONCILE_PAGE_SIZE,
+      ...(cursor !== undefined && { starting_after: cursor }),
+    }),
+  );
+  const events = page?.data ?? [];
+  return {
+    listed: events.length,
+    // Oldest first, so a dispute's workflow starts with its first event and is signalled the later ones.
+    bodies: events.map((e) => e as unknown as Record<string, unknown>).reverse(),
+    // Cursor paging from a fixed window: events created later sit outside it and cannot shift the pages.
+    ...(page?.has_more && events.length > 0 && { next: events.at(-1)!.id }),
+  };
+}
