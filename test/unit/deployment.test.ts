@@ -92,7 +92,8 @@ describe('docker-compose.yml', () => {
 
   it('registers every search attribute the workflows use', () => {
     const setup = JSON.stringify(compose.services['temporal-setup']);
-    for (const sa of ['PaymentId', 'PaymentProvider', 'EnrollmentState', 'PaymentSource']) expect(setup).toContain(sa);
+    for (const sa of ['PaymentId', 'PaymentProvider', 'EnrollmentState', 'PaymentSource'])
+      expect(setup).toContain(sa);
   });
 });
 
