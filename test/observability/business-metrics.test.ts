@@ -86,6 +86,7 @@ describe('business metrics', () => {
       oldestReviewAgeSeconds: 0,
       paidNotEnrolled: 4,
       accessInReview: 0,
+      reconciledAt: {},
     });
     const base = 'WorkflowType="enrollmentWorkflow" AND ExecutionStatus="Running"';
     expect(fake.queries).toContain(`${base} AND EnrollmentState="needs_review"`);

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { Registry } from 'prom-client';
 import { loadWebhookConfig } from '../../src/config';
@@ -245,6 +245,28 @@ describe('worker process observability', () => {
       expect(workerOutput).not.toContain(value);
     }
     expect(workerOutput).not.toContain(REVIEW_EMAIL);
+  });
+
+  it('creates the reconciliation Schedules and reports when each last completed', async () => {
+    const schedules = [];
+    for await (const s of client.schedule.list()) schedules.push(s.scheduleId);
+    expect(schedules.sort()).toEqual(['reconcile-razorpay', 'reconcile-stripe']);
+    const triggeredAt = Math.floor(Date.now() / 1000);
+    // The Schedule's own overlap policy: a run triggered with it hands its result on to the next.
+    await client.schedule.getHandle('reconcile-razorpay').trigger(ScheduleOverlapPolicy.SKIP);
+    const worker = await eventually(async () => {
+      const m = await scrape(workerUrl);
+      const at = m.value('enrollflow_reconciliation_last_success_timestamp_seconds', {
+        provider: 'razorpay',
+      });
+      return at !== undefined && at >= triggeredAt ? m : undefined;
+    }, 30_000);
+    expect(worker.value('enrollflow_reconciliation_interval_seconds', { provider: 'stripe' })).toBe(900);
+    // Found nothing (every payment here came by webhook), yet its series exist for increase() to see.
+    const sdk = await scrape(sdkUrl);
+    expect(sdk.value('enrollflow_reconciled_payments_total', { provider: 'razorpay', kind: 'payment' })).toBe(
+      0,
+    );
   });
 
   it('has alert rules that name only metrics really exported (receiver, worker, SDK exporter)', async () => {

@@ -397,6 +397,7 @@ describe('the access starter (a fake Temporal client)', () => {
       ['PaymentId', 'pay_Starter0000001'],
       ['PaymentProvider', 'razorpay'],
       ['EnrollmentState', 'changing_access'],
+      ['PaymentSource', 'webhook'],
     ]);
     // Within the same deadline as a payment's start.
     expect(calls[0]!.deadline).toBeGreaterThanOrEqual(before + 2_500);
@@ -416,6 +417,7 @@ describe('the access starter (a fake Temporal client)', () => {
     expect(options.typedSearchAttributes.map(({ key }) => key.name)).toEqual([
       'PaymentProvider',
       'EnrollmentState',
+      'PaymentSource',
     ]);
     expect(options.staticSummary).toBe('Subscription ended sub_Starter0000001 · razorpay · cancelled');
   });
