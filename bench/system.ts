@@ -180,6 +180,8 @@ export async function startBenchSystem(options: SystemOptions = {}): Promise<Ben
       WORKFLOW_BUNDLE_PATH: productBundle,
       WORKER_METRICS_PORT: '0',
       TEMPORAL_SDK_METRICS_PORT: String(await freePort()),
+      // A reconciliation run crossing a measurement would list and re-start every payment made so far.
+      RECONCILE_SCHEDULES: 'false',
       ...options.productEnv,
     };
     const receiver = async (name: string, taskQueue: string) => {

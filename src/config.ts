@@ -128,6 +128,14 @@ const workerSchema = temporalSchema.merge(loggingSchema).extend({
    * Fractions are allowed for a demo (0.5 = every 30 s).
    */
   RECONCILE_INTERVAL_MINUTES: z.coerce.number().min(0.1).max(1440).default(15),
+  /**
+   * false: this worker neither creates nor updates the Schedules (a benchmark, a worker sharing another
+   * deployment's namespace). To stop reconciliation itself, pause the Schedules instead.
+   */
+  RECONCILE_SCHEDULES: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   /** How far a run looks back before the previous run's end: a payment captured late is still seen. */
   RECONCILE_OVERLAP_MINUTES: z.coerce.number().min(0).max(1440).default(60),
   /** How long before now a run's window ends, so a payment whose webhook is on its way is left to it. */

@@ -111,7 +111,8 @@ async function main() {
     worker = await createEnrollmentWorker({ config, connection, logger, workflowBundle });
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     // Before polling: a worker that cannot set up reconciliation says so at start, not by missing payments.
-    await ensureReconcileSchedules(client, config, logger);
+    if (config.RECONCILE_SCHEDULES) await ensureReconcileSchedules(client, config, logger);
+    else logger.warn('RECONCILE_SCHEDULES=false: the reconciliation Schedules are left as they are');
     observability.watch(client, { reconcileIntervalSeconds: config.RECONCILE_INTERVAL_MINUTES * 60 });
     logger.info(
       {

@@ -6,7 +6,8 @@
  * the build that recorded them: v1 before any patch, v2 with show-steps-late, v3 with cancel-ends-payment
  * too, v4 with confirm-with-provider (v4-purchase-review, v4-bundle and v4-renewal take paths only it has),
  * v5 with recheck-partial-order (v5-part-paid-recheck), v6 with money-back (v6-money-back). The access
- * workflow (./access.ts) has no patch yet; its histories, v6-access-*, are replayed the same way.
+ * workflow (./access.ts) has no patch yet; its histories, v6-access-*, are replayed the same way, and
+ * so are reconciliation's (./reconcile.ts), v7-reconcile-*.
  *
  * Replay is not only for running payments: a query on a closed one (`npm run ops -- show`) replays its
  * history too, for as long as the namespace retains it. So an old path may go once no payment that needs

@@ -18,6 +18,7 @@ import { Client } from '@temporalio/client';
 import type { AccessEvent } from '../../src/domain/access-event';
 import { accessStartOptions } from '../../src/webhook/start-access';
 import { enrollmentStartOptions } from '../../src/webhook/start-enrollment';
+import type { ReconcileWorkflowInput } from '../../src/workflows/reconcile-messages';
 import { paymentEvent } from '../helpers/payments';
 import {
   courseGrant,
@@ -45,6 +46,8 @@ interface Scenario {
    * change of it starts, and `drive` gets the access workflow.
    */
   access?: { change: (payment: ReturnType<typeof paymentEvent>) => AccessEvent };
+  /** Records a reconciliation run instead, started with this input (its pages come from `script`). */
+  reconcile?: ReconcileWorkflowInput;
   /** What happens while it runs; resolves when the history is complete enough to record. */
   drive: (handle: Handle) => Promise<void>;
 }
@@ -228,6 +231,66 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    name: 'reconcile-pages',
+    // Two pages of payments (one throttled once), then refunds; what a Schedule's run leaves behind.
+    script: () => ({
+      reconcilePage: (input, attempt) => {
+        if (input.cursor === '100' && attempt === 1) {
+          throw ApplicationFailure.create({ message: 'HTTP 429', type: 'RateLimited', nextRetryDelay: '5s' });
+        }
+        return {
+          listed: 100,
+          started:
+            input.stream === 'refunds'
+              ? []
+              : [
+                  {
+                    workflowId: 'payment-razorpay-pay_V7Found0000001',
+                    kind: 'payment',
+                    id: 'pay_V7Found0000001',
+                  },
+                ],
+          duplicates: 99,
+          ignored: 0,
+          refused: [],
+          ...(input.stream === 'payments' && input.cursor === undefined && { next: '100' }),
+        };
+      },
+    }),
+    reconcile: {
+      provider: 'razorpay',
+      mode: 'scheduled',
+      rules: {
+        overlapSeconds: 3600,
+        settleSeconds: 120,
+        firstLookbackSeconds: 86_400,
+        maxLookbackSeconds: 1_296_000,
+      },
+    },
+    drive: async (h) => void (await h.result()),
+  },
+  {
+    name: 'reconcile-continued',
+    // A long window: the first run continues as new after one page, with its cursor.
+    script: () => ({
+      reconcilePage: (input) => ({
+        listed: 100,
+        started: [],
+        duplicates: 100,
+        ignored: 0,
+        refused: [],
+        ...(input.cursor === undefined && { next: 'evt_V7Cursor000000001' }),
+      }),
+    }),
+    reconcile: {
+      provider: 'stripe',
+      mode: 'backfill',
+      window: { from: 1_796_000_000, to: 1_796_086_400 },
+      pagesPerRun: 1,
+    },
+    drive: async (h) => void (await h.result()),
+  },
+  {
     name: 'cancelled',
     // The LMS keeps failing; an operator cancels the workflow while the step is between retries.
     script: () => ({
@@ -286,6 +349,22 @@ async function main() {
         activities,
       });
       await worker.runUntil(async () => {
+        if (scenario.reconcile) {
+          const run = await env.client.workflow.start('reconcileWorkflow', {
+            taskQueue,
+            workflowId: `reconcile-record-${scenario.name}`,
+            args: [scenario.reconcile],
+          });
+          await scenario.drive(run);
+          // The first run: for a long window, the one that continued as new.
+          const file = path.join(outDir, `${label}-${scenario.name}.json`);
+          fs.writeFileSync(
+            file,
+            `${historyToJSON(await env.client.workflow.getHandle(run.workflowId, run.firstExecutionRunId).fetchHistory())}\n`,
+          );
+          console.log(`recorded ${path.relative(process.cwd(), file)}`);
+          return;
+        }
         const payment = paymentEvent(scenario.payment);
         // As the receiver starts it.
         let handle = await env.client.workflow.start(

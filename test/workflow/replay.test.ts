@@ -34,6 +34,9 @@ describe('replaying recorded histories on the current workflow code', () => {
     // Access workflows (refunds, disputes) in flight and finished.
     expect(files).toContain('v6-access-dispute-open.json');
     expect(files).toContain('v6-access-refund.json');
+    // Reconciliation: a scheduled run paged (one page throttled), and a long window continued as new.
+    expect(files).toContain('v7-reconcile-pages.json');
+    expect(files).toContain('v7-reconcile-continued.json');
   });
 
   it.each(files)('replays %s', async (file) => {
