@@ -111,6 +111,7 @@ export async function reconcilePageOnce(
   // Every series exists from the first page on, so an alert's increase() counts the first find too.
   for (const kind of RECONCILED_KINDS) counter?.add(0, { provider: input.provider, kind });
 
+  const seen = new Set<string>();
   for (const body of page.bodies) {
     const meaning = INTERPRET[input.provider](body);
     const verdict = judgeInterpretation(meaning, deps.now(), deps.policy);
@@ -125,6 +126,12 @@ export async function reconcilePageOnce(
       continue;
     }
     const item = itemOf(verdict);
+    // A Stripe checkout's two paid events name one payment: in a dry run, the second is no new start.
+    if (seen.has(item.workflowId)) {
+      result.duplicates += 1;
+      continue;
+    }
+    seen.add(item.workflowId);
     const started =
       input.mode === 'dry_run' ? !(await exists(client, item.workflowId)) : await start(starter, verdict);
     if (!started) {

@@ -44,7 +44,8 @@ export async function ensureSearchAttributes(
               (name) =>
                 `  temporal operator search-attribute create --namespace ${namespace} --name ${name} --type Keyword`,
             )
-            .join('\n'),
+            .join('\n') +
+          "\n(on Temporal Cloud: the namespace's search attributes in the Cloud UI, or tcld).",
       );
     }
   }

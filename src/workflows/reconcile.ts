@@ -62,13 +62,17 @@ export async function reconcileWorkflow(input: ReconcileWorkflowInput): Promise<
       mode: input.mode,
     });
     const { totals } = progress;
+    // A dry run starts nothing, so a payment whose events fall on two pages would be listed twice.
+    const known = new Set(progress.startedItems.map((i) => i.workflowId));
+    const started =
+      input.mode === 'dry_run' ? page.started.filter((i) => !known.has(i.workflowId)) : page.started;
     totals.pages += 1;
     totals.listed += page.listed;
-    totals.started += page.started.length;
-    totals.duplicates += page.duplicates;
+    totals.started += started.length;
+    totals.duplicates += page.duplicates + page.started.length - started.length;
     totals.ignored += page.ignored;
     totals.refused += page.refused.length;
-    keep(progress.startedItems, page.started);
+    keep(progress.startedItems, started);
     keep(progress.refusedItems, page.refused);
     if (page.next !== undefined) {
       progress.cursor = page.next;

@@ -68,6 +68,11 @@ describe('reconciliation finds what no webhook announced', () => {
       const purchase = await boughtWithoutWebhook(provider, email);
       const paymentWorkflow = enrollmentWorkflowId(provider, purchase.paymentId);
 
+      // A dry run lists the payment once (a Stripe checkout has two paid events) and starts nothing.
+      const dry = await reconcile(provider, since, 'dry_run');
+      expect(dry.startedItems.filter((i) => i.workflowId === paymentWorkflow)).toHaveLength(1);
+      await expect(system.client.workflow.getHandle(paymentWorkflow).describe()).rejects.toThrow();
+
       const first = await reconcile(provider, since);
       expect(first.startedItems.map((i) => i.workflowId)).toContain(paymentWorkflow);
       const payment = system.client.workflow.getHandle(paymentWorkflow);
