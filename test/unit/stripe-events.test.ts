@@ -3,7 +3,7 @@
  * is checked against the provider's objects rather than against our own fixture builders.
  */
 import { accessWorkflowId } from '../../src/domain/access-event';
-import { interpretStripeEvent, stripe } from '../../src/providers/stripe';
+import { interpretStripeEvent, STRIPE_WORKFLOW_EVENT_TYPES, stripe } from '../../src/providers/stripe';
 
 const CREATED = 1_780_000_000;
 
@@ -505,5 +505,26 @@ describe('Stripe subscriptions and failed payments', () => {
         'invoice.payment_failed',
       ]),
     );
+  });
+
+  it('has reconciliation list every type that starts a workflow, within the 20 types Stripe takes', () => {
+    expect(stripe.eventTypes).toEqual(expect.arrayContaining([...STRIPE_WORKFLOW_EVENT_TYPES]));
+    expect(STRIPE_WORKFLOW_EVENT_TYPES.length).toBeLessThanOrEqual(20);
+    // What reconciliation does not list, the receiver acknowledges and ignores, whatever it carries.
+    const unlisted = stripe.eventTypes.filter((t) => !STRIPE_WORKFLOW_EVENT_TYPES.includes(t));
+    expect(unlisted.length).toBeGreaterThan(0);
+    for (const type of unlisted) {
+      const body = {
+        id: 'evt_unlisted',
+        object: 'event',
+        type,
+        created: 1_796_000_000,
+        data: { object: { id: 'x' } },
+      };
+      const meaning = interpretStripeEvent(body);
+      const reason = meaning.kind === 'ignored' ? meaning.reason : meaning.kind;
+      // Ignored for its type, not for the shape of what it carries.
+      expect([type, reason]).toEqual([type, expect.stringMatching(/^(not a paid event|payment failed)/)]);
+    }
   });
 });

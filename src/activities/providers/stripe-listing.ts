@@ -8,24 +8,10 @@
  * is what proves that, run after run, and a duplicate start costs one Temporal call.
  */
 import { RECONCILE_PAGE_SIZE, type ReconcileWindow } from '../../domain/reconcile';
+import { STRIPE_WORKFLOW_EVENT_TYPES } from '../../providers/stripe';
 import type { Logger } from '../../runtime/logger';
 import type { ListedPage } from './razorpay-listing';
 import { type StripeConfig, clientFor, reader } from './stripe';
-
-/** The event types a webhook starts a workflow for (src/providers/stripe/events.ts); Stripe takes up to 20. */
-export const RECONCILED_STRIPE_EVENTS = [
-  'checkout.session.completed',
-  'checkout.session.async_payment_succeeded',
-  'payment_intent.succeeded',
-  'invoice.paid',
-  'charge.refunded',
-  'charge.dispute.created',
-  'charge.dispute.updated',
-  'charge.dispute.closed',
-  'charge.dispute.funds_withdrawn',
-  'charge.dispute.funds_reinstated',
-  'customer.subscription.deleted',
-];
 
 export async function listStripeEventsPage(
   config: StripeConfig,
@@ -37,7 +23,8 @@ export async function listStripeEventsPage(
   const page = await reader(undefined, logger)('list_events', () =>
     stripe.events.list({
       created: { gte: window.from, lte: window.to },
-      types: RECONCILED_STRIPE_EVENTS,
+      // Stripe takes up to 20 types.
+      types: [...STRIPE_WORKFLOW_EVENT_TYPES],
       limit: RECONCILE_PAGE_SIZE,
       ...(cursor !== undefined && { starting_after: cursor }),
     }),

@@ -82,13 +82,28 @@ const invoiceSchema = z.object({
 });
 
 /** A dispute's events: each is a phase of one dispute, keyed by its `dp_` id. */
-const DISPUTE_EVENTS = new Set([
+const DISPUTE_EVENT_TYPES = [
   'charge.dispute.created',
   'charge.dispute.updated',
   'charge.dispute.closed',
   'charge.dispute.funds_withdrawn',
   'charge.dispute.funds_reinstated',
-]);
+];
+const DISPUTE_EVENTS = new Set(DISPUTE_EVENT_TYPES);
+
+/**
+ * Every event type that starts (or reaches) a workflow: the paid ones and the access ones. What
+ * reconciliation lists from Stripe's events (src/activities/providers/stripe-listing.ts).
+ */
+export const STRIPE_WORKFLOW_EVENT_TYPES: readonly string[] = [
+  'checkout.session.completed',
+  'checkout.session.async_payment_succeeded',
+  'payment_intent.succeeded',
+  'invoice.paid',
+  'charge.refunded',
+  ...DISPUTE_EVENT_TYPES,
+  'customer.subscription.deleted',
+];
 
 // The objects access events carry, read leniently: beyond the id, what they say only labels the event.
 const chargeSchema = z.object({

@@ -13,7 +13,7 @@ import {
   verifyStripeSignature,
 } from './signature';
 
-export { interpretStripeEvent } from './events';
+export { interpretStripeEvent, STRIPE_WORKFLOW_EVENT_TYPES } from './events';
 export { verifyStripeSignature, stripeSignatureHeader } from './signature';
 
 export function stripeAdapter(secrets: string[], toleranceSeconds: number): ProviderAdapter {
