@@ -1,7 +1,8 @@
 /**
- * The worker: runs enrollment workflows and the activities that call the LMS, WhatsApp and the CRM.
- * One long-lived connection and one set of activity dependencies (HTTP agents, the CRM token cache)
- * per process.
+ * The worker: runs the payment, access and reconciliation workflows and the activities that call the
+ * providers, the LMS, WhatsApp and the CRM. At start it checks the namespace (retention, search
+ * attributes) and creates or updates the reconciliation Schedules. One long-lived connection and one
+ * set of activity dependencies (HTTP agents, the CRM token cache) per process.
  */
 import { Client } from '@temporalio/client';
 import {
