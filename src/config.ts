@@ -136,7 +136,7 @@ const workerSchema = temporalSchema.merge(loggingSchema).extend({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
-  /** How far a run looks back before the previous run's end: a payment captured late is still seen. */
+  /** How far a run looks back before the previous run's end: a capture a little late is still seen. */
   RECONCILE_OVERLAP_MINUTES: z.coerce.number().min(0).max(1440).default(60),
   /** How long before now a run's window ends, so a payment whose webhook is on its way is left to it. */
   RECONCILE_SETTLE_SECONDS: z.coerce.number().int().min(0).max(3600).default(120),

@@ -111,9 +111,15 @@ async function main() {
       : undefined;
     worker = await createEnrollmentWorker({ config, connection, logger, workflowBundle });
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-    // Before polling: a worker that cannot set up reconciliation says so at start, not by missing payments.
-    if (config.RECONCILE_SCHEDULES) await ensureReconcileSchedules(client, config, logger);
-    else logger.warn('RECONCILE_SCHEDULES=false: the reconciliation Schedules are left as they are');
+    if (config.RECONCILE_SCHEDULES) {
+      // The safety net must not take payments down with it: a worker that cannot create the Schedules
+      // (no permission, say) still polls, and EnrollflowReconciliationNotSucceeding fires.
+      await ensureReconcileSchedules(client, config, logger).catch((err: unknown) =>
+        logger.error({ err: (err as Error).message }, 'reconciliation schedules not created or updated'),
+      );
+    } else {
+      logger.warn('RECONCILE_SCHEDULES=false: the reconciliation Schedules are left as they are');
+    }
     observability.watch(client, { reconcileIntervalSeconds: config.RECONCILE_INTERVAL_MINUTES * 60 });
     logger.info(
       {

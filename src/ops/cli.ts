@@ -257,7 +257,7 @@ function buildProgram(io: OpsIo, setExit: (code: number) => void): Command {
   program
     .command('reconcile')
     .description(
-      "list the provider's payments, refunds and disputes in a window and start what no webhook started (dry run unless --yes)",
+      "list the provider's payments and refunds (Stripe: also disputes and ended subscriptions) in a window and start what no webhook started (dry run unless --yes)",
     )
     .requiredOption('--provider <provider>', `the provider (${providerNames.join('|')})`, provider)
     .requiredOption(

@@ -1,8 +1,9 @@
 /**
  * `ops reconcile`: a backfill after a long outage of the webhook path. It runs the scheduled
  * reconciliation's own workflow over the window the operator names, so it is visible in the Web UI,
- * survives the CLI being stopped (running the same command again attaches to it), and starts exactly
- * what the Schedule would: the payments, refunds and disputes whose workflow does not exist yet. A dry
+ * survives the CLI being stopped (the same command, with the same window, attaches to it), and starts exactly
+ * what the Schedule would: the payments and refunds (and Stripe's disputes and ended subscriptions)
+ * whose workflow does not exist yet. A dry
  * run (the default) asks Temporal whether each exists and starts nothing.
  */
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';

@@ -17,7 +17,10 @@ export interface WindowRules {
   overlapSeconds: number;
   /** How long before "now" a run ends: the webhook of a payment made this moment is still on its way. */
   settleSeconds: number;
-  /** With no successful run before (a new Schedule), how far back the first looks. */
+  /**
+   * How far back the first run looks when no run succeeded before (a new Schedule), and the first run
+   * of each UTC day: a payment created long before it was captured is still seen.
+   */
   firstLookbackSeconds: number;
   /**
    * How far back any run may look: the redelivery horizon. Past it a payment's closed workflow may be
@@ -39,6 +42,8 @@ export interface ReconcileProgress {
   window: ReconcileWindow;
   /** Where a scheduled window's start was held at the redelivery horizon. */
   clampedAt?: number;
+  /** The day's first scheduled run, which looks back the whole lookback (see scheduledWindow). */
+  daily?: boolean;
   /** Index into the provider's streams (RECONCILE_STREAMS) and the page cursor within it. */
   stream: number;
   cursor?: string;
@@ -70,6 +75,8 @@ export interface ReconcileResult {
   refusedItems: Array<{ id: string; reason: string }>;
   /** Set when the window's start was held at the redelivery horizon. */
   clampedAt?: number;
+  /** Set on the day's first scheduled run, which looked back RECONCILE_FIRST_LOOKBACK_HOURS. */
+  daily?: boolean;
 }
 
 /** Items kept in the result, so a backfill of a long outage cannot outgrow a payload. */

@@ -97,6 +97,7 @@ export async function reconcileWorkflow(input: ReconcileWorkflowInput): Promise<
     startedItems: progress.startedItems,
     refusedItems: progress.refusedItems,
     ...(progress.clampedAt !== undefined && { clampedAt: progress.clampedAt }),
+    ...(progress.daily && { daily: true }),
   };
   log.info('reconciliation done', {
     provider: input.provider,
@@ -123,17 +124,26 @@ function previousEnd(): number | undefined {
 
 /**
  * [previous end - overlap, now - settle], never reaching back past the redelivery horizon (then
- * `clampedAt` says where it was held). `now` is the workflow's clock: replay computes the same window.
+ * `clampedAt` says where it was held). The first run of each UTC day looks back the whole lookback
+ * instead (`daily`): Razorpay lists payments by creation, so one created, then captured hours later
+ * (a late authorisation) whose capture webhook was lost lies before every overlap. `now` is the
+ * workflow's clock: replay computes the same window.
  */
 export function scheduledWindow(
   rules: WindowRules | undefined,
   now: number,
   previous: number | undefined,
-): { window: ReconcileWindow; clampedAt?: number } {
+): { window: ReconcileWindow; clampedAt?: number; daily?: true } {
   if (!rules) throw new Error('a scheduled reconciliation needs its window rules');
   const to = now - rules.settleSeconds;
-  const wanted = previous === undefined ? to - rules.firstLookbackSeconds : previous - rules.overlapSeconds;
+  const daily = previous !== undefined && Math.floor(previous / DAY) !== Math.floor(to / DAY);
+  const wanted =
+    previous === undefined || daily
+      ? Math.min(to - rules.firstLookbackSeconds, (previous ?? Infinity) - rules.overlapSeconds)
+      : previous - rules.overlapSeconds;
   const floor = now - rules.maxLookbackSeconds;
   const from = Math.min(to, Math.max(wanted, floor));
-  return { window: { from, to }, ...(wanted < floor && { clampedAt: floor }) };
+  return { window: { from, to }, ...(wanted < floor && { clampedAt: floor }), ...(daily && { daily }) };
 }
+
+const DAY = 86_400;

@@ -112,6 +112,15 @@ describe('listRazorpayPage', () => {
     );
     expect([refused.type, refused.nonRetryable]).toEqual(['ProviderRejected', true]);
   });
+
+  it('fails, never reads as an empty window, when the list is not found (a wrong RAZORPAY_API_URL)', async () => {
+    await purchase('razorpay', 1);
+    const elsewhere = { ...razorpay(), RAZORPAY_API_URL: `${sandbox.url}/not-razorpay` };
+    const failure = await downstreamFailureOf(
+      listRazorpayPage(elsewhere, deps, 'payments', { from: 0, to: now() }, undefined),
+    );
+    expect([failure.type, failure.nonRetryable]).toEqual(['ProviderRejected', true]);
+  });
 });
 
 describe('listStripeEventsPage', () => {

@@ -59,6 +59,21 @@ describe('scheduledWindow', () => {
     expect(scheduledWindow(RULES, now, tenDaysAgo)).toEqual({
       window: { from: now - 15 * 86_400, to: now - 120 },
       clampedAt: now - 15 * 86_400,
+      daily: true,
+    });
+  });
+
+  it("looks back the whole lookback on a UTC day's first run, for payments captured long after they were made", () => {
+    const midnight = Math.ceil(now / 86_400) * 86_400;
+    const firstOfDay = midnight + 300;
+    expect(scheduledWindow(RULES, firstOfDay, midnight - 600)).toEqual({
+      window: { from: firstOfDay - 120 - 86_400, to: firstOfDay - 120 },
+      daily: true,
+    });
+    // The next run of the same day is back to the overlap.
+    const next = firstOfDay + 900;
+    expect(scheduledWindow(RULES, next, firstOfDay - 120)).toEqual({
+      window: { from: firstOfDay - 120 - 3600, to: next - 120 },
     });
   });
 
@@ -212,8 +227,12 @@ describe('reconcileWorkflow', () => {
     });
     const [first, , third] = windows;
     expect(first!.to - first!.from).toBe(RULES.firstLookbackSeconds);
-    // The failed second run handed nothing on: the third overlaps the first's end, not the second's.
-    expect(third!.from).toBe(first!.to - RULES.overlapSeconds);
+    // The failed second run handed nothing on: the third overlaps the first's end, not the second's
+    // (unless a UTC day began between them: then it looks back the whole lookback).
+    const newDay = Math.floor(first!.to / 86_400) !== Math.floor(third!.to / 86_400);
+    expect(third!.from).toBe(
+      newDay ? third!.to - RULES.firstLookbackSeconds : first!.to - RULES.overlapSeconds,
+    );
     expect(third!.to).toBeGreaterThan(first!.to);
   });
 });

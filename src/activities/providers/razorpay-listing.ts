@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { RECONCILE_PAGE_SIZE, type ReconcileStream, type ReconcileWindow } from '../../domain/reconcile';
+import { DownstreamFailure } from '../errors';
 import type { ClassifyDeps, HttpDeps } from '../http';
 import { type RazorpayApiConfig, razorpayApi } from './razorpay';
 
@@ -49,7 +50,15 @@ export async function listRazorpayPage(
     `${path}?${query.toString()}`,
     collectionSchema,
   );
-  const items = page?.items ?? [];
+  // A list is never "not found": a 404 here is a wrong RAZORPAY_API_URL, which must not pass for an
+  // empty window.
+  if (!page) {
+    throw new DownstreamFailure(
+      'ProviderRejected',
+      `Razorpay list_${stream}: ${path} not found (check RAZORPAY_API_URL)`,
+    );
+  }
+  const { items } = page;
   // Only a processed refund has taken the money back; the receiver ignores `refund.created` too.
   const bodies = items
     .filter((item) => stream === 'payments' || item.status === 'processed')

@@ -10,6 +10,7 @@
 import { RECONCILE_PAGE_SIZE, type ReconcileWindow } from '../../domain/reconcile';
 import { STRIPE_WORKFLOW_EVENT_TYPES } from '../../providers/stripe';
 import type { Logger } from '../../runtime/logger';
+import { DownstreamFailure } from '../errors';
 import type { ListedPage } from './razorpay-listing';
 import { type StripeConfig, clientFor, reader } from './stripe';
 
@@ -29,12 +30,19 @@ export async function listStripeEventsPage(
       ...(cursor !== undefined && { starting_after: cursor }),
     }),
   );
-  const events = page?.data ?? [];
+  // The cursor event aged out of Stripe's 30 days, or STRIPE_API_URL is wrong: never an empty window.
+  if (!page) {
+    throw new DownstreamFailure(
+      'ProviderRejected',
+      `Stripe list_events: not found (cursor ${cursor ?? 'none'})`,
+    );
+  }
+  const events = page.data;
   return {
     listed: events.length,
     // Oldest first, so a dispute's workflow starts with its first event and is signalled the later ones.
     bodies: events.map((e) => e as unknown as Record<string, unknown>).reverse(),
     // Cursor paging from a fixed window: events created later sit outside it and cannot shift the pages.
-    ...(page?.has_more && events.length > 0 && { next: events.at(-1)!.id }),
+    ...(page.has_more && events.length > 0 && { next: events.at(-1)!.id }),
   };
 }
