@@ -34,6 +34,8 @@ import type { Logger } from '../runtime/logger';
 import { paymentStates, type EnrollmentStatus, statusQuery } from '../workflows/messages';
 import { ENROLLMENT_WORKFLOW_TYPE } from '../workflows/messages';
 import { ACCESS_WORKFLOW_TYPE } from '../workflows/access-messages';
+import { reconcileScheduleId } from '../workflows/reconcile-messages';
+import type { PaymentProvider } from '../providers';
 
 /** The slice of `@temporalio/client`'s Client used here; tests inject a fake. */
 export interface WorkflowVisibility {
@@ -61,9 +63,8 @@ export interface BusinessMetricsOptions {
   queryTimeoutMs?: number;
   /** The reconciliation Schedules to report on (src/temporal/reconcile-schedules.ts). */
   reconciliation?: {
-    providers: readonly string[];
+    providers: readonly PaymentProvider[];
     intervalSeconds: number;
-    scheduleId: (provider: string) => string;
   };
 }
 
@@ -218,9 +219,8 @@ export function createBusinessMetrics(options: BusinessMetricsOptions): Business
   }
 
   /** Unix seconds: visibility lists closed runs latest-closed first. */
-  async function lastReconciled(provider: string): Promise<number> {
-    const scheduleId = reconciliation!.scheduleId(provider);
-    const query = `TemporalScheduledById=${quote(scheduleId)} AND ExecutionStatus="Completed"`;
+  async function lastReconciled(provider: PaymentProvider): Promise<number> {
+    const query = `TemporalScheduledById=${quote(reconcileScheduleId(provider))} AND ExecutionStatus="Completed"`;
     for await (const run of client.workflow.list({ query, pageSize: 1 })) {
       if (run.closeTime) return Math.floor(run.closeTime.getTime() / 1000);
       break;

@@ -10,9 +10,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { type PaymentProvider, providerNames } from '../providers';
+import { providerNames } from '../providers';
 import type { Logger } from '../runtime/logger';
-import { reconcileScheduleId } from '../workflows/reconcile-messages';
 import { type BusinessMetrics, createBusinessMetrics, type WorkflowVisibility } from './business-metrics';
 
 export interface WorkerObservabilityOptions {
@@ -94,7 +93,6 @@ export async function startWorkerObservability(
           reconciliation: {
             providers: providerNames,
             intervalSeconds: reconcileIntervalSeconds,
-            scheduleId: (provider) => reconcileScheduleId(provider as PaymentProvider),
           },
         }),
       });

@@ -4,7 +4,6 @@
  * the same deadline, and a redelivery is a duplicate.
  */
 import {
-  type Client,
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
@@ -12,7 +11,6 @@ import {
   type WorkflowStartOptions,
 } from '@temporalio/client';
 import { type AccessEvent, accessCauseKey, accessWorkflowId } from '../domain/access-event';
-import type { Logger } from '../runtime/logger';
 import type { accessWorkflow } from '../workflows';
 import {
   ACCESS_WORKFLOW_TYPE,
@@ -27,7 +25,7 @@ import {
   paymentSourceSearchAttribute,
 } from '../workflows/messages';
 import { SOURCE_LABEL, detailsTable } from '../workflows/details';
-import { type StartOutcome, TemporalUnavailableError } from './start-outcome';
+import { type StartOutcome, type StarterOptions, TemporalUnavailableError } from './start-outcome';
 
 /** The `EnrollmentState` an access workflow shows from its start until it decides. */
 export const ACCESS_START_STATE = 'changing_access';
@@ -86,16 +84,8 @@ export function accessStartOptions(event: AccessEvent, taskQueue: string, source
   } satisfies WorkflowStartOptions<typeof accessWorkflow>;
 }
 
-export interface AccessStarterOptions {
-  client: Client;
-  taskQueue: string;
-  startTimeoutMs: number;
-  logger: Logger;
-  /** Who is starting: the receiver (default) or reconciliation (src/activities/reconcile.ts). */
-  source?: PaymentSource;
-  /** Whether a dispute's later event is signalled to its running workflow (see StarterOptions). */
-  forwardToRunning?: boolean;
-}
+/** A payment's starter options: the access starter is made with the same. */
+export type AccessStarterOptions = StarterOptions;
 
 /**
  * One workflow per refund, dispute and ended subscription (`accessWorkflowId`), with a payment's ID

@@ -1,5 +1,4 @@
 import {
-  type Client,
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
@@ -8,7 +7,6 @@ import {
 import type { AccessEvent } from '../domain/access-event';
 import type { PaymentEvent } from '../domain/payment-event';
 import { enrollmentWorkflowId } from '../domain/ids';
-import type { Logger } from '../runtime/logger';
 import {
   type EnrollmentWorkflowInput,
   enrollmentStateSearchAttribute,
@@ -25,9 +23,9 @@ import { paymentDetails, paymentSummary } from '../workflows/details';
 import { MAX_DETAILS_SIGNALS, detailsKey } from '../workflows/review';
 import { ENROLLMENT_WORKFLOW_TYPE } from '../workflows/messages';
 import { createAccessStarter } from './start-access';
-import { type StartOutcome, TemporalUnavailableError } from './start-outcome';
+import { type StartOutcome, type StarterOptions, TemporalUnavailableError } from './start-outcome';
 
-export { type StartOutcome, TemporalUnavailableError } from './start-outcome';
+export { type StartOutcome, type StarterOptions, TemporalUnavailableError } from './start-outcome';
 
 /** Review steps a later delivery of the payment can resolve (see src/workflows/review.ts). */
 const DETAILS_RESOLVE: ReadonlySet<StepName> = new Set(['details', 'confirm']);
@@ -50,21 +48,6 @@ export interface EnrollmentStarter {
    */
   startAccess(event: AccessEvent): Promise<StartOutcome>;
   ready(): Promise<boolean>;
-}
-
-export interface StarterOptions {
-  client: Client;
-  taskQueue: string;
-  startTimeoutMs: number;
-  logger: Logger;
-  /** Who is starting: the receiver (default) or reconciliation (src/activities/reconcile.ts). */
-  source?: PaymentSource;
-  /**
-   * Whether a duplicate's content goes on to its running workflow (a payment's details, a dispute's
-   * later event). Default true. Reconciliation lists the same records run after run: forwarding them
-   * would cost a query per duplicate and re-signal a dispute every run.
-   */
-  forwardToRunning?: boolean;
 }
 
 /**

@@ -9,7 +9,7 @@ import type { EnrollmentSummary } from '../../src/workflows/messages';
 import { eventually } from '../helpers/eventually';
 import { sendJson } from '../helpers/send';
 import { opsRunner } from '../ops/support';
-import { startSystem, type System } from '../helpers/system';
+import { useSystem, studentEmail } from '../helpers/system';
 
 /**
  * Access follows the money back, black-box: `npm run send` plays the provider (pays, refunds, opens
@@ -17,18 +17,7 @@ import { startSystem, type System } from '../helpers/system';
  * included) against the real receiver, worker and a Temporal dev server; the sandbox LMS ledger and CRM
  * say what access each student has and how often it changed.
  */
-let system: System;
-
-beforeAll(async () => {
-  system = await startSystem();
-}, 180_000);
-
-afterAll(async () => {
-  await system?.stop();
-}, 60_000);
-
-let students = 0;
-const studentEmail = (tag: string) => `${tag}-${Date.now().toString(36)}-${(students += 1)}@example.com`;
+const system = useSystem();
 
 const send = (provider: PaymentProvider, ...args: string[]) => sendJson(system, provider, args);
 

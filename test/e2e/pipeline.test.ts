@@ -5,7 +5,7 @@ import { newPaymentId } from '../../src/providers';
 import type { EnrollmentSummary } from '../../src/workflows/messages';
 import { statusQuery } from '../../src/workflows/messages';
 import { eventually } from '../helpers/eventually';
-import { startSystem, type System } from '../helpers/system';
+import { useSystem } from '../helpers/system';
 
 const run = promisify(execFile);
 
@@ -13,15 +13,7 @@ const run = promisify(execFile);
  * The pipeline end to end on a real Temporal dev server: signed webhooks in, workflows run by the real
  * worker, real HTTP to the sandbox downstreams, whose ledger is the ground truth for exactly-once.
  */
-let system: System;
-
-beforeAll(async () => {
-  system = await startSystem();
-}, 180_000);
-
-afterAll(async () => {
-  await system?.stop();
-}, 60_000);
+const system = useSystem();
 
 const workflowsOf = async (paymentId: string) => {
   const ids: string[] = [];

@@ -8,25 +8,14 @@ import { statusQuery, type EnrollmentStatus, type EnrollmentSummary } from '../.
 import { MAX_DETAILS_SIGNALS } from '../../src/workflows/review';
 import { eventually } from '../helpers/eventually';
 import { type SendJson, sendJson } from '../helpers/send';
-import { startSystem, type System } from '../helpers/system';
+import { useSystem, studentEmail } from '../helpers/system';
 
 /**
  * What gets enrolled, black-box: `npm run send` plays the provider (creates the merchant's object in
  * the sandbox provider, pays it, delivers its signed webhooks) against the real receiver, worker and a
  * Temporal dev server; the sandbox LMS ledger says what was granted.
  */
-let system: System;
-
-beforeAll(async () => {
-  system = await startSystem();
-}, 180_000);
-
-afterAll(async () => {
-  await system?.stop();
-}, 60_000);
-
-let students = 0;
-const studentEmail = (tag: string) => `${tag}-${Date.now().toString(36)}-${(students += 1)}@example.com`;
+const system = useSystem();
 
 const send = (provider: PaymentProvider, email: string, ...args: string[]) =>
   sendJson(system, provider, ['--email', email, ...args]);

@@ -8,7 +8,7 @@ import type { AccessSummary } from '../../src/workflows/access-messages';
 import { paymentSourceSearchAttribute, type EnrollmentSummary } from '../../src/workflows/messages';
 import type { ReconcileResult, ReconcileWorkflowInput } from '../../src/workflows/reconcile-messages';
 import { eventually } from '../helpers/eventually';
-import { startSystem, type System } from '../helpers/system';
+import { useSystem, studentEmail } from '../helpers/system';
 
 /**
  * Reconciliation black-box: the sandbox provider holds payments and refunds whose webhooks never came,
@@ -16,18 +16,8 @@ import { startSystem, type System } from '../helpers/system';
  * through the providers' list APIs (Razorpay's payments and refunds, Stripe's events) and starts
  * exactly the workflows their webhooks would have: the course granted once, then taken back once.
  */
-let system: System;
+const system = useSystem();
 
-beforeAll(async () => {
-  system = await startSystem();
-}, 180_000);
-
-afterAll(async () => {
-  await system?.stop();
-}, 60_000);
-
-let students = 0;
-const studentEmail = (tag: string) => `${tag}-${Date.now().toString(36)}-${(students += 1)}@example.com`;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** course-ml-101 bought and paid in the sandbox provider; its webhooks are never delivered. */

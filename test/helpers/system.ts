@@ -150,3 +150,29 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     },
   };
 }
+
+/**
+ * One system for a test file: started before its tests, stopped after them. The handle forwards to
+ * the running system (a Proxy, so tests keep writing `system.client`), and says so if used too early.
+ */
+export function useSystem(options: SystemOptions = {}): System {
+  let running: System | undefined;
+  beforeAll(async () => {
+    running = await startSystem(options);
+  }, 180_000);
+  afterAll(async () => {
+    await running?.stop();
+  }, 60_000);
+  return new Proxy({} as System, {
+    get: (_, key) => {
+      if (!running) throw new Error('the system has not started (use it inside a test)');
+      // Its methods are closures over the running processes, never `this`: safe to hand out unbound.
+      return Reflect.get(running, key) as unknown;
+    },
+  });
+}
+
+let students = 0;
+/** A student email no other test of the run uses, so the sandbox ledger can be read per student. */
+export const studentEmail = (tag: string) =>
+  `${tag}-${Date.now().toString(36)}-${(students += 1)}@example.com`;

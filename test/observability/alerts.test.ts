@@ -84,7 +84,7 @@ describe('ops/alerts/enrollflow.rules.yml', () => {
     createBusinessMetrics({
       registry,
       logger: createLogger('test', 'silent'),
-      reconciliation: { providers: ['razorpay'], intervalSeconds: 900, scheduleId: (p) => `reconcile-${p}` },
+      reconciliation: { providers: ['razorpay'], intervalSeconds: 900 },
       client: {
         workflow: {
           count: async () => ({ count: 0 }),

@@ -596,11 +596,7 @@ const scenarios: Record<string, Scenario> = {
         client: system.client,
         registry: new Registry(),
         logger: createLogger('runbook', 'silent'),
-        reconciliation: {
-          providers: ['razorpay'],
-          intervalSeconds: 1440 * 60,
-          scheduleId: (p) => reconcileScheduleId(p as PaymentProvider),
-        },
+        reconciliation: { providers: ['razorpay'], intervalSeconds: 1440 * 60 },
       }).refresh();
       expect(snapshot.reconciledAt.razorpay).toBe(Math.floor(closeTime!.getTime() / 1000));
     },

@@ -6,7 +6,7 @@ import { type PlannedDelivery, planDeliveries } from '../../src/tools/deliver';
 import { newPaymentId } from '../../src/providers';
 import { randomSecret } from '../../src/tools/sign';
 import { type RunningReceiver, startWebhookReceiver } from '../../src/webhook/main';
-import { startSystem, type System } from '../helpers/system';
+import { useSystem } from '../helpers/system';
 
 /**
  * Part 9: rotating a webhook secret on the real system (Temporal dev server, worker, sandbox), with
@@ -16,17 +16,9 @@ import { startSystem, type System } from '../helpers/system';
  * the old secret is removed (a restart with [new]), the old secret is refused like any forgery.
  */
 
-let system: System;
+const system = useSystem();
 const logger = createLogger('rotation', 'silent');
 const secretsVariable = { razorpay: 'RAZORPAY_WEBHOOK_SECRETS', stripe: 'STRIPE_WEBHOOK_SECRETS' } as const;
-
-beforeAll(async () => {
-  system = await startSystem();
-}, 180_000);
-
-afterAll(async () => {
-  await system?.stop();
-}, 60_000);
 
 /**
  * The receiver process as it starts with `secrets` configured for `provider` (comma-separated, as in
