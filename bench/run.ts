@@ -12,6 +12,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { dataConverter } from '../src/temporal/data-converter';
+import { parsePayloadKeys } from '../src/temporal/payload-codec';
 import { CpuMeter, type CpuUse } from './cpu';
 import {
   ackAutocannonRate,
@@ -244,7 +246,12 @@ async function main() {
     log(`persistence variant ${variant}`);
     const server = await startVariantServer(sys.cli, sys.dir, variant);
     const connection = await Connection.connect({ address: server.address });
-    const client = new Client({ connection });
+    const client = new Client({
+      connection,
+      dataConverter: dataConverter(
+        parsePayloadKeys(sys.payloadKeys.PAYLOAD_KEYS, sys.payloadKeys.PAYLOAD_KEY_ID),
+      ),
+    });
     const port = await freePort();
     const receiver = await NodeProcess.start({
       name: `receiver-${variant}`,
@@ -259,6 +266,7 @@ async function main() {
         WEBHOOK_PORT: String(port),
         RAZORPAY_WEBHOOK_SECRETS: sys.secret,
         STRIPE_WEBHOOK_SECRETS: `whsec_${'0'.repeat(32)}`,
+        ...sys.payloadKeys,
       },
       logFile: path.join(sys.dir, `receiver-${variant}.log`),
       ready: httpReady(`http://${host}:${port}/readyz`),

@@ -26,6 +26,8 @@ import { freePort } from '../scripts/temporal/free-port';
 import { httpReady, logLineReady, NodeProcess, ROOT } from './procs';
 import { V8_FLAGS } from '../src/runtime/v8-flags';
 import { TASK_QUEUE_DEFAULT } from '../src/workflows/messages';
+import { dataConverter, FAILURE_CONVERTER_PATH } from '../src/temporal/data-converter';
+import { newPayloadKeyEnv, parsePayloadKeys } from '../src/temporal/payload-codec';
 
 /** The catalog `npm run dev` sells from; the bench's payments buy its `course-ml-101` at its price. */
 export const SAMPLE_CATALOG = path.join(ROOT, 'catalog', 'sample.yaml');
@@ -50,6 +52,8 @@ export interface BenchSystem {
   temporal: Pick<DevServer, 'address' | 'process' | 'stop'>;
   client: Client;
   connection: Connection;
+  /** PAYLOAD_KEYS / PAYLOAD_KEY_ID of every product process, for processes the bench starts itself. */
+  payloadKeys: { PAYLOAD_KEYS: string; PAYLOAD_KEY_ID: string };
   secret: string;
   sandboxUrl: string;
   httpCeiling: { proc: NodeProcess; port: number };
@@ -113,6 +117,7 @@ export async function startBenchSystem(options: SystemOptions = {}): Promise<Ben
     RAZORPAY_KEY_SECRET: hex(12),
     STRIPE_API_KEY: `sk_test_${hex(16)}`,
   };
+  const payloadKeys = newPayloadKeyEnv('bench-1');
   const productBundle = path.join(dir, 'workflow-bundle.js');
   const benchBundle = path.join(dir, 'bench-bundle.js');
   const shape = options.shape ?? 'production';
@@ -127,9 +132,10 @@ export async function startBenchSystem(options: SystemOptions = {}): Promise<Ben
         }),
     shape === 'production' ? compileProduct(path.join(dir, 'dist')) : (tsScript: string) => tsScript,
     writeWorkflowBundle(productBundle),
-    bundleWorkflowCode({ workflowsPath: require.resolve('./workflows') }).then(({ code }) =>
-      fs.writeFileSync(benchBundle, code),
-    ),
+    bundleWorkflowCode({
+      workflowsPath: require.resolve('./workflows'),
+      failureConverterPath: FAILURE_CONVERTER_PATH,
+    }).then(({ code }) => fs.writeFileSync(benchBundle, code)),
   ]);
 
   const base: NodeJS.ProcessEnv = {
@@ -139,6 +145,8 @@ export async function startBenchSystem(options: SystemOptions = {}): Promise<Ben
     NODE_PATH: path.join(ROOT, 'node_modules'),
     LOG_LEVEL: 'info',
     TEMPORAL_ADDRESS: temporal.address,
+    // The product seals every payload (issue 13); the bench measures it that way.
+    ...payloadKeys,
     ...secrets,
   };
   const log = (name: string) => path.join(dir, `${name}.log`);
@@ -237,7 +245,10 @@ export async function startBenchSystem(options: SystemOptions = {}): Promise<Ben
       ).then((proc) => ({ proc, port: httpCeilingPort })),
     ]);
     const connection = await Connection.connect({ address: temporal.address });
-    const client = new Client({ connection });
+    const client = new Client({
+      connection,
+      dataConverter: dataConverter(parsePayloadKeys(payloadKeys.PAYLOAD_KEYS, payloadKeys.PAYLOAD_KEY_ID)),
+    });
 
     return {
       dir,
@@ -247,6 +258,7 @@ export async function startBenchSystem(options: SystemOptions = {}): Promise<Ben
       temporal,
       client,
       connection,
+      payloadKeys,
       secret: secrets.RAZORPAY_WEBHOOK_SECRETS,
       sandboxUrl,
       httpCeiling,

@@ -12,6 +12,7 @@ import readline from 'node:readline';
 import { requireTemporalCli } from './temporal/binaries';
 import { NAMESPACE_RETENTION, startDevServer } from './temporal/dev-server';
 import { v8FlagsForScript } from '../src/runtime/v8-flags';
+import { newPayloadKey } from '../src/temporal/payload-codec';
 
 const ROOT = path.resolve(__dirname, '..');
 const DATA = path.join(ROOT, '.data');
@@ -37,6 +38,12 @@ function ensureDevEnv(): void {
     RAZORPAY_KEY_ID: () => `rzp_test_${r(7)}`,
     RAZORPAY_KEY_SECRET: () => r(12),
     STRIPE_API_KEY: () => `sk_test_${r(24)}`,
+    // The payload codec's ring (one key here; docs/operations.md shows a rotation) and the codec
+    // server's token and address, which the `temporal` CLI takes as --codec-endpoint / --codec-auth.
+    PAYLOAD_KEYS: () => `dev-1:${newPayloadKey()}`,
+    PAYLOAD_KEY_ID: () => 'dev-1',
+    CODEC_AUTH: () => r(24),
+    CODEC_ENDPOINT: () => `http://127.0.0.1:${process.env.CODEC_PORT ?? '8089'}`,
   };
   const existing = fs.existsSync(DEV_ENV) ? fs.readFileSync(DEV_ENV, 'utf8') : '';
   const present = new Set(existing.split('\n').map((line) => line.split('=')[0]));
@@ -72,6 +79,9 @@ function loadEnv(): NodeJS.ProcessEnv {
     SANDBOX_URL: sandbox,
   };
   for (const [k, v] of Object.entries(defaults)) process.env[k] ??= v;
+  const codec = new URL(process.env.CODEC_ENDPOINT!);
+  process.env.CODEC_HOST ??= codec.hostname;
+  process.env.CODEC_PORT ??= codec.port;
   return process.env;
 }
 
@@ -105,16 +115,24 @@ async function main() {
       `npm run dev runs its own Temporal dev server; TEMPORAL_ADDRESS must be local, got ${host}`,
     );
   }
+  const uiPort = Number(env.TEMPORAL_UI_PORT ?? Number(port) + 1000);
+  // The Web UI's only codec setting is a URL, so its credential rides in the path (the codec server
+  // takes `/auth/<token>` as it takes `Authorization: Bearer <token>` from the CLI). Anyone who can
+  // open this Web UI reads decoded payloads: it listens on loopback only.
+  const uiCodecEndpoint = `${env.CODEC_ENDPOINT}/auth/${env.CODEC_AUTH}`;
+  env.CODEC_CORS_ORIGINS ??= `http://127.0.0.1:${uiPort},http://localhost:${uiPort}`;
   console.log('starting Temporal dev server ...');
   const temporal = await startDevServer({
     cliPath: cli,
     dbFile: path.join(DATA, 'temporal.sqlite'),
     port: Number(port),
-    uiPort: Number(env.TEMPORAL_UI_PORT ?? Number(port) + 1000),
+    uiPort,
     logFile: path.join(DATA, 'temporal-server.log'),
+    uiCodecEndpoint,
   });
 
   const children: Array<[string, ChildProcess]> = [
+    ['codec', startChild('codec', 'src/codec-server/main.ts', env)],
     ['sandbox', startChild('sandbox', 'src/sandbox/main.ts', env)],
     ['worker', startChild('worker', 'src/worker.ts', env)],
     ['webhook', startChild('webhook', 'src/webhook/main.ts', env)],
@@ -147,11 +165,13 @@ async function main() {
       'enrollflow is running:',
       `  webhooks        http://127.0.0.1:${webhookPort}/webhooks/razorpay   /webhooks/stripe`,
       `  Temporal        ${temporal.address} (namespace ${temporal.namespace}, retention ${NAMESPACE_RETENTION})`,
-      `  Temporal Web UI ${temporal.uiUrl}`,
+      `  Temporal Web UI ${temporal.uiUrl} (decodes student data through the codec server)`,
+      `  codec server    ${env.CODEC_ENDPOINT} (token CODEC_AUTH in .data/dev.env)`,
       `  sandbox ledger  http://127.0.0.1:${env.SANDBOX_PORT}/_sandbox/ledger`,
       `  catalog         ${env.CATALOG_PATH} (npm run ops -- catalog check)`,
       `  metrics         http://127.0.0.1:${webhookPort}/metrics (receiver)  http://127.0.0.1:${env.WORKER_METRICS_PORT ?? '9464'}/metrics (worker)  http://127.0.0.1:${env.TEMPORAL_SDK_METRICS_PORT ?? '9465'}/metrics (Temporal SDK)`,
       `  temporal CLI    ${cli}`,
+      `                  add --codec-endpoint ${env.CODEC_ENDPOINT} --codec-auth "Bearer $CODEC_AUTH" to read payloads`,
       '',
       'Try: npm run send -- razorpay --course course-ml-101    then: npm run ops -- reviews      (Ctrl-C stops everything)',
       '',

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { describeIssues } from './domain/zod-issues';
+import { parsePayloadKeys, PayloadKeyError, type PayloadKeyRing } from './temporal/payload-codec';
 import { TASK_QUEUE_DEFAULT } from './workflows/messages';
 
 const csvSecrets = (name: string) =>
@@ -62,7 +63,35 @@ const temporalSchema = z.object({
   // Read by @temporalio/envconfig (src/temporal/connection-options.ts); validated here for a clear error.
   TEMPORAL_API_KEY: z.string().min(20, 'TEMPORAL_API_KEY looks truncated').optional(),
   TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
+  /**
+   * The payload codec's key ring (src/temporal/payload-codec.ts): `id:base64key` pairs of 32-byte
+   * AES keys, every key a retained history may still need; PAYLOAD_KEY_ID seals new payloads.
+   */
+  PAYLOAD_KEYS: z.string({
+    error:
+      'PAYLOAD_KEYS is required: id:base64key pairs that encrypt student data in Temporal (npm run ops -- payload-keys new)',
+  }),
+  PAYLOAD_KEY_ID: z.string().optional(),
 });
+
+/** The key ring must parse and name its active key; the message names ids and rules, never a key. */
+const requirePayloadKeys = (
+  env: { PAYLOAD_KEYS?: string; PAYLOAD_KEY_ID?: string },
+  ctx: z.RefinementCtx,
+) => {
+  if (env.PAYLOAD_KEYS === undefined) return;
+  try {
+    parsePayloadKeys(env.PAYLOAD_KEYS, env.PAYLOAD_KEY_ID);
+  } catch (err) {
+    if (!(err instanceof PayloadKeyError)) throw err;
+    ctx.addIssue({ code: 'custom', path: ['PAYLOAD_KEYS'], message: err.message });
+  }
+};
+
+/** The ring of an already validated configuration. */
+export const payloadKeyRing = (
+  config: Pick<TemporalConfig, 'PAYLOAD_KEYS' | 'PAYLOAD_KEY_ID'>,
+): PayloadKeyRing => parsePayloadKeys(config.PAYLOAD_KEYS, config.PAYLOAD_KEY_ID);
 
 const loggingSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -144,12 +173,44 @@ const workerSchema = temporalSchema.merge(loggingSchema).extend({
   RECONCILE_FIRST_LOOKBACK_HOURS: z.coerce.number().min(0).max(720).default(24),
 });
 
-const webhookEnv = webhookSchema.superRefine(requireLivemodeInProduction);
-const workerEnv = workerSchema.superRefine(requireLivemodeInProduction);
+/** The codec server (src/codec-server): decodes payloads for operators' Web UI and `temporal` CLI. */
+const codecServerSchema = loggingSchema.extend({
+  PAYLOAD_KEYS: temporalSchema.shape.PAYLOAD_KEYS,
+  PAYLOAD_KEY_ID: temporalSchema.shape.PAYLOAD_KEY_ID,
+  CODEC_HOST: z.string().default('127.0.0.1'),
+  CODEC_PORT: port(8089),
+  /**
+   * The token a caller must present: `Authorization: Bearer <token>` (the `temporal` CLI's
+   * --codec-auth, the ops CLI), or as the path prefix `/auth/<token>` of the Web UI's codec endpoint.
+   */
+  CODEC_AUTH: z
+    .string({ error: 'CODEC_AUTH is required: the token operators present to the codec server' })
+    .min(24, 'CODEC_AUTH must be at least 24 characters (openssl rand -hex 24)'),
+  /** The Web UI's origin(s), comma-separated: the only pages whose scripts may call the codec server. */
+  CODEC_CORS_ORIGINS: z
+    .string({
+      error: 'CODEC_CORS_ORIGINS is required: the Temporal Web UI origin, e.g. http://127.0.0.1:8233',
+    })
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim().replace(/\/+$/, ''))
+        .filter(Boolean),
+    )
+    .refine((list) => list.length > 0 && list.every((o) => /^https?:\/\/[^/]+$/.test(o)), {
+      message: 'CODEC_CORS_ORIGINS: origins look like http://127.0.0.1:8233 (scheme, host, port; no path)',
+    }),
+});
+
+const webhookEnv = webhookSchema.superRefine(requireLivemodeInProduction).superRefine(requirePayloadKeys);
+const workerEnv = workerSchema.superRefine(requireLivemodeInProduction).superRefine(requirePayloadKeys);
+const temporalEnv = temporalSchema.superRefine(requirePayloadKeys);
+const codecServerEnv = codecServerSchema.superRefine(requirePayloadKeys);
 
 export type WebhookConfig = z.output<typeof webhookSchema>;
 export type WorkerConfig = z.output<typeof workerSchema>;
 export type TemporalConfig = z.output<typeof temporalSchema>;
+export type CodecServerConfig = z.output<typeof codecServerSchema>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -172,11 +233,16 @@ export const loadWebhookConfig = (env: NodeJS.ProcessEnv = process.env): Webhook
   parse(webhookEnv, env, 'webhook receiver');
 export const loadWorkerConfig = (env: NodeJS.ProcessEnv = process.env): WorkerConfig =>
   parse(workerEnv, env, 'worker');
+export const loadCodecServerConfig = (env: NodeJS.ProcessEnv = process.env): CodecServerConfig =>
+  parse(codecServerEnv, env, 'codec server');
 export const loadTemporalConfig = (env: NodeJS.ProcessEnv = process.env): TemporalConfig =>
-  parse(temporalSchema, env, 'Temporal client');
+  parse(temporalEnv, env, 'Temporal client');
 
 /** Every variable each process reads, and which of them it cannot start without (for deployment checks). */
-export function configVariables(): Record<'webhook' | 'worker', { all: string[]; required: string[] }> {
+export function configVariables(): Record<
+  'webhook' | 'worker' | 'codecServer',
+  { all: string[]; required: string[] }
+> {
   const describe = (schema: z.ZodObject<Record<string, z.ZodType>>) => {
     const entries = Object.entries(schema.shape);
     return {
@@ -184,5 +250,9 @@ export function configVariables(): Record<'webhook' | 'worker', { all: string[];
       required: entries.filter(([, type]) => !type.safeParse(undefined).success).map(([name]) => name),
     };
   };
-  return { webhook: describe(webhookSchema), worker: describe(workerSchema) };
+  return {
+    webhook: describe(webhookSchema),
+    worker: describe(workerSchema),
+    codecServer: describe(codecServerSchema),
+  };
 }

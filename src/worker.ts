@@ -5,6 +5,7 @@
  * set of activity dependencies (HTTP agents, the CRM token cache) per process.
  */
 import { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import {
   type LogLevel,
   type LogMetadata,
@@ -13,7 +14,8 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import { createActivities } from './activities';
-import { loadWorkerConfig, type WorkerConfig } from './config';
+import { loadWorkerConfig, payloadKeyRing, type WorkerConfig } from './config';
+import { dataConverter } from './temporal/data-converter';
 import { installRuntimeWithSdkMetrics } from './observability/sdk-metrics';
 import { startWorkerObservability } from './observability/worker-observability';
 import { createLogger, type Logger } from './runtime/logger';
@@ -31,13 +33,17 @@ export interface EnrollmentWorkerOptions {
   /** A prebuilt bundle (bundleWorkflowCode) to skip bundling at start-up; tests reuse one. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  /** Default: the payload codec over the config's key ring. A test's negative control passes `{}`. */
+  dataConverter?: DataConverter;
 }
 
 export function createEnrollmentWorker(options: EnrollmentWorkerOptions): Promise<Worker> {
   const { config, connection, logger } = options;
+  const converter = options.dataConverter ?? dataConverter(payloadKeyRing(config));
   return Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: converter,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
@@ -45,7 +51,7 @@ export function createEnrollmentWorker(options: EnrollmentWorkerOptions): Promis
     activities: createActivities(config, {
       logger: logger.child({ component: 'activities' }),
       // Access changes read and signal payments' workflows through the worker's own connection.
-      temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+      temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: converter }),
     }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
   });
@@ -110,7 +116,11 @@ async function main() {
       ? { codePath: config.WORKFLOW_BUNDLE_PATH }
       : undefined;
     worker = await createEnrollmentWorker({ config, connection, logger, workflowBundle });
-    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    const client = new Client({
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      dataConverter: dataConverter(payloadKeyRing(config)),
+    });
     if (config.RECONCILE_SCHEDULES) {
       // The safety net must not take payments down with it: a worker that cannot create the Schedules
       // (no permission, say) still polls, and EnrollflowReconciliationNotSucceeding fires.

@@ -21,6 +21,8 @@ import { freePort } from '../temporal/free-port';
 import { writeWorkflowBundle } from '../bundle-workflows';
 import { productNodeArgs } from '../product-process';
 import { TASK_QUEUE_DEFAULT } from '../../src/workflows/messages';
+import { dataConverter } from '../../src/temporal/data-converter';
+import { newPayloadKeyEnv, parsePayloadKeys } from '../../src/temporal/payload-codec';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 /** The catalog the worker sells from: what the payments buy, and at what price. */
@@ -163,6 +165,8 @@ export async function startChaosSystem(options: SystemOptions = {}): Promise<Cha
   // Picked once the dev server is up: it binds ports of its own as it starts (services beside the
   // frontend), and one picked before could be taken by then.
   const receiverPort = await freePort();
+  // Every process of the system, and this harness's own client, seal payloads under one fresh key.
+  const payloadKeys = newPayloadKeyEnv('reliability-1');
 
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -182,6 +186,7 @@ export async function startChaosSystem(options: SystemOptions = {}): Promise<Cha
     // Any free port: several systems (and a developer's `npm run dev`) may run at once.
     WORKER_METRICS_PORT: '0',
     TEMPORAL_SDK_METRICS_PORT: '0',
+    ...payloadKeys,
     ...secrets,
   };
   const workerLog = path.join(dir, 'worker.log');
@@ -214,7 +219,10 @@ export async function startChaosSystem(options: SystemOptions = {}): Promise<Cha
   );
   await Promise.all([worker.start(), receiver.start()]);
   const connection = Connection.lazy({ address: temporal.address });
-  const client = new Client({ connection });
+  const client = new Client({
+    connection,
+    dataConverter: dataConverter(parsePayloadKeys(payloadKeys.PAYLOAD_KEYS, payloadKeys.PAYLOAD_KEY_ID)),
+  });
 
   return {
     dir,

@@ -38,6 +38,8 @@ export interface DevServerOptions {
   namespace?: string;
   /** Where the server's own log goes (it is verbose); default: discarded. */
   logFile?: string;
+  /** The codec server the Web UI decodes payloads through (`--ui-codec-endpoint`), as the browser reaches it. */
+  uiCodecEndpoint?: string;
 }
 
 export interface DevServer {
@@ -74,8 +76,10 @@ async function startDevServerOnce(options: DevServerOptions): Promise<DevServer>
   const address = `127.0.0.1:${port}`;
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
   args.push('--http-port', String(await freePort()), '--metrics-port', String(await freePort()));
-  if (uiPort) args.push('--ui-port', String(uiPort), '--ui-disable-news-fetch');
-  else args.push('--headless');
+  if (uiPort) {
+    args.push('--ui-port', String(uiPort), '--ui-disable-news-fetch');
+    if (options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
+  } else args.push('--headless');
   if (options.dbFile) {
     fs.mkdirSync(path.dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile);

@@ -5,6 +5,7 @@
  */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { type ActivityErrorType, isNonRetryableType } from '../domain/failures';
+import { redactContacts, redactError } from '../domain/mask';
 import type { ActivityFailureDetails } from './types';
 
 export interface DownstreamFailureInfo {
@@ -18,7 +19,10 @@ export interface DownstreamFailureInfo {
 /**
  * A classified failure inside the activity code. It carries no attempt number on purpose: the HubSpot
  * token refresh is shared by concurrent activity executions, and each one reports its own attempt
- * when the failure crosses the activity boundary (`toApplicationFailure`).
+ * when the failure crosses the activity boundary (`toApplicationFailure`). Its message and code may
+ * quote a downstream (an SDK's error, a code from an error body), which can echo the student's email
+ * or phone: both are masked (`redactContacts`), since they become the failure message, the review
+ * reason and log lines.
  */
 export class DownstreamFailure extends Error {
   override name = 'DownstreamFailure';
@@ -31,9 +35,9 @@ export class DownstreamFailure extends Error {
     message: string,
     info: DownstreamFailureInfo = {},
   ) {
-    super(message, info.cause === undefined ? undefined : { cause: info.cause });
+    super(redactContacts(message), info.cause === undefined ? undefined : { cause: info.cause });
     this.status = info.status;
-    this.code = info.code;
+    this.code = info.code === undefined ? undefined : redactContacts(info.code);
     this.retryDelayMs = info.retryDelayMs;
   }
 
@@ -64,7 +68,8 @@ export function toApplicationFailure(failure: DownstreamFailure, attempt: number
     nonRetryable: failure.nonRetryable,
     nextRetryDelay: failure.nonRetryable ? undefined : failure.retryDelayMs,
     details: [details],
-    cause: isErrorLike(failure.cause) ? failure.cause : undefined,
+    // The cause (an SDK's error, say) crosses too: its message and stack may quote the request.
+    cause: isErrorLike(failure.cause) ? redactError(failure.cause) : undefined,
   });
 }
 
@@ -75,7 +80,7 @@ export function toApplicationFailure(failure: DownstreamFailure, attempt: number
 export function toActivityError(err: unknown, attempt: number): Error {
   if (err instanceof DownstreamFailure) return toApplicationFailure(err, attempt);
   if (err instanceof CancelledFailure || err instanceof ApplicationFailure) return err;
-  const cause = isErrorLike(err) ? err : new Error(String(err));
+  const cause = redactError(isErrorLike(err) ? err : new Error(String(err)));
   return ApplicationFailure.create({
     message: `Unexpected activity error: ${cause.message}`,
     type: cause.name || 'Error',

@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../runtime/logger';
 import { activityLogFields, currentCancellationSignal } from './activity-context';
 import type { NonRetryableErrorType } from '../domain/failures';
+import { redactContacts } from '../domain/mask';
 import { DownstreamFailure } from './errors';
 import { retryDelayFromHeaders } from './retry-after';
 import type { PaymentRef } from './types';
@@ -223,7 +224,9 @@ export async function httpRequest(deps: HttpDeps, req: HttpRequest): Promise<Htt
 
   const durationMs = elapsed();
   const outcome = classifyStatus(status);
-  const errorCode = outcome === 'ok' ? undefined : req.errorCode?.(parsed);
+  // A code read from an error body is the downstream's text: it may quote the student's email or phone.
+  const code = outcome === 'ok' ? undefined : req.errorCode?.(parsed);
+  const errorCode = code === undefined ? undefined : redactContacts(code);
   const line = { ...logFields, status, durationMs, outcome, ...(errorCode ? { errorCode } : {}) };
   if (outcome === 'ok') deps.logger.info(line, `${req.downstream} ${req.operation}`);
   else deps.logger.warn(line, `${req.downstream} ${req.operation}`);

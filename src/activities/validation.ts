@@ -17,7 +17,7 @@ const paymentRef = z.object({
 const email = z.string().regex(EMAIL_PATTERN, 'must be an email address').max(320);
 const name = z.string().trim().min(1, 'must not be empty').max(256);
 const courseId = z.string().trim().min(1, 'must not be empty').max(256);
-const phone = z.string().regex(E164_PATTERN, 'must be E.164, e.g. +919876543210');
+const phone = z.string().regex(E164_PATTERN, 'must be E.164: +, the country code and number, 7 to 15 digits');
 
 const grantKey = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a catalog id (letters, digits, . _ -)');
 

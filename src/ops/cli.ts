@@ -10,6 +10,9 @@
  *                                (--step / --reason narrow it)
  *   reconcile --provider --since start what no webhook started in a window; dry run unless --yes
  *   catalog check [file]         validate a catalog file and print what it sells (no Temporal needed)
+ *   payload-keys new [--id]      a new PAYLOAD_KEYS entry id:base64key (no Temporal needed)
+ *   payload-keys usage [--query] which keys seal the payloads of matching workflows, and whether
+ *                                PAYLOAD_KEYS holds them all (when an old key can leave the ring)
  *
  * Exit codes: 0 done, 1 refused or failed (unknown payment, not in review, Temporal unreachable),
  * 2 bad command line. Expected failures print one line, never a stack trace.
@@ -30,6 +33,14 @@ import { renderShow, showPayment } from './show';
 import { listAccessChanges, renderAccessOnly } from './access';
 import { catalogPathOf, checkCatalogFile, renderCatalog } from './catalog';
 import { parseTime, reconcile, renderReconcile } from './reconcile';
+import {
+  DEFAULT_USAGE_QUERY,
+  exitCodeOfKeyUsage,
+  keyUsage,
+  NEW_KEY_NEXT_STEP,
+  newKey,
+  renderKeyUsage,
+} from './payload-keys';
 import { loadTemporalConfig } from '../config';
 import { processIo, runMain } from '../runtime/process';
 
@@ -305,6 +316,46 @@ function buildProgram(io: OpsIo, setExit: (code: number) => void): Command {
       const catalog = checkCatalogFile(catalogPathOf(file, io.env));
       io.stdout(renderCatalog(catalog));
       setExit(EXIT_OK);
+    });
+
+  const payloadKeys = program
+    .command('payload-keys')
+    .description('the payload codec key ring (PAYLOAD_KEYS / PAYLOAD_KEY_ID) and its rotation');
+
+  payloadKeys
+    .command('new')
+    .description('print a new PAYLOAD_KEYS entry, id:base64 of 32 random bytes (no Temporal needed)')
+    .option('--id <id>', 'key id (default: k-YYYYMMDD, today in UTC)')
+    .option('--json', 'machine-readable output')
+    .action((flags: JsonFlag & { id?: string }) => {
+      const key = newKey(flags.id, io.now());
+      if (flags.json) {
+        io.stdout(json(key));
+      } else {
+        io.stdout(`${key.entry}\n`);
+        // On stderr, so `$(npm run ops -- payload-keys new)` captures the entry alone.
+        io.stderr(NEW_KEY_NEXT_STEP);
+      }
+      setExit(EXIT_OK);
+    });
+
+  payloadKeys
+    .command('usage')
+    .description(
+      'count the payloads in matching workflows by the key that sealed them; exit 1 if PAYLOAD_KEYS lacks one in use',
+    )
+    .option('--query <query>', 'visibility query', DEFAULT_USAGE_QUERY)
+    .option('--limit <n>', 'read at most n workflows', positiveInt('--limit', 100_000), 1000)
+    .option('--concurrency <n>', 'histories read at once', positiveInt('--concurrency', 32), 4)
+    .option('--json', 'machine-readable output')
+    .action(async (flags: JsonFlag & { query: string; limit: number; concurrency: number }, cmd: Command) => {
+      if (!flags.query.trim()) throw new UsageError('--query must not be empty');
+      await withOps(cmd, async (ops) => {
+        const { query, limit, concurrency } = flags;
+        const result = await keyUsage(ops, { query, limit, concurrency });
+        io.stdout(flags.json ? json(result) : renderKeyUsage(result));
+        return exitCodeOfKeyUsage(result);
+      });
     });
 
   return program;

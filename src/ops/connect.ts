@@ -1,10 +1,14 @@
 /**
  * Where the ops CLI talks to: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (the same variables the worker,
- * the receiver and the `temporal` CLI read), overridden by --address / --namespace.
+ * the receiver and the `temporal` CLI read), overridden by --address / --namespace, and PAYLOAD_KEYS /
+ * PAYLOAD_KEY_ID to seal and open payloads as the worker does (else those of `npm run dev`).
  */
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { temporalConnectionOptions } from '../temporal/connection-options';
-import { ConfigError, loadTemporalConfig } from '../config';
+import type { PayloadKeyRing } from '../temporal/payload-codec';
+import { dataConverter } from '../temporal/data-converter';
+import { ConfigError, loadTemporalConfig, payloadKeyRing } from '../config';
+import { DEV_ENV_PATH, settingsLookup } from '../tools/send';
 import { OpsError, UsageError } from './errors';
 import { grpcMessage, isGrpcNotFound } from './grpc';
 
@@ -18,6 +22,8 @@ export interface OpsTarget {
   namespace: string;
   /** TLS / API key etc. from TEMPORAL_* variables, as for the worker and receiver. */
   connection: ConnectionOptions;
+  /** PAYLOAD_KEYS: ops reads and writes payloads through the same codec as the worker. */
+  payloadKeys: PayloadKeyRing;
 }
 
 export interface OpsConnection extends OpsTarget {
@@ -31,12 +37,19 @@ export function resolveTarget(flags: TargetFlags, env: NodeJS.ProcessEnv): OpsTa
   const merged: NodeJS.ProcessEnv = { ...env };
   if (flags.address) merged.TEMPORAL_ADDRESS = flags.address;
   if (flags.namespace) merged.TEMPORAL_NAMESPACE = flags.namespace;
+  if (!merged.PAYLOAD_KEYS?.trim()) {
+    // On a developer's machine the ring is the one `npm run dev` generated, as `send` finds its secrets.
+    const devSetting = settingsLookup({}, DEV_ENV_PATH);
+    merged.PAYLOAD_KEYS = devSetting('PAYLOAD_KEYS');
+    merged.PAYLOAD_KEY_ID = devSetting('PAYLOAD_KEY_ID');
+  }
   try {
     const config = loadTemporalConfig(merged);
     return {
       address: config.TEMPORAL_ADDRESS,
       namespace: config.TEMPORAL_NAMESPACE,
       connection: temporalConnectionOptions(config, merged),
+      payloadKeys: payloadKeyRing(config),
     };
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(err.message);
@@ -65,7 +78,11 @@ export async function connectOps(target: OpsTarget): Promise<OpsConnection> {
     }
     throw new OpsError(`cannot reach Temporal at ${target.address}: ${grpcMessage(err)}`);
   }
-  const client = new Client({ connection, namespace: target.namespace });
+  const client = new Client({
+    connection,
+    namespace: target.namespace,
+    dataConverter: dataConverter(target.payloadKeys),
+  });
   return {
     ...target,
     client,

@@ -5,7 +5,8 @@
  * asynchronous destination would save next to nothing beside a Temporal start (docs/benchmarks.md).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import pino, { type DestinationStream, type Logger } from 'pino';
+import pino, { type DestinationStream, type LogFn, type Logger } from 'pino';
+import { type KeyMask, maskEmail, maskPhone, redactContacts, redactDeep } from '../domain/mask';
 import { providerNames, providers, signatureHeaders } from '../providers';
 
 export type { Logger };
@@ -20,6 +21,8 @@ const SECRET_VARIABLES = [
   'HUBSPOT_REFRESH_TOKEN',
   'RAZORPAY_KEY_SECRET',
   'STRIPE_API_KEY',
+  'PAYLOAD_KEYS',
+  'CODEC_AUTH',
 ];
 
 /** Paths whose values are never written, wherever they appear in a log object. */
@@ -59,6 +62,38 @@ const REDACT_PATHS = [
 ];
 
 /**
+ * Student fields, should one be logged by name: an email masked (`a***@example.com`), a phone masked
+ * (`+91******3210`), a name not written. Any other string has `redactContacts` applied.
+ */
+const maskByKey: KeyMask = (key, value) => {
+  switch (key) {
+    case 'email':
+      return maskEmail(value);
+    case 'phone':
+      return maskPhone(value);
+    case 'firstname':
+    case 'lastname':
+    case 'studentName':
+      return '[redacted]';
+    default:
+      return undefined;
+  }
+};
+
+/**
+ * The last line against student PII in logs: call sites log ids and masked forms, but a downstream's
+ * error, a workflow's review reason or an SDK's failure can quote an email or a phone number. Every
+ * string of the call (the object, its errors and their causes, the message) is masked before pino
+ * writes it; what holds nothing to mask is passed on untouched.
+ */
+function maskStudentData(this: Logger, args: Parameters<LogFn>, method: LogFn): void {
+  const masked = args.map((arg: unknown) =>
+    typeof arg === 'string' ? redactContacts(arg) : redactDeep(arg, maskByKey),
+  ) as Parameters<LogFn>;
+  method.apply(this, masked);
+}
+
+/**
  * Fields added to every line logged inside `withLogContext` (the receiver's request id), however deep
  * in the call chain the line is written and whoever writes it.
  */
@@ -77,6 +112,7 @@ export function createLogger(name: string, level: string = 'info', destination?:
     base: { service: name },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    hooks: { logMethod: maskStudentData },
     // A field of the log call itself wins over the context (pino's default merge order).
     mixin: () => logContext.getStore() ?? {},
   };

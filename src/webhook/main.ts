@@ -2,7 +2,9 @@
 import { createServer, type Server } from 'node:http';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { temporalConnectionOptions } from '../temporal/connection-options';
-import { loadWebhookConfig, type WebhookConfig } from '../config';
+import type { DataConverter } from '@temporalio/common';
+import { loadWebhookConfig, payloadKeyRing, type WebhookConfig } from '../config';
+import { dataConverter } from '../temporal/data-converter';
 import { createLogger, type Logger } from '../runtime/logger';
 import { warnOfMissingV8Flags } from '../runtime/v8-flags';
 import { createWebhookMetrics } from '../observability/webhook-metrics';
@@ -28,6 +30,8 @@ export interface ReceiverOptions {
   headersTimeoutMs?: number;
   /** TLS / API key for Temporal (src/temporal/connection-options.ts); default: plain address. */
   temporalConnection?: ConnectionOptions;
+  /** Default: the payload codec over the config's key ring. A test's negative control passes `{}`. */
+  dataConverter?: DataConverter;
 }
 
 export const DEFAULT_RECEIVER_OPTIONS = { requestTimeoutMs: 15_000, headersTimeoutMs: 10_000 } as const;
@@ -41,7 +45,11 @@ export async function startWebhookReceiver(
   const { requestTimeoutMs, headersTimeoutMs } = { ...DEFAULT_RECEIVER_OPTIONS, ...options };
   // Lazy: the receiver starts (and answers 503) even while Temporal is down, instead of crash-looping.
   const connection = Connection.lazy(options.temporalConnection ?? { address: config.TEMPORAL_ADDRESS });
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const client = new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: options.dataConverter ?? dataConverter(payloadKeyRing(config)),
+  });
   const metrics = createWebhookMetrics();
   const starter = createEnrollmentStarter({
     client,

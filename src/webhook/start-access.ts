@@ -25,6 +25,7 @@ import {
   paymentSourceSearchAttribute,
 } from '../workflows/messages';
 import { SOURCE_LABEL, detailsTable } from '../workflows/details';
+import { escapeMarkdown } from '../workflows/markdown';
 import { type StartOutcome, type StarterOptions, TemporalUnavailableError } from './start-outcome';
 
 /** The `EnrollmentState` an access workflow shows from its start until it decides. */
@@ -43,12 +44,13 @@ const KIND_LABEL: Record<AccessEvent['kind'], string> = {
 export function accessSummary(event: AccessEvent, source: PaymentSource = 'webhook'): string {
   const refunded = event.refundedMinor === undefined ? '' : ` (${event.refundedMinor} refunded in all)`;
   const payment = event.paymentId ? ` of ${event.paymentId}` : '';
-  const status = event.status ? ` · ${event.status}` : '';
+  // The ids are `[A-Za-z0-9_]`; the status is the provider's free text, so it is escaped.
+  const status = event.status ? ` · ${escapeMarkdown(event.status)}` : '';
   const found = source === 'webhook' ? '' : ` · ${SOURCE_LABEL[source]}`;
   return `${KIND_LABEL[event.kind]} ${event.causeId}${refunded}${payment} · ${event.provider}${status}${found}`;
 }
 
-/** The event as received, for the Web UI's static "Details" panel. */
+/** The event as received, for the Web UI's static "Details" panel (every value escaped). */
 export function accessDetails(event: AccessEvent, source: PaymentSource = 'webhook'): string {
   const rows: Array<[string, string | undefined]> = [
     ['Provider', event.provider],

@@ -27,6 +27,7 @@ import {
 import type { ConfirmAccessChangeResult, ReadGrantResult } from '../activities/types';
 import { accessCauseKey } from '../domain/access-event';
 import { isValidEmail, normalisePhone } from '../domain/contact-rules';
+import { redactContacts } from '../domain/mask';
 import {
   ACCESS_STEPS,
   type AccessOutcome,
@@ -49,6 +50,7 @@ import {
   resolveReviewSignal,
   reviewActions,
 } from './messages';
+import { escapeMarkdown } from './markdown';
 import { crm, lms, provider, temporalReads, whatsapp } from './retry-policies';
 import { namesReview } from './review';
 
@@ -168,10 +170,12 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
         const cause = err.cause;
         state.attempts += 1;
         state.status = 'failed';
-        state.lastError =
+        // The activity masks contacts in its own messages; a failure it never described is masked here.
+        state.lastError = redactContacts(
           cause instanceof ApplicationFailure
             ? `${cause.type ?? 'Error'}: ${cause.message}`
-            : (cause?.message ?? err.message);
+            : (cause?.message ?? err.message),
+        );
         // A message may have reached Meta when the failure is not the activity's own word.
         const unknown =
           step === 'notify' &&
@@ -444,14 +448,18 @@ export function planChange(
   }
 }
 
-function renderAccessDetails(status: AccessStatus): string {
+/** The access workflow's current details in the Web UI (exported for its tests). */
+export function renderAccessDetails(status: AccessStatus): string {
+  // Ids, the provider's words and review reasons come from outside: escaped, so they render as text.
+  const text = (value: string) => escapeMarkdown(redactContacts(value));
   const lines = [
     `**State:** ${status.state}`,
     '',
-    `**${status.kind}** ${status.causeId} of payment ${status.paymentId ?? '(not known yet)'}`,
+    `**${status.kind}** ${text(status.causeId)} of payment ${status.paymentId ? text(status.paymentId) : '(not known yet)'}`,
   ];
-  if (status.confirmed) lines.push('', `**Provider:** ${status.confirmed.detail}`);
+  if (status.confirmed) lines.push('', `**Provider:** ${text(status.confirmed.detail)}`);
   if (status.access) lines.push('', `**Access:** ${status.access}`);
-  if (status.openReview) lines.push('', `**Review ${status.openReview.id}:** ${status.openReview.reason}`);
-  return lines.join('\n').replace(/[<>[\]]/g, '');
+  if (status.openReview)
+    lines.push('', `**Review ${text(status.openReview.id)}:** ${text(status.openReview.reason)}`);
+  return lines.join('\n');
 }

@@ -10,6 +10,7 @@ import {
   isCancellation,
   patched,
 } from '@temporalio/workflow';
+import { redactContacts } from '../domain/mask';
 import type { EnrollmentStatus, ReviewKind } from './messages';
 import { CANCEL_ENDS_PAYMENT_PATCH, WELCOME_UNCERTAIN_PATCH } from './patches';
 import type { Reviews } from './review';
@@ -63,6 +64,8 @@ export class StepRunner {
         // cancelled (`temporal workflow cancel`), and that is no reason to ask a person.
         if (isCancellation(err) && patched(CANCEL_ENDS_PAYMENT_PATCH)) throw err;
         const failure = describeFailure(err);
+        // The activities mask contacts in their own messages; a failure they never described is masked here.
+        failure.message = redactContacts(failure.message);
         state.attempts += failure.attempts;
         state.status = 'failed';
         state.lastError = failure.message;

@@ -1,6 +1,8 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
+import { ApplicationFailure } from '@temporalio/common';
 import { createActivities } from '../../src/activities';
+import { DownstreamFailure, toActivityError, toApplicationFailure } from '../../src/activities/errors';
 import { captureLogs, failureOf, SECRETS, testConfig } from './support/fixtures';
 import { hang, reply, ScriptedServer } from './support/scripted-server';
 
@@ -133,5 +135,61 @@ describe('downstream call logging', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 40, outcome: 'timeout', transportCode: 'TIMEOUT', attempt: 1 });
     expect(lines[0]).not.toHaveProperty('status');
+  });
+
+  it('masks the email or phone a refusal echoes, in the failure message and in the log line', async () => {
+    server
+      .route('POST', '/api/enrollments', reply(400, { error: `user ${student.email} is suspended` }))
+      .route(
+        'POST',
+        '/v21.0/1234567890/messages',
+        reply(400, { error: { code: 131026, message: `cannot deliver to ${student.phone}` } }),
+      );
+    const logs = captureLogs();
+    const acts = createActivities(testConfig(server.url), { logger: logs.logger, random: () => 0 });
+
+    const enroll = await failureOf(
+      env(1, 'enrollStudent').run(acts.enrollStudent, { payment, ...student, courseId: 'course-101' }),
+    );
+    expect(enroll).toMatchObject({
+      type: 'LmsRejected',
+      message: 'LMS rejected the request (HTTP 400, user a***@example.com is suspended)',
+      details: [{ attempt: 1, status: 400, code: 'user a***@example.com is suspended' }],
+    });
+    await failureOf(
+      env(1, 'sendWelcomeMessage').run(acts.sendWelcomeMessage, {
+        payment,
+        ...student,
+        courseId: 'course-101',
+      }),
+    );
+    expect(logs.lines()[0]).toMatchObject({ errorCode: 'user a***@example.com is suspended' });
+    for (const pii of [student.email, 'asha.verma', '9876543210', 'Asha', 'Verma']) {
+      expect(logs.text()).not.toContain(pii);
+      expect(enroll.message).not.toContain(pii);
+    }
+  });
+});
+
+describe('failures crossing the activity boundary', () => {
+  it('mask contacts in the message and in the cause a downstream SDK raised', () => {
+    const sdkError = new Error('Invalid email: asha.verma@example.com (customer +919876543210)');
+    const failure = toApplicationFailure(
+      new DownstreamFailure('ProviderRejected', `Stripe customer: ${sdkError.message}`, { cause: sdkError }),
+      2,
+    );
+    expect(failure.message).toBe('Stripe customer: Invalid email: a***@example.com (customer +91******3210)');
+    expect(failure.cause?.message).toBe('Invalid email: a***@example.com (customer +91******3210)');
+    expect(failure.cause?.stack).not.toContain('asha.verma');
+    // The SDK's own error is not changed.
+    expect(sdkError.message).toContain('asha.verma@example.com');
+  });
+
+  it('mask contacts in an unforeseen error', () => {
+    const failure = toActivityError(new TypeError(`bad row for ${student.email}`), 1) as ApplicationFailure;
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure.message).toBe('Unexpected activity error: bad row for a***@example.com');
+    expect(failure.type).toBe('TypeError');
+    expect(failure.cause?.message).toBe('bad row for a***@example.com');
   });
 });

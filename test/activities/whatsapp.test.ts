@@ -181,7 +181,8 @@ describe('sendWelcomeMessage (WhatsApp Cloud API)', () => {
       ).toMatchObject({
         type: 'InvalidActivityInput',
         nonRetryable: true,
-        message: 'sendWelcomeMessage: invalid input (phone: must be E.164, e.g. +919876543210)',
+        message:
+          'sendWelcomeMessage: invalid input (phone: must be E.164: +, the country code and number, 7 to 15 digits)',
       });
       expect(server.requests).toHaveLength(0);
     },

@@ -10,7 +10,9 @@ import { startSystem, type System } from '../helpers/system';
 
 /**
  * What an operator does in the Temporal Web UI (2.54), in a real browser: find the payments in manual
- * review with `EnrollmentState="needs_review"`, open one, and read its summary and current details.
+ * review with `EnrollmentState="needs_review"`, open one, and read its summary, current details and
+ * input, decoded through the codec server as `npm run dev` configures it; and what a browser without
+ * the codec server's token sees of the same payment: encoded payloads only.
  *
  * The browser is the machine's Chromium (`scripts/browser-deps.sh` finds or installs Debian's
  * package; playwright-core downloads nothing) driven headless against the system's dev server.
@@ -19,9 +21,8 @@ import { startSystem, type System } from '../helpers/system';
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '../..');
 const artefacts = path.join(root, '.data');
-/** The README's picture. Rewritten only when missing or with UPDATE_DOCS_IMAGES=1, so a test run leaves git clean. */
-const docsScreenshot = path.join(root, 'docs/images/web-ui-needs-review.png');
-const runScreenshot = path.join(artefacts, 'web-ui-needs-review.png');
+/** The README's pictures. Rewritten only when missing or with UPDATE_DOCS_IMAGES=1, so a test run leaves git clean. */
+type Screenshot = 'web-ui-needs-review.png' | 'web-ui-decoded-input.png';
 const viewport = { width: 1400, height: 900 };
 const NEEDS_REVIEW = 'EnrollmentState="needs_review"';
 
@@ -42,7 +43,7 @@ let browser: Browser | undefined;
 beforeAll(async () => {
   // First, so that a missing browser fails at once, with the script's own explanation.
   const executablePath = await findChromium();
-  system = await startSystem({ webUi: true });
+  system = await startSystem({ webUi: true, codecServer: true });
   browser = await chromium.launch({ executablePath, headless: true, args: chromiumArgs, timeout: 20_000 });
 }, 90_000);
 
@@ -105,7 +106,7 @@ describe('Temporal Web UI', () => {
     const summary = await (await sys.client.workflow.getHandle(stuckId).describe()).staticSummary();
     // Set when the workflow starts, from the webhook alone: payment.captured names no product the
     // merchant set, so what was bought shows in the current details once the provider confirmed it.
-    expect(summary).toBe(`Meera Iyer · no course · ₹4,999.00 · razorpay ${stuck}`);
+    expect(summary).toBe(`no course · ₹4,999.00 · razorpay ${stuck}`);
     // The dev server answers gRPC before its UI server is necessarily up.
     await eventually(async () => (await fetch(`${uiUrl}/api/v1/settings`)).ok, 20_000, 200);
 
@@ -142,11 +143,45 @@ describe('Temporal Web UI', () => {
       expect(details).toContain('Bought: Machine Learning 101 (course-ml-101: course-ml-101) · ₹4,999.00');
       expect(details).toMatch(/LMS enrollment\s+failed\s+1/);
       expect(details).toMatch(/WhatsApp welcome\s+pending\s+0/);
+      await saveScreenshot(page, 'web-ui-needs-review.png');
 
-      await saveScreenshot(page);
+      // The input, decoded by the codec server: the operator sees who paid.
+      await page.getByRole('tab', { name: 'Timeline', exact: true }).click();
+      await page.getByText(stuckEmail).first().waitFor();
+      expect(await page.locator('#content').getByText('Codec Server could not connect').count()).toBe(0);
+
+      await saveScreenshot(page, 'web-ui-decoded-input.png');
     });
-  }, 60_000);
+
+    // A browser whose codec endpoint lacks the token: the codec server refuses it (401), and the UI
+    // shows the payloads as Temporal stores them, sealed.
+    const codec = sys.codec!;
+    await withPage(
+      browser!,
+      async (page) => {
+        await page.goto(`${uiUrl}/namespaces/default/workflows/${stuckId}`, {
+          waitUntil: 'domcontentloaded',
+        });
+        await page.getByTestId('workflow-id-heading').waitFor();
+        await page.locator('#content').getByText('Codec Server could not connect').waitFor();
+        expect(refused.length).toBeGreaterThan(0);
+        const text = await page.locator('body').innerText();
+        expect(text).not.toContain(stuckEmail);
+        expect(text).not.toContain('Meera');
+      },
+      async (context) => {
+        await context.route(`${codec.url}/**`, async (route) => {
+          const url = route.request().url().replace(`/auth/${codec.token}`, '');
+          const answer = await route.fetch({ url });
+          if (answer.status() === 401) refused.push(url);
+          await route.fulfill({ response: answer });
+        });
+      },
+    );
+  }, 90_000);
 });
+
+const refused: string[] = [];
 
 async function findChromium(): Promise<string> {
   try {
@@ -164,12 +199,17 @@ async function findChromium(): Promise<string> {
  * Runs `steps` in a fresh page. Requests that would leave the machine are refused (and reported)
  * rather than left to hang; on failure the page is saved to `.data/` and the error says where.
  */
-async function withPage(b: Browser, steps: (page: Page) => Promise<void>): Promise<void> {
+async function withPage(
+  b: Browser,
+  steps: (page: Page) => Promise<void>,
+  prepare?: (context: BrowserContext) => Promise<void>,
+): Promise<void> {
   const context: BrowserContext = await b.newContext({
     viewport,
     deviceScaleFactor: 1,
     colorScheme: 'light',
   });
+  await prepare?.(context);
   const notes: string[] = [];
   await context.route(
     (url) => !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname),
@@ -217,7 +257,9 @@ async function saveFailure(page: Page): Promise<string[]> {
   return saved;
 }
 
-async function saveScreenshot(page: Page): Promise<void> {
+async function saveScreenshot(page: Page, name: Screenshot): Promise<void> {
+  const runScreenshot = path.join(artefacts, name);
+  const docsScreenshot = path.join(root, 'docs/images', name);
   fs.mkdirSync(artefacts, { recursive: true });
   const png = await page.screenshot({ path: runScreenshot });
   // A PNG of exactly the viewport (IHDR width and height at bytes 16..23).

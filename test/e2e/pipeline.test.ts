@@ -71,9 +71,12 @@ describe('payment to enrollment, end to end', () => {
     expect(await description.staticSummary()).toBe(
       // payment.captured names no course the merchant set (payment notes are the buyer's): the
       // provider's records decide, and the status shows what they said.
-      `Asha Rao · no course · ₹4,999.00 · razorpay ${paymentId}`,
+      // No student data: course, amount and payment only.
+      `no course · ₹4,999.00 · razorpay ${paymentId}`,
     );
-    expect(await description.staticDetails()).toContain('| Email | r***@example.com |');
+    // Masked, and escaped as Markdown (the `*`s render as themselves); no name row.
+    expect(await description.staticDetails()).toContain('| Email | r\\*\\*\\*@example.com |');
+    expect(await description.staticDetails()).not.toContain('Asha');
     const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
     expect(metadata.currentDetails).toContain('**State:** completed');
     expect(metadata.currentDetails).toContain(

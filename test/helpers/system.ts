@@ -10,7 +10,17 @@ import {
   Runtime,
   type Worker,
 } from '@temporalio/worker';
-import { loadWebhookConfig, loadWorkerConfig, type WorkerConfig } from '../../src/config';
+import {
+  loadCodecServerConfig,
+  loadWebhookConfig,
+  loadWorkerConfig,
+  payloadKeyRing,
+  type WorkerConfig,
+} from '../../src/config';
+import { startCodecServer } from '../../src/codec-server/main';
+import { freePort } from '../../scripts/temporal/free-port';
+import { dataConverter, FAILURE_CONVERTER_PATH } from '../../src/temporal/data-converter';
+import { newPayloadKeyEnv } from '../../src/temporal/payload-codec';
 import { createLogger } from '../../src/runtime/logger';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/start';
 import { requireTemporalCli } from '../../scripts/temporal/binaries';
@@ -33,9 +43,15 @@ export interface System {
   receiver: RunningReceiver;
   client: Client;
   env: NodeJS.ProcessEnv;
+  /** With `codecServer`: the codec server the Web UI decodes through, and its token. */
+  codec?: { url: string; token: string; uiEndpoint: string };
+  /** The dev server's SQLite file (with `persist`), for tests that read what Temporal stored. */
+  dbFile?: string;
   secrets: { razorpay: string; stripe: string };
   ledger(): Promise<Ledger>;
   setFaults(spec: Record<string, unknown>): Promise<void>;
+  /** Stops the worker and starts it again with these variables changed (a deployment of the worker). */
+  restartWorker(overrides: NodeJS.ProcessEnv): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -55,6 +71,18 @@ export interface Ledger {
 export interface SystemOptions {
   /** Also serve the Temporal Web UI (on a free loopback port; its address is `temporal.uiUrl`). */
   webUi?: boolean;
+  /**
+   * Also run the codec server, and give the Web UI its endpoint with the token in the path, as
+   * `npm run dev` does (`codec.uiEndpoint`).
+   */
+  codecServer?: boolean;
+  /** Keep Temporal's state in a SQLite file (`dbFile`) instead of memory. */
+  persist?: boolean;
+  /**
+   * false: the receiver, worker and client run without the payload codec, as before issue 13 (the
+   * negative control of the test that greps the database for student data).
+   */
+  payloadCodec?: boolean;
 }
 
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
@@ -75,12 +103,22 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     STRIPE_API_KEY: `sk_test_${secret()}`,
   };
 
+  const payloadKeys = newPayloadKeyEnv('e2e-1');
+  const codec = options.codecServer ? await startTestCodecServer(payloadKeys) : undefined;
   const [temporal, sandbox, bundle] = await Promise.all([
     // With the Web UI, startDevServer picks a free UI port and returns its address as `uiUrl`.
-    startDevServer({ cliPath: cli, headless: !options.webUi, logFile: path.join(dataDir, 'temporal.log') }),
+    startDevServer({
+      cliPath: cli,
+      headless: !options.webUi,
+      uiPort: codec?.uiPort,
+      uiCodecEndpoint: codec?.uiEndpoint,
+      logFile: path.join(dataDir, 'temporal.log'),
+      dbFile: options.persist ? path.join(dataDir, 'temporal.sqlite') : undefined,
+    }),
     startSandbox({ credentials, seed: 7 }),
     bundleWorkflowCode({
       workflowsPath: require.resolve('../../src/workflows'),
+      failureConverterPath: options.payloadCodec === false ? undefined : FAILURE_CONVERTER_PATH,
       logger: new DefaultLogger('ERROR'),
     }),
   ]);
@@ -99,24 +137,34 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     STRIPE_API_URL: sandbox.url,
     CATALOG_PATH: SAMPLE_CATALOG,
     HTTP_TIMEOUT_MS: '3000',
+    ...payloadKeys,
     ...credentials,
   };
   const workerConfig: WorkerConfig = loadWorkerConfig(env);
   const webhookConfig = loadWebhookConfig(env);
   const logger = createLogger('e2e', env.LOG_LEVEL);
+  const converter = options.payloadCodec === false ? {} : dataConverter(payloadKeyRing(workerConfig));
 
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  const worker: Worker = await createEnrollmentWorker({
-    config: workerConfig,
-    connection: nativeConnection,
-    logger,
-    workflowBundle: bundle,
-    shutdownGraceTime: '1s',
-  });
-  const workerRun = worker.run();
-  const receiver = await startWebhookReceiver(webhookConfig, logger);
+  const startWorker = async (config: WorkerConfig, dataConverter: typeof converter) => {
+    const worker: Worker = await createEnrollmentWorker({
+      config,
+      connection: nativeConnection,
+      logger,
+      workflowBundle: bundle,
+      shutdownGraceTime: '1s',
+      dataConverter,
+    });
+    return { worker, running: worker.run() };
+  };
+  let current = await startWorker(workerConfig, converter);
+  const stopWorker = async () => {
+    current.worker.shutdown();
+    await current.running.catch(() => undefined);
+  };
+  const receiver = await startWebhookReceiver(webhookConfig, logger, { dataConverter: converter });
   const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: converter });
 
   return {
     temporal,
@@ -125,6 +173,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     receiver,
     client,
     env,
+    dbFile: options.persist ? path.join(dataDir, 'temporal.sqlite') : undefined,
+    codec: codec && { url: codec.server.url, token: codec.token, uiEndpoint: codec.uiEndpoint },
     secrets,
     async ledger() {
       const res = await fetch(`${sandbox.url}/_sandbox/ledger`);
@@ -138,17 +188,38 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       });
       if (!res.ok) throw new Error(`sandbox refused faults: ${res.status} ${await res.text()}`);
     },
+    async restartWorker(overrides) {
+      await stopWorker();
+      const config = loadWorkerConfig({ ...env, ...overrides });
+      current = await startWorker(config, dataConverter(payloadKeyRing(config)));
+    },
     async stop() {
       await receiver.close().catch(() => undefined);
-      worker.shutdown();
-      await workerRun.catch(() => undefined);
+      await stopWorker();
       await nativeConnection.close().catch(() => undefined);
       await connection.close().catch(() => undefined);
       await sandbox.close().catch(() => undefined);
+      await codec?.server.close().catch(() => undefined);
       await temporal.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The codec server for a Web UI on a port picked now, which its CORS rule names. */
+async function startTestCodecServer(payloadKeys: { PAYLOAD_KEYS: string; PAYLOAD_KEY_ID: string }) {
+  const uiPort = await freePort();
+  const token = randomBytes(24).toString('hex');
+  const server = await startCodecServer(
+    loadCodecServerConfig({
+      ...payloadKeys,
+      CODEC_PORT: '0',
+      CODEC_AUTH: token,
+      CODEC_CORS_ORIGINS: `http://127.0.0.1:${uiPort}`,
+    }),
+    createLogger('codec', process.env.E2E_LOG_LEVEL ?? 'silent'),
+  );
+  return { server, token, uiPort, uiEndpoint: `${server.url}/auth/${token}` };
 }
 
 /**

@@ -6,6 +6,7 @@ import { httpRequest } from '../../src/activities/http';
 import { loadWebhookConfig, loadWorkerConfig } from '../../src/config';
 import { withLogContext } from '../../src/runtime/logger';
 import { captureLines } from './log-capture';
+import { newPayloadKeyEnv } from '../../src/temporal/payload-codec';
 
 /** Structured logs: correlation ids on every line, and redaction in the one logger. */
 describe('log correlation', () => {
@@ -95,12 +96,15 @@ describe('redaction', () => {
     STRIPE_API_KEY: 'sk_test_SECRET_0009',
     TEMPORAL_API_KEY: 'temporal_api_key_SECRET_0007',
   };
+  // A payload key is base64, so it cannot carry the SECRET_ marker: it is looked for as it is.
+  const payloadKeys = newPayloadKeyEnv('log-test');
   const env = {
     LMS_BASE_URL: 'http://127.0.0.1:9/lms',
     WHATSAPP_PHONE_NUMBER_ID: '1',
     HUBSPOT_CLIENT_ID: 'c',
     RAZORPAY_KEY_ID: 'rzp_test_key',
     CATALOG_PATH: 'catalog/sample.yaml',
+    ...payloadKeys,
     ...secrets,
   };
 
@@ -123,11 +127,73 @@ describe('redaction', () => {
     );
     expect(lines()).toHaveLength(3);
     expect(text()).not.toMatch(/SECRET_\d{4}/);
+    expect(text()).not.toContain(payloadKeys.PAYLOAD_KEYS.split(':')[1]);
     expect(text()).toContain('[redacted]');
     // What is not secret stays readable.
     expect(lines()[0]!.config).toMatchObject({
       LMS_BASE_URL: 'http://127.0.0.1:9/lms',
       HUBSPOT_CLIENT_ID: 'c',
     });
+  });
+});
+
+describe('student data in log lines', () => {
+  const email = 'asha.verma@example.com';
+  const phone = '+919876543210';
+  const pii = [email, 'asha.verma', '9876543210', 'Asha', 'Verma'];
+
+  it('is masked wherever it turns up: a review reason, an error and its cause, the message, a nested body', () => {
+    const { logger, text, lines } = captureLines('worker');
+    // What a workflow's `log.warn` becomes through the worker's runtime logger (src/worker.ts).
+    logger.child({ component: 'temporal' }).warn(
+      {
+        sdkComponent: 'workflow',
+        workflowId: 'payment-razorpay-pay_Q1w2E3r4T5y6U7',
+        step: 'crm',
+        reason: `CrmRejected: HubSpot refused the contact (${email}, ${phone})`,
+        reviewId: 'crm-1',
+      },
+      'payment needs review',
+    );
+    const sdkError = Object.assign(
+      new Error(`Invalid email: ${email}`, { cause: new Error(`to ${phone}`) }),
+      {
+        raw: { body: { message: `Contact ${email} already exists`, to: phone.slice(1) } },
+      },
+    );
+    logger.error({ err: sdkError, workflowId: 'payment-razorpay-pay_Q1w2E3r4T5y6U7' }, 'activity failed');
+    logger.info({ email, phone, firstname: 'Asha', lastname: 'Verma' }, `welcome sent to ${phone}`);
+
+    expect(lines()).toHaveLength(3);
+    for (const value of pii) expect(text()).not.toContain(value);
+    expect(lines()[0]).toMatchObject({
+      reason: 'CrmRejected: HubSpot refused the contact (a***@example.com, +91******3210)',
+      reviewId: 'crm-1',
+    });
+    expect(lines()[1]!.err).toMatchObject({
+      message: expect.stringContaining('Invalid email: a***@example.com'),
+    });
+    expect(lines()[2]).toMatchObject({
+      msg: 'welcome sent to +91******3210',
+      email: 'a***@example.com',
+      phone: '+91******3210',
+      firstname: '[redacted]',
+      lastname: '[redacted]',
+    });
+    // The objects logged are not changed: the masking works on copies.
+    expect(sdkError.message).toBe(`Invalid email: ${email}`);
+  });
+
+  it('leaves lines without contacts as they were', () => {
+    const { logger, lines } = captureLines('webhook');
+    const fields = {
+      requestId: '8c4f3a1e-1234-4b2c-9d3e-123456789012',
+      paymentId: 'pay_Q1w2E3r4T5y6U7',
+      email: 'a***@example.com',
+      eventCreatedAt: '2026-11-20T10:00:00.000Z',
+      ms: 12.5,
+    };
+    logger.info(fields, 'webhook delivery');
+    expect(lines()[0]).toMatchObject({ ...fields, msg: 'webhook delivery' });
   });
 });

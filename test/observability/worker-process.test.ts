@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { Registry } from 'prom-client';
-import { loadWebhookConfig } from '../../src/config';
+import { loadWebhookConfig, loadWorkerConfig, payloadKeyRing } from '../../src/config';
 import { createBusinessMetrics } from '../../src/observability/business-metrics';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/start';
 import { createLogger } from '../../src/runtime/logger';
@@ -21,6 +21,8 @@ import { eventually } from '../helpers/eventually';
 import { SAMPLE_CATALOG } from '../helpers/system';
 import { allRules, parseExposition, ROOT, unexportedReferences } from './alert-rules';
 import { productNodeArgs } from '../../scripts/product-process';
+import { newPayloadKeyEnv } from '../../src/temporal/payload-codec';
+import { dataConverter, FAILURE_CONVERTER_PATH } from '../../src/temporal/data-converter';
 
 /**
  * The worker as it is deployed: `src/worker.ts` in its own process (the compose health check's
@@ -30,6 +32,7 @@ import { productNodeArgs } from '../../scripts/product-process';
  */
 const REVIEW_EMAIL = `review-${randomBytes(4).toString('hex')}@example.com`;
 const secret = () => randomBytes(16).toString('hex');
+const payloadKeys = newPayloadKeyEnv('observability-test');
 const credentials = {
   LMS_API_KEY: `lms_${secret()}`,
   WHATSAPP_ACCESS_TOKEN: `wa_${secret()}`,
@@ -77,6 +80,7 @@ beforeAll(async () => {
     // Prebuilt, as in the Docker image: the worker starts without running webpack.
     bundleWorkflowCode({
       workflowsPath: require.resolve('../../src/workflows'),
+      failureConverterPath: FAILURE_CONVERTER_PATH,
       logger: new DefaultLogger('ERROR'),
     }).then(({ code }) => fs.writeFileSync(bundleFile, code)),
   ]);
@@ -101,6 +105,7 @@ beforeAll(async () => {
     WORKER_METRICS_PORT: String(metricsPort),
     TEMPORAL_SDK_METRICS_PORT: String(sdkPort),
     BUSINESS_METRICS_INTERVAL_SECONDS: '1',
+    ...payloadKeys,
     ...credentials,
     ...webhookSecrets,
   };
@@ -113,7 +118,7 @@ beforeAll(async () => {
   worker.stderr!.on('data', (d: Buffer) => (workerOutput += d.toString()));
   receiver = await startWebhookReceiver(loadWebhookConfig(env), createLogger('webhook', 'silent'));
   connection = await Connection.connect({ address: temporal.address });
-  client = new Client({ connection });
+  client = new Client({ connection, dataConverter: dataConverter(payloadKeyRing(loadWorkerConfig(env))) });
   await eventually(
     async () => {
       if (worker.exitCode !== null) throw new Error(`worker exited ${worker.exitCode}:\n${workerOutput}`);

@@ -1,20 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runOps } from '../../src/ops/cli';
-import type { OpsRun } from './support';
+import { runOpsWith, type OpsRun } from './support';
 
 /** `catalog check` needs no Temporal: the CLI runs in-process with injected output and environment. */
-async function ops(env: NodeJS.ProcessEnv, ...argv: string[]): Promise<OpsRun> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runOps(argv, {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-    env,
-  });
-  return { code, stdout, stderr };
-}
+const ops = (env: NodeJS.ProcessEnv, ...argv: string[]): Promise<OpsRun> => runOpsWith(env, argv);
 
 const SAMPLE = path.resolve(__dirname, '..', '..', 'catalog', 'sample.yaml');
 

@@ -39,6 +39,7 @@ import {
   waitForState,
   type TestPayment,
 } from './support';
+import { FAILURE_CONVERTER_PATH } from '../../src/temporal/data-converter';
 
 const run = promisify(execFile);
 
@@ -189,6 +190,7 @@ let bundle: Awaited<ReturnType<typeof bundleWorkflowCode>> | undefined;
 async function workflowBundle() {
   bundle ??= await bundleWorkflowCode({
     workflowsPath: require.resolve('../../src/workflows'),
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: new DefaultLogger('ERROR'),
   });
   return bundle;

@@ -27,19 +27,25 @@ export interface OpsRun {
 export const opsEnv = (system: System): NodeJS.ProcessEnv => ({
   TEMPORAL_ADDRESS: system.temporal.address,
   TEMPORAL_NAMESPACE: 'default',
+  PAYLOAD_KEYS: system.env.PAYLOAD_KEYS,
+  PAYLOAD_KEY_ID: system.env.PAYLOAD_KEY_ID,
 });
 
+/** The ops CLI in-process, with this environment (and clock), its output collected. */
+export async function runOpsWith(env: NodeJS.ProcessEnv, argv: string[], now?: Date): Promise<OpsRun> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runOps(argv, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env,
+    ...(now ? { now: () => now } : {}),
+  });
+  return { code, stdout, stderr };
+}
+
 export function opsRunner(system: System) {
-  return async (...argv: string[]): Promise<OpsRun> => {
-    let stdout = '';
-    let stderr = '';
-    const code = await runOps(argv, {
-      stdout: (t) => (stdout += t),
-      stderr: (t) => (stderr += t),
-      env: opsEnv(system),
-    });
-    return { code, stdout, stderr };
-  };
+  return (...argv: string[]): Promise<OpsRun> => runOpsWith(opsEnv(system), argv);
 }
 
 export interface TestPayment {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { temporalConnectionOptions } from '../../src/temporal/connection-options';
+import { newPayloadKeyEnv } from '../../src/temporal/payload-codec';
 
 describe('Temporal connection from the environment', () => {
   const config = { TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233' };
@@ -48,6 +49,7 @@ describe('empty variables', () => {
     const config = loadWebhookConfig({
       RAZORPAY_WEBHOOK_SECRETS: 'rzp_secret_1',
       STRIPE_WEBHOOK_SECRETS: 'whsec_secret_1',
+      ...newPayloadKeyEnv(),
       TEMPORAL_API_KEY: '',
       TEMPORAL_TLS: '',
       LOG_LEVEL: '',

@@ -29,7 +29,15 @@ interface Service {
   command?: string[];
 }
 
-const LONG_RUNNING = ['postgresql', 'temporal', 'temporal-ui', 'webhook', 'worker', 'prometheus'];
+const LONG_RUNNING = [
+  'postgresql',
+  'temporal',
+  'temporal-ui',
+  'webhook',
+  'worker',
+  'codec-server',
+  'prometheus',
+];
 const APPS = { webhook: vars.webhook, worker: vars.worker } as const;
 /** Variables a process reads outside the zod schema, kept explicit here (none: all are in src/config.ts). */
 const EXTRA_APP_VARS: string[] = [];
@@ -37,7 +45,16 @@ const EXTRA_APP_VARS: string[] = [];
 describe('docker-compose.yml', () => {
   it('has the whole production stack', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['postgresql', 'prometheus', 'temporal', 'temporal-setup', 'temporal-ui', 'webhook', 'worker'].sort(),
+      [
+        'codec-server',
+        'postgresql',
+        'prometheus',
+        'temporal',
+        'temporal-setup',
+        'temporal-ui',
+        'webhook',
+        'worker',
+      ].sort(),
     );
   });
 
@@ -135,9 +152,9 @@ describe('Dockerfile', () => {
 });
 
 describe('.env.example', () => {
-  it('documents every variable the receiver and the worker read', () => {
+  it('documents every variable the receiver, the worker and the codec server read', () => {
     const documented = new Set([...envExample.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
-    const all = [...new Set([...vars.webhook.all, ...vars.worker.all])];
+    const all = [...new Set([...vars.webhook.all, ...vars.worker.all, ...vars.codecServer.all])];
     expect(all.filter((v) => !documented.has(v))).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import { knownEventTypes, providerNames, providers, resolveFixture } from '../..
 import { parsePaymentRef } from '../../src/ops/payment-ref';
 import { createLogger } from '../../src/runtime/logger';
 import { signedDelivery } from '../../src/tools/sign';
+import { newPayloadKeyEnv } from '../../src/temporal/payload-codec';
 
 /**
  * Every provider in the registry is registered whole: a folder that signs what it verifies, ids the
@@ -13,6 +14,7 @@ import { signedDelivery } from '../../src/tools/sign';
 const env = {
   RAZORPAY_WEBHOOK_SECRETS: 'registry-test-razorpay-secret',
   STRIPE_WEBHOOK_SECRETS: 'whsec_registryTestStripeSecret',
+  ...newPayloadKeyEnv(),
 };
 
 describe.each(providerNames)('the %s provider, as registered', (name) => {

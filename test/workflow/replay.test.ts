@@ -3,12 +3,16 @@ import path from 'node:path';
 import { historyFromJSON, type History } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
+import { dataConverter, FAILURE_CONVERTER_PATH } from '../../src/temporal/data-converter';
+import { newPayloadKeyEnv, parsePayloadKeys } from '../../src/temporal/payload-codec';
 
 /**
  * Workflows already running when a new version is deployed are replayed by the new code, which must
  * issue the same commands for the events they already have, or they stop with a non-determinism
  * error. These histories were recorded (test/workflow/record-histories.ts) from earlier versions of
- * the workflow, including ones still waiting in review; the current code must replay every one.
+ * the workflow, including ones still waiting in review; the current code must replay every one, with
+ * the worker's data converter: histories written before the payload codec hold clear payloads, which
+ * the codec passes through, and failures without encoded attributes.
  */
 const DIR = path.join(__dirname, 'histories');
 const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
@@ -16,9 +20,11 @@ const historyOf = (file: string): History =>
   historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8')));
 
 let workflowBundle: WorkflowBundle;
+const workerConverter = dataConverter(parsePayloadKeys(newPayloadKeyEnv().PAYLOAD_KEYS, undefined));
 beforeAll(async () => {
   workflowBundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('../../src/workflows'),
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: new DefaultLogger('WARN'),
   });
 }, 120_000);
@@ -40,7 +46,7 @@ describe('replaying recorded histories on the current workflow code', () => {
   });
 
   it.each(files)('replays %s', async (file) => {
-    await Worker.runReplayHistory({ workflowBundle }, historyOf(file), file);
+    await Worker.runReplayHistory({ workflowBundle, dataConverter: workerConverter }, historyOf(file), file);
   });
 
   it('notices a history the code no longer matches (the check can fail)', async () => {

@@ -5,6 +5,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { loadWorkerConfig, type WorkerConfig } from '../../../src/config';
 import type { Logger } from '../../../src/runtime/logger';
+import { newPayloadKeyEnv } from '../../../src/temporal/payload-codec';
 
 export const SECRETS = {
   lmsApiKey: 'lms-key-SECRET-0001',
@@ -12,6 +13,9 @@ export const SECRETS = {
   hubspotClientSecret: 'hs-client-secret-SECRET-0003',
   hubspotRefreshToken: 'hs-refresh-SECRET-0004',
 };
+
+/** The activities never seal payloads themselves; the schema still asks every worker for its ring. */
+const TEST_PAYLOAD_KEYS = newPayloadKeyEnv('activities-test');
 
 /** A worker config pointing every downstream at `baseUrl`, through the real schema. */
 export function testConfig(baseUrl: string, overrides: Record<string, string> = {}): WorkerConfig {
@@ -37,6 +41,7 @@ export function testConfig(baseUrl: string, overrides: Record<string, string> = 
     HUBSPOT_TOKEN_REFRESH_MARGIN_SECONDS: '120',
     HTTP_TIMEOUT_MS: '2000',
     LOG_LEVEL: 'info',
+    ...TEST_PAYLOAD_KEYS,
     ...overrides,
   });
 }
