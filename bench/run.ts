@@ -31,6 +31,7 @@ import {
   startsLikeOurs,
 } from './phases';
 import { activityTimes } from './activity-times';
+import { codecCost } from './codec';
 import { countFsyncsPerStart } from './fsyncs';
 import { httpReady, NodeProcess, ROOT, sleep } from './procs';
 import { renderReport, writeReport, type BenchResults, type Sample } from './report';
@@ -149,6 +150,7 @@ async function main() {
   };
   const add = (name: string, sample: Sample) => (results.samples[name] ??= []).push(sample);
 
+  const plainClient = new Client({ connection: sys.connection });
   log('warming up');
   await ackMax(http, sys.secret, CONNECTIONS, 2, 3000);
   await ackMax(ack, sys.secret, CONNECTIONS, 2);
@@ -166,6 +168,11 @@ async function main() {
       await metered('httpCeiling', () => ackMax(http, sys.secret, CONNECTIONS, SECONDS, 12_000)),
     );
     add('rawStarts', await metered('rawStarts', () => rawStarts(sys.client, CONNECTIONS, SECONDS)));
+    // The same ceiling with a client that seals nothing: what the codec costs a start.
+    add(
+      'rawStartsNoCodec',
+      await metered('rawStartsNoCodec', () => rawStarts(plainClient, CONNECTIONS, SECONDS)),
+    );
     add(
       'startsLikeOurs',
       await metered('startsLikeOurs', () => startsLikeOurs(sys.client, CONNECTIONS, SECONDS)),
@@ -192,6 +199,7 @@ async function main() {
     }
   }
 
+  let oursSent: string[] = [];
   const e2eRun = async (name: 'ours' | 'ceiling', rate?: number): Promise<EndToEndResult> => {
     const options = {
       client: sys.client,
@@ -206,6 +214,7 @@ async function main() {
     const { result, sent } = await metered(key, () =>
       name === 'ours' ? endToEndOurs(e2e, deliveries, options) : endToEndCeiling(options),
     );
+    if (name === 'ours') oursSent = [...sent.keys()];
     result.activities = await activityTimes(
       sys.client,
       sent,
@@ -220,6 +229,14 @@ async function main() {
     results.e2e.ceiling.paced.push(await e2eRun('ceiling', E2E_RATE));
     results.e2e.ours.paced.push(await e2eRun('ours', E2E_RATE));
   }
+
+  log('payload codec: the sealed payloads of 20 payments, sealed and opened in this process');
+  results.codec = await codecCost(
+    sys.client,
+    parsePayloadKeys(sys.payloadKeys.PAYLOAD_KEYS, sys.payloadKeys.PAYLOAD_KEY_ID),
+    oursSent.slice(0, 20),
+    REPS,
+  );
 
   const memory = (proc: NodeProcess) => proc.memory();
   results.memory = {

@@ -241,7 +241,8 @@ export async function startChaosSystem(options: SystemOptions = {}): Promise<Cha
     receiver,
     receiverUrl,
     client,
-    secrets,
+    // The payload key is a secret the logs must never hold either (the ring entry's key part).
+    secrets: { ...secrets, PAYLOAD_KEY: payloadKeys.PAYLOAD_KEYS.split(':')[1]! },
     ledger: () => sandbox.state.snapshot(),
     async setFaults(faults) {
       const res = await fetch(`${sandbox.url}/_sandbox/faults`, {

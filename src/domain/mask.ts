@@ -15,8 +15,14 @@ export function maskPhone(phone: string | undefined): string | undefined {
   return `${phone.slice(0, 3)}${'*'.repeat(phone.length - 7)}${phone.slice(-4)}`;
 }
 
-/** An email address in free text (a downstream's error body, say); ASCII local parts and any domain. */
-const EMAIL_IN_TEXT = /[A-Za-z0-9._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/gu;
+/**
+ * An email address in free text (a downstream's error body, say); ASCII local parts and any domain.
+ * The lookbehind makes a match start only where a local part starts: without it, a long run of
+ * local-part characters before an `@` is rescanned from each of its positions (quadratic time).
+ */
+const EMAIL_IN_TEXT = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/gu;
+/** Longer text is cut before masking: an error body that size says nothing more, and is bounded work. */
+const REDACT_MAX_CHARS = 8192;
 /**
  * A phone number in free text: E.164-ish `+` and 7 to 15 digits (single spaces, dots or dashes
  * between them allowed), or a bare run of 11 to 15 digits, as WhatsApp writes `wa_id` (no `+`). A
@@ -29,7 +35,8 @@ const PHONE_IN_TEXT = /(?<![\w+])\+\d(?:[ .-]?\d){6,14}(?!\d)|(?<![\w.+-])\d{11,
  * for text that came from outside (a downstream's error message) before it goes into an error message,
  * a review reason or a log line. Masked forms are left as they are, so applying it twice changes nothing.
  */
-export function redactContacts(text: string): string {
+export function redactContacts(whole: string): string {
+  const text = whole.length > REDACT_MAX_CHARS ? `${whole.slice(0, REDACT_MAX_CHARS)}…` : whole;
   if (!text.includes('@') && !/\d{7}|\d[ .-]\d/.test(text)) return text;
   return text
     .replace(EMAIL_IN_TEXT, (email) => maskEmail(email)!)

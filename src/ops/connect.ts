@@ -37,8 +37,10 @@ export function resolveTarget(flags: TargetFlags, env: NodeJS.ProcessEnv): OpsTa
   const merged: NodeJS.ProcessEnv = { ...env };
   if (flags.address) merged.TEMPORAL_ADDRESS = flags.address;
   if (flags.namespace) merged.TEMPORAL_NAMESPACE = flags.namespace;
-  if (!merged.PAYLOAD_KEYS?.trim()) {
+  const address = merged.TEMPORAL_ADDRESS?.trim() || '127.0.0.1:7233';
+  if (!merged.PAYLOAD_KEYS?.trim() && /^(127\.0\.0\.1|localhost|\[::1\]):/.test(address)) {
     // On a developer's machine the ring is the one `npm run dev` generated, as `send` finds its secrets.
+    // Never for a remote cluster: a signal sealed under the dev key would be one its workers cannot open.
     const devSetting = settingsLookup({}, DEV_ENV_PATH);
     merged.PAYLOAD_KEYS = devSetting('PAYLOAD_KEYS');
     merged.PAYLOAD_KEY_ID = devSetting('PAYLOAD_KEY_ID');

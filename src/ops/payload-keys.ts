@@ -67,7 +67,7 @@ export interface KeyUsageResult {
   missing: string[];
 }
 
-interface PayloadShape {
+export interface PayloadShape {
   metadata: Record<string, Uint8Array>;
   data?: Uint8Array;
 }
@@ -122,6 +122,15 @@ function sealedUnder(payload: PayloadShape): string | undefined {
   if (text(payload.metadata[METADATA_ENCODING_KEY]) !== ENCRYPTED_ENCODING) return undefined;
   // The codec cannot open a sealed payload without an id either: it counts as a key the ring lacks.
   return text(payload.metadata[KEY_ID_METADATA]) ?? '(none)';
+}
+
+/** Every sealed payload in raw history events: what a worker opens when it replays them (the bench). */
+export function sealedPayloads(events: unknown): PayloadShape[] {
+  const found: PayloadShape[] = [];
+  visitPayloads(events, (payload) => {
+    if (sealedUnder(payload) !== undefined) found.push(payload);
+  });
+  return found;
 }
 
 const UNENCRYPTED = Symbol('unencrypted');
@@ -233,8 +242,9 @@ export async function keyUsage(ops: OpsConnection, options: UsageOptions): Promi
   };
 }
 
+/** Not 0 when a key in use is missing, or when the scan did not see everything: no key may go then. */
 export const exitCodeOfKeyUsage = (result: KeyUsageResult): number =>
-  result.missing.length > 0 ? EXIT_FAILURE : EXIT_OK;
+  result.missing.length > 0 || result.limitReached ? EXIT_FAILURE : EXIT_OK;
 
 interface Row {
   label: string;

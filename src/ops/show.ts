@@ -22,6 +22,8 @@ import { formatMajorUnits } from '../domain/money';
 import { describePayment, queryStatus, readClosedOutcome, readStartedPayment } from './inspect';
 import type { PaymentRef } from './payment-ref';
 import { type AccessChangeView, listAccessChanges, renderAccessTimeline } from './access';
+import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
+import type { ProtoFailure } from '@temporalio/common';
 
 /** temporal.api.enums.v1.PendingActivityState, by number (the proto package is a dev dependency). */
 const PENDING_STATE: Record<number, string> = {
@@ -89,9 +91,30 @@ function isoOf(ts: TimestampLike | null | undefined): string | undefined {
   return new Date(seconds * 1000 + Math.floor((ts.nanos ?? 0) / 1e6)).toISOString();
 }
 
-function pendingActivities(description: WorkflowExecutionDescription): PendingActivity[] {
-  return (description.raw.pendingActivities ?? []).map((a) => {
+/**
+ * A pending activity's last failure as the worker wrote it: its message travels sealed (the payload
+ * codec, `encodeCommonAttributes`), so it is opened through the client's data converter.
+ */
+async function lastFailureMessage(ops: OpsConnection, failure: ProtoFailure | null | undefined) {
+  if (!failure) return undefined;
+  try {
+    const error = await decodeOptionalFailureToOptionalError(ops.client.options.loadedDataConverter, failure);
+    return error?.message;
+  } catch (err) {
+    // Sealed under a key this ring lacks: say so, and still show the rest of the payment.
+    return `(${(err as Error).message})`;
+  }
+}
+
+async function pendingActivities(
+  ops: OpsConnection,
+  description: WorkflowExecutionDescription,
+): Promise<PendingActivity[]> {
+  const pending = description.raw.pendingActivities ?? [];
+  const messages = await Promise.all(pending.map((a) => lastFailureMessage(ops, a.lastFailure)));
+  return pending.map((a, i) => {
     const activityType = a.activityType?.name ?? '?';
+    const message = messages[i];
     return {
       activityType,
       step: stepOfActivity(activityType),
@@ -99,8 +122,8 @@ function pendingActivities(description: WorkflowExecutionDescription): PendingAc
       attempt: a.attempt ?? 0,
       maximumAttempts: a.maximumAttempts ?? 0,
       // Typed like the review reasons ("DownstreamUnavailable: LMS unavailable (HTTP 503)").
-      lastFailure: a.lastFailure?.message
-        ? [a.lastFailure.applicationFailureInfo?.type, a.lastFailure.message].filter(Boolean).join(': ')
+      lastFailure: message
+        ? [a.lastFailure?.applicationFailureInfo?.type, message].filter(Boolean).join(': ')
         : undefined,
       nextAttemptAt: isoOf(a.nextAttemptScheduleTime),
     };
@@ -129,7 +152,7 @@ export async function showPayment(ops: OpsConnection, ref: PaymentRef): Promise<
       historyLength: description.historyLength,
     },
     source: sourceOf(description.typedSearchAttributes.get(paymentSourceSearchAttribute)),
-    pendingActivities: pendingActivities(description),
+    pendingActivities: await pendingActivities(ops, description),
     access: access.status === 'fulfilled' ? access.value.changes : [],
     accessError: access.status === 'fulfilled' ? access.value.error : String(access.reason),
   };

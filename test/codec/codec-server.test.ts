@@ -228,6 +228,17 @@ describe('authentication', () => {
     expect((await post('/auth/decode', { payloads: [] }, {})).status).toBe(401);
   });
 
+  it('reads the path token only as a whole segment: a token in the query, split, or dressed up is refused', async () => {
+    const empty = { payloads: [] };
+    expect((await post(`/decode?token=${TOKEN}`, empty, {})).status).toBe(401);
+    expect((await post(`/decode?auth=${TOKEN}`, empty, {})).status).toBe(401);
+    expect((await post(`/auth/${TOKEN.slice(0, 8)}%2F${TOKEN.slice(8)}/decode`, empty, {})).status).toBe(401);
+    expect((await post(`/auth/%2E%2E/${TOKEN}/decode`, empty, {})).status).toBe(401);
+    expect((await post(`/x/auth/${TOKEN}/decode`, empty, {})).status).toBe(401);
+    // Empty segments are not segments: a doubled slash is the same path.
+    expect((await post(`//auth/${TOKEN}//decode`, empty, {})).status).toBe(200);
+  });
+
   it('accepts the path token even when Authorization carries the user’s own bearer token', async () => {
     const res = await post(`/auth/${TOKEN}/decode`, { payloads: ORIGINALS }, { authorization: 'Bearer jwt' });
     expect(res.status).toBe(200);

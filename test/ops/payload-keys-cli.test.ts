@@ -131,7 +131,8 @@ describe('payload-keys usage', () => {
       expect(row(both.stdout, 'e2e-1')?.slice(1, 2)).toEqual(['1']);
 
       const cut = await run('payload-keys', 'usage', '--query', query, '--limit', '1', '--json');
-      expect(cut.code).toBe(0);
+      // A cut scan cannot clear a key for removal: it exits 1 like a missing key.
+      expect(cut.code).toBe(1);
       expect(JSON.parse(cut.stdout)).toMatchObject({ scanned: 1, limitReached: true });
       const cutText = await run('payload-keys', 'usage', '--query', query, '--limit', '1');
       expect(cutText.stdout).toContain('--limit cut the scan short, more match.');

@@ -40,6 +40,7 @@ import {
   type TestPayment,
 } from './support';
 import { FAILURE_CONVERTER_PATH } from '../../src/temporal/data-converter';
+import { parsePayloadKeys } from '../../src/temporal/payload-codec';
 
 const run = promisify(execFile);
 
@@ -61,7 +62,7 @@ let binDir: string;
 const workers: Array<{ worker: Worker; running: Promise<void>; connection: NativeConnection }> = [];
 
 beforeAll(async () => {
-  system = await startSystem();
+  system = await startSystem({ codecServer: true });
   blocks = new LmsBlocks(system);
   // A `temporal` on PATH, as the runbook assumes, whichever binary the system found.
   binDir = fs.mkdtempSync(path.join(os.tmpdir(), 'enrollflow-runbook-'));
@@ -85,6 +86,11 @@ interface CommandOutput {
 const runbookEnv = (): NodeJS.ProcessEnv => ({
   ...opsEnv(system),
   TEMPORAL_TASK_QUEUE: system.env.TEMPORAL_TASK_QUEUE,
+  // As `.data/dev.env` holds them, and the Tools section exports them for `temporal`.
+  CODEC_ENDPOINT: system.codec!.url,
+  CODEC_AUTH: system.codec!.token,
+  TEMPORAL_CODEC_ENDPOINT: system.codec!.url,
+  TEMPORAL_CODEC_AUTH: `Bearer ${system.codec!.token}`,
 });
 
 async function runTemporal(command: string): Promise<CommandOutput> {
@@ -124,6 +130,8 @@ async function runOpsCommand(command: string): Promise<CommandOutput> {
 
 /** `ops reconcile` names the workflow it runs on stderr before waiting for it: progress, not an error. */
 const RECONCILE_PROGRESS = /^running reconcile-\S+ \(stopping this command leaves it running\)\n/;
+/** `payload-keys new` says on stderr what to do with the key, so stdout is the ring entry alone. */
+const PAYLOAD_KEY_HINT = /^Add it to PAYLOAD_KEYS everywhere.*\n/;
 
 type Vars = Record<string, string>;
 
@@ -272,6 +280,37 @@ let badKeysWorker: Awaited<ReturnType<typeof startWorker>> | undefined;
 const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
 const scenarios: Record<string, Scenario> = {
+  'codec-cli': {
+    async setup() {
+      const p = await pay(system, { provider: 'stripe', phone: '+919876500077' });
+      await resultOf(system, p.workflowId);
+      return varsOf(p);
+    },
+    verify([describe, query], vars) {
+      // Decoded: the summary names the payment, the result and the status are readable JSON.
+      expect(describe!.stdout).toContain(`stripe ${vars.PAYMENT_ID}`);
+      expect(describe!.stdout).toContain('"outcome":"completed"');
+      expect(describe!.stdout).not.toContain('binary/encrypted');
+      expect(query!.stdout).toContain('"state":"completed"');
+      return Promise.resolve();
+    },
+  },
+
+  'payload-keys': {
+    async setup() {
+      await payIntoReview(system, blocks);
+      return { NEW_KEY_ID: 'k-runbook-2' };
+    },
+    verify([generated, usage]) {
+      const entry = generated!.stdout.trim();
+      expect(entry).toMatch(/^k-runbook-2:[A-Za-z0-9+/]{43}=$/);
+      expect(parsePayloadKeys(entry, undefined).activeKeyId).toBe('k-runbook-2');
+      // The running payment was written under the system's key, the one that seals.
+      expect(lineOf(usage!.stdout, 'e2e-1')[0]).toMatch(/^e2e-1\s+[1-9]\d*\s+[1-9]\d*\s+active$/);
+      return Promise.resolve();
+    },
+  },
+
   'review-inspect': {
     setup: async () => varsOf(await payIntoReview(system, blocks, { courseId: 'course-ds-301' })),
     async verify([reviews, list, show, describe, query], vars) {
@@ -550,7 +589,19 @@ const scenarios: Record<string, Scenario> = {
       badKeysWorker = await startWorker(taskQueue, { RAZORPAY_KEY_SECRET: 'revoked-key-secret' });
       await reconcileSchedules(taskQueue);
       const run = await triggerReconcile('razorpay');
-      await expect(system.client.workflow.getHandle(run).result()).rejects.toThrow();
+      // What the Web UI shows, decoded through the codec: the cause and its message.
+      const failed = await system.client.workflow
+        .getHandle(run)
+        .result()
+        .then(
+          () => undefined,
+          (err: unknown) => err as Error & { cause?: Error & { cause?: Error & { type?: string } } },
+        );
+      // The workflow failed on its activity, which failed on Razorpay's answer.
+      expect(failed?.cause?.cause).toMatchObject({
+        type: 'ProviderRejected',
+        message: expect.stringContaining('Razorpay refused the API key (HTTP 401)'),
+      });
       await system.client.schedule
         .getHandle(reconcileScheduleId('razorpay'))
         .pause(`paused by ${REVIEWER}: Razorpay keys being rotated`);
@@ -565,7 +616,8 @@ const scenarios: Record<string, Scenario> = {
       // A run's id is the Schedule's id and the second it ran: an earlier section's run may share it.
       expect(lineOf(runs!.stdout, vars.RUN_WORKFLOW_ID!).filter((l) => /\bFailed\b/.test(l))).toHaveLength(1);
       expect(run!.stdout).toMatch(/FAILED/i);
-      expect(run!.stdout).toContain('Razorpay refused the API key (HTTP 401)');
+      // Why it failed is sealed with the payloads: the Web UI decodes it (checked in setup).
+      expect(run!.stdout).toContain('Encoded failure');
       if (badKeysWorker) await stopWorker(badKeysWorker);
     },
   },
@@ -855,7 +907,7 @@ describe('docs/operations.md', () => {
         const output = command.startsWith('temporal ')
           ? await runTemporal(command)
           : await runOpsCommand(command);
-        const stderr = output.stderr.replace(RECONCILE_PROGRESS, '');
+        const stderr = output.stderr.replace(RECONCILE_PROGRESS, '').replace(PAYLOAD_KEY_HINT, '');
         expect({ command, code: output.code, stderr }).toEqual({ command, code: 0, stderr: '' });
         outputs.push(output);
         await scenario.after?.(index, vars);

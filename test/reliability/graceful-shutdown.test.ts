@@ -8,6 +8,7 @@ import { fixturePurchase, registerPurchase } from '../../src/tools/purchase';
 import { newPaymentId } from '../../src/providers';
 import { type ChaosSystem, sleep, startChaosSystem } from '../../scripts/reliability/harness';
 import { productNodeArgs } from '../../scripts/product-process';
+import { newPayloadKeyEnv } from '../../src/temporal/payload-codec';
 
 /** SIGTERM is how containers are stopped: in-flight work must finish, nothing may be cut off. */
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -28,6 +29,7 @@ describe('graceful shutdown', () => {
         WEBHOOK_START_TIMEOUT_MS: '1500',
         RAZORPAY_WEBHOOK_SECRETS: secret,
         STRIPE_WEBHOOK_SECRETS: 'whsec_graceful_secret',
+        ...newPayloadKeyEnv(),
         LOG_LEVEL: 'silent',
       },
       stdio: 'ignore',

@@ -6,6 +6,7 @@ import { requireTemporalCli } from '../../scripts/temporal/binaries';
 import { startDevServer, type DevServer } from '../../scripts/temporal/dev-server';
 import { assertRetentionCoversRedelivery, RetentionTooShortError } from '../../src/temporal/retention-guard';
 import { productNodeArgs } from '../../scripts/product-process';
+import { newPayloadKeyEnv } from '../../src/temporal/payload-codec';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -52,6 +53,7 @@ function runWorker(env: Record<string, string>): Promise<{ code: number | null; 
         RAZORPAY_KEY_SECRET: 's',
         STRIPE_API_KEY: 'sk_test_x',
         CATALOG_PATH: 'catalog/sample.yaml',
+        ...newPayloadKeyEnv(),
         ...env,
       },
     });

@@ -1,5 +1,14 @@
 import { maskEmail, maskPhone, redactContacts, redactDeep, redactError } from '../../src/domain/mask';
 
+describe('redactContacts on long text', () => {
+  it('cuts what it scans at 8192 characters and still masks what is in it', () => {
+    const text = `${'x'.repeat(100)} asha@example.com ${'y'.repeat(20_000)}@`;
+    const masked = redactContacts(text);
+    expect(masked.length).toBeLessThanOrEqual(8193);
+    expect(masked).toContain('a***@example.com');
+  });
+});
+
 describe('masking', () => {
   it('masks an email to its first letter and domain, and a phone to its prefix and last four digits', () => {
     expect(maskEmail('asha.verma@example.com')).toBe('a***@example.com');
