@@ -11,7 +11,8 @@
  */
 import fs from 'node:fs';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import type { Payload } from '@temporalio/common';
+import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow';
 import { latencySummary } from './stats';
 
 type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
@@ -66,14 +67,15 @@ export interface ActivityTimes {
 interface WorkflowTiming {
   closedAt: number;
   activities: Array<{ type: string; scheduled: number; closed: number }>;
-  result: unknown;
+  /** The workflow's result as stored: sealed by the payload codec, opened by the caller's client. */
+  result: Payload | undefined;
 }
 
 function timing(history: History): WorkflowTiming | undefined {
   const scheduled = new Map<string, { type: string; at: number }>();
   const activities: WorkflowTiming['activities'] = [];
   let closedAt: number | undefined;
-  let result: unknown;
+  let result: Payload | undefined;
   for (const event of history.events ?? []) {
     const at = ms(event.eventTime);
     const s = event.activityTaskScheduledEventAttributes;
@@ -84,8 +86,7 @@ function timing(history: History): WorkflowTiming | undefined {
     const done = event.workflowExecutionCompletedEventAttributes;
     if (done) {
       closedAt = at;
-      const payload = done.result?.payloads?.[0];
-      result = payload ? defaultPayloadConverter.fromPayload(payload) : undefined;
+      result = done.result?.payloads?.[0] ?? undefined;
     }
   }
   return closedAt === undefined ? undefined : { closedAt, activities, result };
@@ -113,7 +114,8 @@ export async function activityTimes(
         const [workflowId, sentAt] = entry;
         const t = timing(await client.workflow.getHandle(workflowId).fetchHistory());
         if (!t) continue;
-        if (!accept(t.result)) refused += 1;
+        const result = await decodeOptionalSinglePayload(client.options.loadedDataConverter, t.result);
+        if (!accept(result)) refused += 1;
         timings.push({ ...t, sentAt });
       }
     }),

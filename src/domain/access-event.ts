@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { paymentEventSchema } from './payment-event';
+import { accessCauseKey } from './ids';
 
 /**
  * The money going back, as a signed webhook announces it: a refund, a dispute (chargeback) or the end
@@ -52,7 +53,4 @@ export function accessWorkflowId(
   return `${event.kind}-${event.provider}-${accessCauseKey(event)}`;
 }
 
-/** The id that keys every downstream call an access change makes (LMS, CRM, WhatsApp). */
-export function accessCauseKey(event: Pick<AccessEvent, 'causeId' | 'refundedMinor'>): string {
-  return event.refundedMinor === undefined ? event.causeId : `${event.causeId}-${event.refundedMinor}`;
-}
+export { accessCauseKey };

@@ -13,3 +13,12 @@ export function enrollmentWorkflowId(provider: PaymentProvider, paymentId: strin
 export function idempotencyKey(provider: PaymentProvider, paymentId: string, step: string): string {
   return `enrollflow-${provider}-${paymentId}-${step}`;
 }
+
+/**
+ * The id that keys every downstream call an access change makes (LMS, CRM, WhatsApp). Here rather than
+ * beside the access event's zod schema: workflow code imports it, and every module a workflow imports
+ * is evaluated again for each workflow the worker creates, zod schemas included.
+ */
+export function accessCauseKey(event: { causeId: string; refundedMinor?: number }): string {
+  return event.refundedMinor === undefined ? event.causeId : `${event.causeId}-${event.refundedMinor}`;
+}

@@ -25,7 +25,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ConfirmAccessChangeResult, ReadGrantResult } from '../activities/types';
-import { accessCauseKey } from '../domain/access-event';
+import { accessCauseKey } from '../domain/ids';
 import { isValidEmail, normalisePhone } from '../domain/contact-rules';
 import { redactContacts } from '../domain/mask';
 import {

@@ -45,6 +45,11 @@ describe('replaying recorded histories on the current workflow code', () => {
     expect(files).toContain('v7-reconcile-continued.json');
   });
 
+  it("bundles no zod: the SDK evaluates a workflow's modules again for every workflow it creates", () => {
+    // Schema construction per workflow cost the worker ~a third more CPU per payment (docs/benchmarks.md).
+    expect(workflowBundle.code).not.toMatch(/node_modules\/zod\//);
+  });
+
   it.each(files)('replays %s', async (file) => {
     await Worker.runReplayHistory({ workflowBundle, dataConverter: workerConverter }, historyOf(file), file);
   });
