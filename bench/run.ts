@@ -86,6 +86,9 @@ function machineInfo(cli: string) {
   };
 }
 
+/** The system under measurement while it runs, so a measurement that throws does not leave it running. */
+let running: { stop(): Promise<void> } | undefined;
+
 async function main() {
   const started = Date.now();
   const foreignAtStart = foreignProcesses();
@@ -93,6 +96,7 @@ async function main() {
   log(`repetitions ${REPS}, connections ${CONNECTIONS}, window ${SECONDS} s; starting the system`);
   const profileDir = option('--profile');
   const sys = await startBenchSystem({ cpuProfDir: profileDir ? path.resolve(profileDir) : undefined });
+  running = sys;
   const info = machineInfo(sys.cli);
   log(`${info.cores} × ${info.cpuModel}, Node ${info.node}, ${info.temporal}; system in ${sys.dir}`);
 
@@ -257,6 +261,7 @@ async function main() {
     path.join(sys.dir, 'strace-dev-server.txt'),
     FSYNC_STARTS,
   );
+  running = undefined;
   await sys.stop();
 
   for (const variant of VARIANTS) {
@@ -333,8 +338,9 @@ async function main() {
 
 main().then(
   () => process.exit(0),
-  (err: unknown) => {
+  async (err: unknown) => {
     console.error(err);
+    await running?.stop().catch((stopErr: unknown) => console.error(stopErr));
     process.exit(1);
   },
 );
