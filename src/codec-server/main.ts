@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '../runtime/logger';
 import { closeOnSignals, runMain } from '../runtime/process';
 import { AesGcmPayloadCodec } from '../temporal/payload-codec';
 import { createCodecApp } from './app';
+import { listen } from '../runtime/listen';
 
 export interface RunningCodecServer {
   server: Server;
@@ -26,14 +27,7 @@ export async function startCodecServer(
   });
   // Same slow-loris bounds as the receiver's defaults: a decode is one small request.
   const server = createServer({ requestTimeout: 15_000, headersTimeout: 10_000 }, app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.CODEC_PORT, config.CODEC_HOST, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as { port: number };
+  const { port } = await listen(server, config.CODEC_PORT, config.CODEC_HOST);
   return {
     server,
     url: `http://${config.CODEC_HOST}:${port}`,

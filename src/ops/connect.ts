@@ -8,7 +8,7 @@ import { temporalConnectionOptions } from '../temporal/connection-options';
 import type { PayloadKeyRing } from '../temporal/payload-codec';
 import { dataConverter } from '../temporal/data-converter';
 import { ConfigError, loadTemporalConfig, payloadKeyRing } from '../config';
-import { DEV_ENV_PATH, settingsLookup } from '../tools/send';
+import { DEV_ENV_PATH, settingsLookup } from '../runtime/dev-env';
 import { OpsError, UsageError } from './errors';
 import { grpcMessage, isGrpcNotFound } from './grpc';
 

@@ -3,9 +3,9 @@
  * 127.0.0.1 and a free port, so parallel test files never collide.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createSandboxApp, type SandboxState } from './app';
 import type { SandboxOptions } from './context';
+import { listen } from '../runtime/listen';
 
 export interface StartSandboxOptions extends SandboxOptions {
   /** Default 127.0.0.1: the control routes have no auth. */
@@ -28,15 +28,7 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
   const { app, state } = createSandboxApp(sandboxOptions);
   const server = createServer(app);
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-
-  const address = server.address() as AddressInfo;
+  const address = await listen(server, port, host);
   const urlHost = address.address.includes(':') ? `[${address.address}]` : address.address;
   let closing: Promise<void> | undefined;
 

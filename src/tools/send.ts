@@ -8,9 +8,7 @@
  * payment no provider holds.
  * Exit code 0 when every delivery got the expected answer.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseEnv } from 'node:util';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type PaymentFixture, type PaymentProvider, providerNames, providers } from '../providers';
 import type { ProviderDefinition } from '../providers/definition';
@@ -38,39 +36,14 @@ import {
   type SendOptions,
 } from './deliver';
 import { processIo, runMain } from '../runtime/process';
+import { DEV_ENV_PATH, settingsLookup } from '../runtime/dev-env';
 
 /** Where `npm run dev` serves the sandbox, unless SANDBOX_URL says otherwise. */
 const DEFAULT_SANDBOX_URL = 'http://127.0.0.1:4010';
 
-/** Written by the dev runner; lets `send` find the secrets the local receiver was started with. */
-export const DEV_ENV_PATH = path.resolve(__dirname, '..', '..', '.data', 'dev.env');
-
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
-}
-
-/** Settings come from the environment first, then from the dev runner's file (read lazily, once). */
-export function settingsLookup(
-  env: NodeJS.ProcessEnv,
-  devEnvPath: string,
-): (name: string) => string | undefined {
-  let devEnv: NodeJS.Dict<string> | undefined;
-  return (name) => {
-    const fromEnv = env[name]?.trim();
-    if (fromEnv) return fromEnv;
-    devEnv ??= readDevEnv(devEnvPath);
-    return devEnv[name]?.trim() || undefined;
-  };
-}
-
-function readDevEnv(file: string): NodeJS.Dict<string> {
-  try {
-    return parseEnv(readFileSync(file, 'utf8'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw err;
-  }
 }
 
 /** The first (current) secret of the comma-separated list the receiver accepts. */

@@ -12,6 +12,7 @@ import { createWebhookApp } from './app';
 import { createAdapters } from '../providers';
 import { createEnrollmentStarter } from './start-enrollment';
 import { closeOnSignals, runMain } from '../runtime/process';
+import { listen } from '../runtime/listen';
 
 export interface RunningReceiver {
   server: Server;
@@ -78,14 +79,7 @@ export async function startWebhookReceiver(
     },
     app,
   );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.WEBHOOK_PORT, config.WEBHOOK_HOST, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as { port: number };
+  const { port } = await listen(server, config.WEBHOOK_PORT, config.WEBHOOK_HOST);
   return {
     server,
     url: `http://${config.WEBHOOK_HOST}:${port}`,
