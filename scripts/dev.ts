@@ -30,6 +30,8 @@ function ensureDevEnv(): void {
     RAZORPAY_WEBHOOK_SECRETS: () => `rzp_dev_${r()}`,
     STRIPE_WEBHOOK_SECRETS: () => `whsec_${r()}`,
     LMS_API_KEY: () => `sandbox_lms_${r()}`,
+    MOODLE_TOKEN: () => r(16),
+    CANVAS_TOKEN: () => `sandbox_canvas_${r()}`,
     WHATSAPP_PHONE_NUMBER_ID: () => `1000${Math.floor(Math.random() * 1e11)}`,
     WHATSAPP_ACCESS_TOKEN: () => `sandbox_wa_${r()}`,
     HUBSPOT_CLIENT_ID: () => `sandbox-client-${r(6)}`,
@@ -69,6 +71,9 @@ function loadEnv(): NodeJS.ProcessEnv {
     SANDBOX_PORT: sandboxPort,
     TEMPORAL_ADDRESS: '127.0.0.1:7233',
     LMS_BASE_URL: `${sandbox}/lms`,
+    // LMS_PROVIDER=moodle or canvas enrolls into the sandbox's emulation of that LMS instead.
+    MOODLE_URL: `${sandbox}/moodle`,
+    CANVAS_URL: `${sandbox}/canvas`,
     WHATSAPP_GRAPH_URL: `${sandbox}/whatsapp`,
     HUBSPOT_BASE_URL: `${sandbox}/hubspot`,
     // The sandbox plays each provider's API too: the worker confirms every payment there.
@@ -167,7 +172,8 @@ async function main() {
       `  Temporal        ${temporal.address} (namespace ${temporal.namespace}, retention ${NAMESPACE_RETENTION})`,
       `  Temporal Web UI ${temporal.uiUrl} (decodes student data through the codec server)`,
       `  codec server    ${env.CODEC_ENDPOINT} (token CODEC_AUTH in .data/dev.env)`,
-      `  sandbox ledger  http://127.0.0.1:${env.SANDBOX_PORT}/_sandbox/ledger`,
+      `  LMS             ${lmsLine(env)}`,
+      `  sandbox ledger  http://127.0.0.1:${env.SANDBOX_PORT}/_sandbox/ledger (enrollments, with the LMS each went to)`,
       `  catalog         ${env.CATALOG_PATH} (npm run ops -- catalog check)`,
       `  metrics         http://127.0.0.1:${webhookPort}/metrics (receiver)  http://127.0.0.1:${env.WORKER_METRICS_PORT ?? '9464'}/metrics (worker)  http://127.0.0.1:${env.TEMPORAL_SDK_METRICS_PORT ?? '9465'}/metrics (Temporal SDK)`,
       `  temporal CLI    ${cli}`,
@@ -177,6 +183,14 @@ async function main() {
       '',
     ].join('\n'),
   );
+}
+
+/** Which LMS the worker enrolls into (LMS_PROVIDER), and where. */
+function lmsLine(env: NodeJS.ProcessEnv): string {
+  const provider = env.LMS_PROVIDER || 'generic';
+  const url = { generic: env.LMS_BASE_URL, moodle: env.MOODLE_URL, canvas: env.CANVAS_URL }[provider];
+  const played = url?.startsWith(env.SANDBOX_URL ?? '\0') ? ' (played by the sandbox)' : '';
+  return `${provider} at ${url ?? '(not set)'}${played}; LMS_PROVIDER=generic|moodle|canvas`;
 }
 
 main().catch((err: unknown) => {

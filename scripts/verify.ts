@@ -77,6 +77,7 @@ async function main() {
   const scenarios: Array<[string, () => Promise<ScenarioReport>]> = [
     ['duplicate storm', () => duplicateStorm(n, options)],
     ['downstream faults', () => downstreamFaults(half, options)],
+    ['downstream faults (moodle)', () => downstreamFaults(half, { ...options, lms: 'moodle' })],
     ['worker crash', () => workerCrash(half, options)],
     ['temporal restart', () => temporalRestart(half, options)],
     ['receiver crash', () => receiverCrash(half, options)],

@@ -113,65 +113,147 @@ const webhookSchema = temporalSchema.merge(loggingSchema).extend({
   STRIPE_LIVEMODE: stripeLivemode.optional(),
 });
 
-const workerSchema = temporalSchema.merge(loggingSchema).extend({
-  LMS_BASE_URL: url('LMS_BASE_URL'),
-  LMS_API_KEY: required('LMS_API_KEY'),
-  WHATSAPP_GRAPH_URL: url('WHATSAPP_GRAPH_URL').default('https://graph.facebook.com'),
-  WHATSAPP_API_VERSION: z
+/**
+ * Which LMS enrolls (src/activities/lms): its settings are checked here, at start-up, and only the
+ * chosen LMS's are required. docs/lms.md says what each one needs on the LMS's side.
+ */
+export const LMS_PROVIDERS = ['generic', 'moodle', 'canvas'] as const;
+export type LmsProvider = (typeof LMS_PROVIDERS)[number];
+
+const lmsSchema = z.object({
+  LMS_PROVIDER: z
+    .enum(LMS_PROVIDERS, { error: `LMS_PROVIDER must be one of ${LMS_PROVIDERS.join(', ')}` })
+    .default('generic'),
+  LMS_BASE_URL: url('LMS_BASE_URL').optional(),
+  LMS_API_KEY: z.string().optional(),
+  /** The site's root (the URL before `/webservice/rest/server.php`). */
+  MOODLE_URL: url('MOODLE_URL').optional(),
+  /** A web service token of a dedicated user, for a service holding exactly the functions we call. */
+  MOODLE_TOKEN: z.string().optional(),
+  /** The role enrolments give (5 is Moodle's student role on a standard site). */
+  MOODLE_ROLE_ID: z.coerce.number().int().positive('MOODLE_ROLE_ID must be a role id').default(5),
+  /** How the catalog's lmsCourseId names a Moodle course: its ID number, short name or numeric id. */
+  MOODLE_COURSE_FIELD: z
+    .enum(['idnumber', 'shortname', 'id'], { error: 'MOODLE_COURSE_FIELD must be idnumber, shortname or id' })
+    .default('idnumber'),
+  /** The auth plugin of users enrollflow creates (manual, oauth2, saml2, ...). */
+  MOODLE_AUTH: z
     .string()
-    .regex(/^v\d+\.\d+$/, 'WHATSAPP_API_VERSION looks like v21.0')
-    .default('v21.0'),
-  WHATSAPP_PHONE_NUMBER_ID: required('WHATSAPP_PHONE_NUMBER_ID'),
-  WHATSAPP_ACCESS_TOKEN: required('WHATSAPP_ACCESS_TOKEN'),
-  WHATSAPP_TEMPLATE_NAME: z.string().min(1).default('course_welcome'),
-  WHATSAPP_TEMPLATE_LANGUAGE: z.string().min(2).default('en_US'),
-  HUBSPOT_BASE_URL: url('HUBSPOT_BASE_URL').default('https://api.hubapi.com'),
-  HUBSPOT_CLIENT_ID: required('HUBSPOT_CLIENT_ID'),
-  HUBSPOT_CLIENT_SECRET: required('HUBSPOT_CLIENT_SECRET'),
-  HUBSPOT_REFRESH_TOKEN: required('HUBSPOT_REFRESH_TOKEN'),
-  /** The provider APIs the confirmation step reads: the webhook is a trigger, the provider's record the truth. */
-  RAZORPAY_API_URL: url('RAZORPAY_API_URL').default('https://api.razorpay.com'),
-  RAZORPAY_KEY_ID: required('RAZORPAY_KEY_ID'),
-  RAZORPAY_KEY_SECRET: required('RAZORPAY_KEY_SECRET'),
-  STRIPE_API_URL: url('STRIPE_API_URL').default('https://api.stripe.com'),
-  STRIPE_API_KEY: required('STRIPE_API_KEY'),
-  /** The course catalog (YAML or JSON): what each provider's items grant, and at what price. */
-  CATALOG_PATH: required('CATALOG_PATH'),
-  /** Refresh the cached access token this long before HubSpot says it expires. */
-  HUBSPOT_TOKEN_REFRESH_MARGIN_SECONDS: z.coerce.number().int().min(0).default(120),
-  REDELIVERY_HORIZON_HOURS: redeliveryHorizonHours,
-  NODE_ENV: z.string().optional(),
-  STRIPE_LIVEMODE: stripeLivemode.optional(),
-  /** A prebuilt workflow bundle (`npm run build:workflows`); unset = bundle from source at start-up. */
-  WORKFLOW_BUNDLE_PATH: z.string().optional(),
-  /** Per-request timeout of every downstream HTTP call; kept below the activities' 15 s startToCloseTimeout. */
-  HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(12_000).default(10_000),
-  /** The worker's own listener: `GET /healthz` (200 while polling) and `GET /metrics` (business gauges). 0 = any free port. */
-  WORKER_METRICS_PORT: port(9464),
-  /** The Temporal SDK's Prometheus exporter (`/metrics`: SDK metrics and workflow metrics). 0 = any free port. */
-  TEMPORAL_SDK_METRICS_PORT: port(9465),
-  /** How often the business gauges are recomputed from Temporal visibility. */
-  BUSINESS_METRICS_INTERVAL_SECONDS: z.coerce.number().min(1).max(3600).default(30),
-  /**
-   * Reconciliation (src/workflows/reconcile.ts): how often each provider's Schedule lists what it holds.
-   * Fractions are allowed for a demo (0.5 = every 30 s).
-   */
-  RECONCILE_INTERVAL_MINUTES: z.coerce.number().min(0.1).max(1440).default(15),
-  /**
-   * false: this worker neither creates nor updates the Schedules (a benchmark, a worker sharing another
-   * deployment's namespace). To stop reconciliation itself, pause the Schedules instead.
-   */
-  RECONCILE_SCHEDULES: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true'),
-  /** How far a run looks back before the previous run's end: a capture a little late is still seen. */
-  RECONCILE_OVERLAP_MINUTES: z.coerce.number().min(0).max(1440).default(60),
-  /** How long before now a run's window ends, so a payment whose webhook is on its way is left to it. */
-  RECONCILE_SETTLE_SECONDS: z.coerce.number().int().min(0).max(3600).default(120),
-  /** How far back the first run of a new Schedule looks (never past REDELIVERY_HORIZON_HOURS). */
-  RECONCILE_FIRST_LOOKBACK_HOURS: z.coerce.number().min(0).max(720).default(24),
+    .regex(/^[a-z0-9_]+$/, 'MOODLE_AUTH is an auth plugin name, e.g. manual or oauth2')
+    .default('manual'),
+  /** Prepended to the lower-cased email to make a new user's username (Moodle allows @ and . in them). */
+  MOODLE_USERNAME_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9_.@-]*$/, 'MOODLE_USERNAME_PREFIX may hold only a-z, 0-9, _ . @ -')
+    .default(''),
+  /** What a revocation does: unenrol (the enrolment is removed) or suspend (kept, without access). */
+  MOODLE_REVOKE: z
+    .enum(['unenrol', 'suspend'], { error: 'MOODLE_REVOKE must be unenrol or suspend' })
+    .default('unenrol'),
+  /** The Canvas instance, e.g. https://school.instructure.com. */
+  CANVAS_URL: url('CANVAS_URL').optional(),
+  /** An access token (or a developer key's token) of an admin user allowed to manage users and enrollments. */
+  CANVAS_TOKEN: z.string().optional(),
+  /** The account new users are created under (`self` = the root account of the domain). */
+  CANVAS_ACCOUNT_ID: z
+    .string()
+    .regex(/^(self|\d+|sis_account_id:.+)$/, 'CANVAS_ACCOUNT_ID is self, a number or sis_account_id:<id>')
+    .default('self'),
+  /** How a student is found: by login (sis_login_id:<email>) or by SIS user id (sis_user_id:<email>). */
+  CANVAS_USER_FIELD: z
+    .enum(['login', 'sis'], { error: 'CANVAS_USER_FIELD must be login or sis' })
+    .default('login'),
+  /** The authentication provider of new logins (e.g. saml or an id); unset = Canvas's own. */
+  CANVAS_AUTH_PROVIDER_ID: z.string().min(1).optional(),
+  /** How the catalog's lmsCourseId names a Canvas course: its SIS course id or its numeric id. */
+  CANVAS_COURSE_FIELD: z
+    .enum(['sis', 'id'], { error: 'CANVAS_COURSE_FIELD must be sis or id' })
+    .default('sis'),
+  /** What a revocation does: delete the enrollment, or conclude it (read-only, kept in the gradebook). */
+  CANVAS_REVOKE: z
+    .enum(['delete', 'conclude'], { error: 'CANVAS_REVOKE must be delete or conclude' })
+    .default('delete'),
 });
+
+const LMS_REQUIRED: Record<LmsProvider, Array<keyof z.output<typeof lmsSchema>>> = {
+  generic: ['LMS_BASE_URL', 'LMS_API_KEY'],
+  moodle: ['MOODLE_URL', 'MOODLE_TOKEN'],
+  canvas: ['CANVAS_URL', 'CANVAS_TOKEN'],
+};
+
+/** The chosen LMS's own variables are required; the others' are ignored. */
+const requireLmsSettings = (env: z.output<typeof lmsSchema>, ctx: z.RefinementCtx) => {
+  for (const name of LMS_REQUIRED[env.LMS_PROVIDER]) {
+    if (env[name] === undefined || env[name] === '') {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `${name} is required when LMS_PROVIDER=${env.LMS_PROVIDER}`,
+      });
+    }
+  }
+};
+
+const workerSchema = temporalSchema
+  .merge(loggingSchema)
+  .merge(lmsSchema)
+  .extend({
+    WHATSAPP_GRAPH_URL: url('WHATSAPP_GRAPH_URL').default('https://graph.facebook.com'),
+    WHATSAPP_API_VERSION: z
+      .string()
+      .regex(/^v\d+\.\d+$/, 'WHATSAPP_API_VERSION looks like v21.0')
+      .default('v21.0'),
+    WHATSAPP_PHONE_NUMBER_ID: required('WHATSAPP_PHONE_NUMBER_ID'),
+    WHATSAPP_ACCESS_TOKEN: required('WHATSAPP_ACCESS_TOKEN'),
+    WHATSAPP_TEMPLATE_NAME: z.string().min(1).default('course_welcome'),
+    WHATSAPP_TEMPLATE_LANGUAGE: z.string().min(2).default('en_US'),
+    HUBSPOT_BASE_URL: url('HUBSPOT_BASE_URL').default('https://api.hubapi.com'),
+    HUBSPOT_CLIENT_ID: required('HUBSPOT_CLIENT_ID'),
+    HUBSPOT_CLIENT_SECRET: required('HUBSPOT_CLIENT_SECRET'),
+    HUBSPOT_REFRESH_TOKEN: required('HUBSPOT_REFRESH_TOKEN'),
+    /** The provider APIs the confirmation step reads: the webhook is a trigger, the provider's record the truth. */
+    RAZORPAY_API_URL: url('RAZORPAY_API_URL').default('https://api.razorpay.com'),
+    RAZORPAY_KEY_ID: required('RAZORPAY_KEY_ID'),
+    RAZORPAY_KEY_SECRET: required('RAZORPAY_KEY_SECRET'),
+    STRIPE_API_URL: url('STRIPE_API_URL').default('https://api.stripe.com'),
+    STRIPE_API_KEY: required('STRIPE_API_KEY'),
+    /** The course catalog (YAML or JSON): what each provider's items grant, and at what price. */
+    CATALOG_PATH: required('CATALOG_PATH'),
+    /** Refresh the cached access token this long before HubSpot says it expires. */
+    HUBSPOT_TOKEN_REFRESH_MARGIN_SECONDS: z.coerce.number().int().min(0).default(120),
+    REDELIVERY_HORIZON_HOURS: redeliveryHorizonHours,
+    NODE_ENV: z.string().optional(),
+    STRIPE_LIVEMODE: stripeLivemode.optional(),
+    /** A prebuilt workflow bundle (`npm run build:workflows`); unset = bundle from source at start-up. */
+    WORKFLOW_BUNDLE_PATH: z.string().optional(),
+    /** Per-request timeout of every downstream HTTP call; kept below the activities' 15 s startToCloseTimeout. */
+    HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(12_000).default(10_000),
+    /** The worker's own listener: `GET /healthz` (200 while polling) and `GET /metrics` (business gauges). 0 = any free port. */
+    WORKER_METRICS_PORT: port(9464),
+    /** The Temporal SDK's Prometheus exporter (`/metrics`: SDK metrics and workflow metrics). 0 = any free port. */
+    TEMPORAL_SDK_METRICS_PORT: port(9465),
+    /** How often the business gauges are recomputed from Temporal visibility. */
+    BUSINESS_METRICS_INTERVAL_SECONDS: z.coerce.number().min(1).max(3600).default(30),
+    /**
+     * Reconciliation (src/workflows/reconcile.ts): how often each provider's Schedule lists what it holds.
+     * Fractions are allowed for a demo (0.5 = every 30 s).
+     */
+    RECONCILE_INTERVAL_MINUTES: z.coerce.number().min(0.1).max(1440).default(15),
+    /**
+     * false: this worker neither creates nor updates the Schedules (a benchmark, a worker sharing another
+     * deployment's namespace). To stop reconciliation itself, pause the Schedules instead.
+     */
+    RECONCILE_SCHEDULES: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((v) => v === 'true'),
+    /** How far a run looks back before the previous run's end: a capture a little late is still seen. */
+    RECONCILE_OVERLAP_MINUTES: z.coerce.number().min(0).max(1440).default(60),
+    /** How long before now a run's window ends, so a payment whose webhook is on its way is left to it. */
+    RECONCILE_SETTLE_SECONDS: z.coerce.number().int().min(0).max(3600).default(120),
+    /** How far back the first run of a new Schedule looks (never past REDELIVERY_HORIZON_HOURS). */
+    RECONCILE_FIRST_LOOKBACK_HOURS: z.coerce.number().min(0).max(720).default(24),
+  });
 
 /** The codec server (src/codec-server): decodes payloads for operators' Web UI and `temporal` CLI. */
 const codecServerSchema = loggingSchema.extend({
@@ -203,7 +285,10 @@ const codecServerSchema = loggingSchema.extend({
 });
 
 const webhookEnv = webhookSchema.superRefine(requireLivemodeInProduction).superRefine(requirePayloadKeys);
-const workerEnv = workerSchema.superRefine(requireLivemodeInProduction).superRefine(requirePayloadKeys);
+const workerEnv = workerSchema
+  .superRefine(requireLivemodeInProduction)
+  .superRefine(requirePayloadKeys)
+  .superRefine(requireLmsSettings);
 const temporalEnv = temporalSchema.superRefine(requirePayloadKeys);
 const codecServerEnv = codecServerSchema.superRefine(requirePayloadKeys);
 

@@ -8,7 +8,7 @@ import type { Client } from '@temporalio/client';
 import type { LedgerSnapshot } from '../../src/sandbox/ledger';
 import { ACCESS_WORKFLOW_TYPE, type AccessSummary } from '../../src/workflows/access-messages';
 import { paymentIdSearchAttribute, paymentProviderSearchAttribute } from '../../src/workflows/messages';
-import { paymentKey, paymentKeyOfRef, type TestRefund } from './provider';
+import { paymentKey, paymentKeyOfEnrollment, type TestRefund } from './provider';
 
 export interface AccessFigures {
   refunds: number;
@@ -69,6 +69,8 @@ export async function checkAccess(
   ledger: LedgerSnapshot,
   refunds: TestRefund[],
   paymentOutcomes: ReadonlyMap<string, string>,
+  /** For Moodle's and Canvas's enrollments, which carry no reference of ours: the payment of each student. */
+  byEmail: ReadonlyMap<string, { provider: TestRefund['provider']; paymentId: string }> = new Map(),
 ): Promise<{ figures: AccessFigures; problems: string[] }> {
   const problems: string[] = [];
   const note = (problem: string) => {
@@ -81,17 +83,17 @@ export async function checkAccess(
   let revoked = 0;
   const enrolled = new Map<string, number>();
   for (const e of ledger.enrollments) {
-    const payment = paymentKeyOfRef(e.external_ref);
+    const payment = paymentKeyOfEnrollment(e, byEmail);
     enrolled.set(payment, (enrolled.get(payment) ?? 0) + 1);
     if (e.status === 'revoked') revoked += 1;
     if (fullyRefunded.has(payment) && e.status !== 'revoked') {
       accessKept += 1;
-      note(`${e.id} (${e.external_ref}) is ${e.status} after a full refund`);
+      note(`${e.id} (${payment}) is ${e.status} after a full refund`);
     }
     const revocations = e.access_changes.filter((c) => c.to === 'revoked');
     if (revocations.length > 1) {
       revokedTwice += 1;
-      note(`${e.id} (${e.external_ref}) revoked ${revocations.length} times`);
+      note(`${e.id} (${payment}) revoked ${revocations.length} times`);
     }
   }
 

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import { type Catalog, loadCatalog } from '../../src/catalog';
+import type { LmsProvider } from '../../src/config';
 import type { SandboxFaults } from '../../src/sandbox/faults';
 import type { LedgerSnapshot } from '../../src/sandbox/ledger';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/start';
@@ -100,6 +101,8 @@ export interface SystemOptions {
   workerEnv?: Record<string, string>;
   /** Where the workflow bundle is cached between systems of one run. */
   bundleFile?: string;
+  /** The LMS the worker enrolls into (LMS_PROVIDER): each is played by the sandbox. */
+  lms?: LmsProvider;
 }
 
 export interface ChaosSystem {
@@ -131,6 +134,8 @@ export async function startChaosSystem(options: SystemOptions = {}): Promise<Cha
     RAZORPAY_WEBHOOK_SECRETS: `rzp_${s()}`,
     STRIPE_WEBHOOK_SECRETS: `whsec_${s()}`,
     LMS_API_KEY: `lms_${s()}`,
+    MOODLE_TOKEN: s(),
+    CANVAS_TOKEN: `canvas_${s()}`,
     WHATSAPP_ACCESS_TOKEN: `wa_${s()}`,
     WHATSAPP_PHONE_NUMBER_ID: '100000000000009',
     HUBSPOT_CLIENT_ID: `client-${s().slice(0, 8)}`,
@@ -175,7 +180,10 @@ export async function startChaosSystem(options: SystemOptions = {}): Promise<Cha
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_TASK_QUEUE: TASK_QUEUE_DEFAULT,
     WEBHOOK_PORT: String(receiverPort),
+    LMS_PROVIDER: options.lms ?? 'generic',
     LMS_BASE_URL: `${sandbox.url}/lms`,
+    MOODLE_URL: `${sandbox.url}/moodle`,
+    CANVAS_URL: `${sandbox.url}/canvas`,
     WHATSAPP_GRAPH_URL: `${sandbox.url}/whatsapp`,
     HUBSPOT_BASE_URL: `${sandbox.url}/hubspot`,
     // The confirmation step asks the provider: the sandbox plays both APIs, with the credentials above.

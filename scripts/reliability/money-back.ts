@@ -14,7 +14,8 @@ import {
   deliverAll,
   type DeliveryStats,
   paymentKey,
-  paymentKeyOfRef,
+  paymentKeyOfEnrollment,
+  paymentsByEmail,
   type ProviderOptions,
   type RefundOptions,
   refundPayments,
@@ -113,11 +114,13 @@ async function refundOnceEnrolled(
   const refunds: TestRefund[] = [];
   const deliveries: Array<Promise<DeliveryStats>> = [];
   const deadline = Date.now() + deadlineMs;
+  const byEmail = paymentsByEmail(payments);
   while (waiting.size > 0) {
     const enrolled = new Set(
       sys.sandbox.state.ledger
-        .listEnrollments((e) => waiting.has(paymentKeyOfRef(e.external_ref)))
-        .map((e) => paymentKeyOfRef(e.external_ref)),
+        .listEnrollments(() => true)
+        .map((e) => paymentKeyOfEnrollment(e, byEmail))
+        .filter((key) => waiting.has(key)),
     );
     const due = [...waiting.entries()].filter(([key]) => enrolled.has(key) || Date.now() > deadline);
     if (due.length > 0) {

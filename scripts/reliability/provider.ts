@@ -52,6 +52,23 @@ export const paymentKey = (p: { provider: PaymentProvider; paymentId: string }) 
 /** The `paymentKey` of an LMS enrollment's external_ref, `<provider>:<payment id>:<catalog course>`. */
 export const paymentKeyOfRef = (externalRef: string) => externalRef.split(':').slice(0, 2).join(':');
 
+/**
+ * Which payment an LMS enrollment serves. The generic LMS names it (external_ref); Moodle and Canvas
+ * hold one enrollment per student and course and no reference of ours, and every test payment has a
+ * student of its own, so the email says. `?` when no payment matches (an enrollment nobody paid for).
+ */
+export function paymentKeyOfEnrollment(
+  e: { external_ref?: string; email: string },
+  byEmail: ReadonlyMap<string, { provider: PaymentProvider; paymentId: string }>,
+): string {
+  if (e.external_ref) return paymentKeyOfRef(e.external_ref);
+  const payment = byEmail.get(e.email.toLowerCase());
+  return payment ? paymentKey(payment) : `?:${e.email}`;
+}
+
+export const paymentsByEmail = <P extends { email: string }>(payments: readonly P[]) =>
+  new Map(payments.map((p) => [p.email.toLowerCase(), p]));
+
 export interface PaymentOptions {
   secrets: { razorpay: string; stripe: string };
   /** What is sold: the payments cycle through its products (courses and bundles). */

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { enrollmentWorkflowId, idempotencyKey } from '../../src/domain/ids';
+import type { LmsProvider } from '../../src/config';
 import type { SandboxFaults } from '../../src/sandbox/faults';
 import {
   ENROLLMENT_WORKFLOW_TYPE,
@@ -23,6 +24,8 @@ import {
   type DeliveryStats,
   makePayments,
   paymentKey,
+  paymentKeyOfEnrollment,
+  paymentsByEmail,
   type ProviderOptions,
   registerPayments,
   type TestPayment,
@@ -192,8 +195,19 @@ export async function checkInvariants(
   const ledger = sys.ledger();
   const countBy = <T>(items: T[], key: (t: T) => string) =>
     items.reduce((m, t) => m.set(key(t), (m.get(key(t)) ?? 0) + 1), new Map<string, number>());
-  // One enrollment per course bought, keyed `<provider>:<payment>:<catalog course>` by the worker.
-  const courseKey = (e: { external_ref: string; course_id: string }) => `${e.external_ref} ${e.course_id}`;
+  // One enrollment per course bought: `<provider>:<payment>:<catalog course> <LMS course>`. The generic
+  // LMS keeps the worker's reference; for Moodle and Canvas the student says which payment it was.
+  const byEmail = paymentsByEmail(payments);
+  const catalogCourse = new Map(
+    payments.flatMap((p) =>
+      Object.entries(p.courses).map(([course, lms]) => [`${paymentKey(p)} ${lms}`, course]),
+    ),
+  );
+  const courseKey = (e: { external_ref?: string; email: string; course_id: string }) => {
+    if (e.external_ref) return `${e.external_ref} ${e.course_id}`;
+    const payment = paymentKeyOfEnrollment(e, byEmail);
+    return `${payment}:${catalogCourse.get(`${payment} ${e.course_id}`) ?? '?'} ${e.course_id}`;
+  };
   const enrollments = countBy(ledger.enrollments, courseKey);
   const notActive = new Set(ledger.enrollments.filter((e) => e.status !== 'active').map(courseKey));
   const grantKeys = (p: TestPayment) =>
@@ -252,9 +266,9 @@ export async function checkInvariants(
     }
   }
   const faultsInjected = ledger.requests.filter(
-    (r) => r.status === 429 || r.status >= 500 || r.aborted || r.status === 401,
+    (r) => r.fault !== undefined || r.status === 429 || r.status >= 500 || r.aborted || r.status === 401,
   ).length;
-  const access = await checkAccess(sys.client, ledger, refunds, outcomes);
+  const access = await checkAccess(sys.client, ledger, refunds, outcomes, byEmail);
   return {
     scenario,
     payments: payments.length,
@@ -364,6 +378,24 @@ export const DOWNSTREAM_FAULTS = {
   },
 } satisfies SandboxFaults;
 
+/**
+ * The same attack on Moodle. One enrollment there is up to six web service calls (course, user,
+ * create, the student's courses, the course's suspended students, enrol) where the generic LMS takes
+ * one, so each call fails less often: an attempt fails about as often as the generic LMS's one call
+ * (as the provider APIs' several reads per attempt get lower rates above). Errors are Moodle's
+ * (HTTP 200 database exceptions), rate limits a proxy's 429.
+ */
+export const MOODLE_DOWNSTREAM_FAULTS = {
+  ...DOWNSTREAM_FAULTS,
+  lms: {
+    errorRate: 0.07,
+    rateLimitRate: 0.03,
+    retryAfter: { seconds: 1 },
+    latencyMs: 1500,
+    latencyRate: 0.02,
+  },
+};
+
 /** The worker under DOWNSTREAM_FAULTS: their slow answers outlast its HTTP timeout; CRM tokens expire early. */
 export const FAULTY_DOWNSTREAMS_WORKER_ENV = {
   HTTP_TIMEOUT_MS: '1000',
@@ -374,13 +406,14 @@ export const FAULTY_DOWNSTREAMS_WORKER_ENV = {
  * 2. 30 % 5xx, 10 % 429 (Retry-After in seconds and as an HTTP-date), 5 % too slow, short-lived CRM tokens;
  * the provider APIs 5 % 5xx, 5 % 429, 2 % too slow.
  */
-export function downstreamFaults(count: number, o: RunOptions = {}) {
+export function downstreamFaults(count: number, o: RunOptions & { lms?: LmsProvider } = {}) {
+  const lms = o.lms ?? 'generic';
   return withSystem(
-    'downstream faults',
+    lms === 'generic' ? 'downstream faults' : `downstream faults (${lms})`,
     count,
     {
       ...o,
-      faults: DOWNSTREAM_FAULTS,
+      faults: lms === 'moodle' ? MOODLE_DOWNSTREAM_FAULTS : DOWNSTREAM_FAULTS,
       hubspotTokenTtlSeconds: 2,
       workerEnv: FAULTY_DOWNSTREAMS_WORKER_ENV,
     },
@@ -388,23 +421,32 @@ export function downstreamFaults(count: number, o: RunOptions = {}) {
       const stats = await deliverAll(payments, provider);
       await waitForCompletion(sys.client, payments.length, 240_000 + count * 1000);
       const problems: string[] = [];
-      // Every LMS request for a course of a payment, retries included, carried that course's one stable key.
-      const lmsKeys = new Set(
-        sys
-          .ledger()
-          .requests.filter((r) => r.service === 'lms')
-          .map((r) => r.idempotencyKey),
-      );
-      const expected = new Set(
-        payments.flatMap((p) =>
-          Object.keys(p.courses).map((course) => idempotencyKey(p.provider, p.paymentId, `lms-${course}`)),
-        ),
-      );
-      const lmsRequests = sys.ledger().requests.filter((r) => r.service === 'lms').length;
-      if ([...lmsKeys].some((k) => !k || !expected.has(k)) || lmsKeys.size !== expected.size) {
-        problems.push(`LMS saw ${lmsKeys.size} distinct idempotency keys for ${expected.size} course grants`);
+      const ledger = sys.ledger();
+      const lmsRequests = ledger.requests.filter((r) => r.service === 'lms');
+      const grants = payments.reduce((n, p) => n + Object.keys(p.courses).length, 0);
+      if (lms === 'generic') {
+        // Every LMS request for a course of a payment, retries included, carried that course's one stable key.
+        const lmsKeys = new Set(lmsRequests.map((r) => r.idempotencyKey));
+        const expected = new Set(
+          payments.flatMap((p) =>
+            Object.keys(p.courses).map((course) => idempotencyKey(p.provider, p.paymentId, `lms-${course}`)),
+          ),
+        );
+        if ([...lmsKeys].some((k) => !k || !expected.has(k)) || lmsKeys.size !== expected.size) {
+          problems.push(
+            `LMS saw ${lmsKeys.size} distinct idempotency keys for ${expected.size} course grants`,
+          );
+        }
+      } else {
+        // No keys in Moodle or Canvas: one account per student is what retries must not break.
+        const accounts = new Map<string, number>();
+        for (const u of ledger.lmsUsers) accounts.set(u.email, (accounts.get(u.email) ?? 0) + 1);
+        const doubled = [...accounts.values()].filter((n) => n > 1).length;
+        if (doubled > 0) problems.push(`${doubled} students have more than one ${lms} account`);
+        if (accounts.size !== payments.length)
+          problems.push(`${accounts.size} ${lms} accounts for ${payments.length} students`);
       }
-      if (lmsRequests <= expected.size) problems.push('the LMS saw no retries: faults were not injected');
+      if (lmsRequests.length <= grants) problems.push('the LMS saw no retries: faults were not injected');
       const retried = await retriedActivities(
         sys.client,
         payments.map((p) => enrollmentWorkflowId(p.provider, p.paymentId)),

@@ -25,7 +25,7 @@ export interface HttpRequest {
   downstream: Downstream;
   /** Short operation name for logs, e.g. `create_enrollment`, `oauth_token`. */
   operation: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   headers?: Record<string, string>;
   /** Sent as `application/json`. */
@@ -43,6 +43,8 @@ export interface HttpResponse {
   headers: Headers;
   /** Parsed JSON, or undefined when the body was empty or not JSON. */
   body: unknown;
+  /** The body as text (some errors are not JSON: Canvas's throttling answer is plain text). */
+  text: string;
   durationMs: number;
 }
 
@@ -135,11 +137,15 @@ function toTransportError(err: unknown, timedOut: boolean, timeoutMs: number): H
   );
 }
 
-/** Origin and path only: no query string (could carry secrets), no userinfo, no fragment. */
+/**
+ * Origin and path only: no query string (could carry secrets), no userinfo, no fragment, and no
+ * student named in the path (Canvas finds a user by `sis_login_id:<email>`, percent-encoded).
+ */
 export function loggableUrl(url: string): string {
   try {
     const u = new URL(url);
-    return `${u.origin}${u.pathname}`;
+    const path = u.pathname.replace(/\/(sis_login_id|sis_user_id):[^/]*/g, '/$1:[redacted]');
+    return `${u.origin}${path}`;
   } catch {
     return '[unparseable url]';
   }
@@ -192,13 +198,15 @@ export async function httpRequest(deps: HttpDeps, req: HttpRequest): Promise<Htt
   let status: number;
   let responseHeaders: Headers;
   let parsed: unknown;
+  let text: string;
   try {
     // redirect 'manual': a POST must not silently become a GET elsewhere; a 3xx is a misconfiguration.
     const res = await deps.fetch(req.url, { method: req.method, headers, body, signal, redirect: 'manual' });
     status = res.status;
     responseHeaders = res.headers;
     // Reading the body is still under the same deadline (the signal covers the whole exchange).
-    parsed = parseJson(await res.text());
+    text = await res.text();
+    parsed = parseJson(text);
   } catch (err) {
     const durationMs = elapsed();
     if (cancellation?.aborted) {
@@ -230,7 +238,7 @@ export async function httpRequest(deps: HttpDeps, req: HttpRequest): Promise<Htt
   const line = { ...logFields, status, durationMs, outcome, ...(errorCode ? { errorCode } : {}) };
   if (outcome === 'ok') deps.logger.info(line, `${req.downstream} ${req.operation}`);
   else deps.logger.warn(line, `${req.downstream} ${req.operation}`);
-  return { status, headers: responseHeaders, body: parsed, durationMs };
+  return { status, headers: responseHeaders, body: parsed, text, durationMs };
 }
 
 export interface ClassifyDeps {

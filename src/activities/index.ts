@@ -17,8 +17,7 @@ import { toActivityError } from './errors';
 import type { ClassifyDeps, HttpDeps } from './http';
 import { upsertContactOnce } from './hubspot';
 import { HubSpotTokenCache } from './hubspot-token';
-import { enrollStudentOnce } from './lms';
-import { changeAccessOnce } from './lms-access';
+import { changeAccessOnce, createLms, enrollStudentOnce } from './lms';
 import { readRazorpayChange } from './providers/razorpay-changes';
 import { listRazorpayPage } from './providers/razorpay-listing';
 import { readStripeChange } from './providers/stripe-changes';
@@ -87,6 +86,7 @@ export function createActivities(config: WorkerConfig, deps: ActivityDeps = {}) 
     random: deps.random ?? Math.random,
   };
   const hubspotTokens = new HubSpotTokenCache(config, http);
+  const lms = createLms(config, http);
   const confirmDeps = {
     catalog: deps.catalog ?? loadCatalog(config.CATALOG_PATH),
     readRecord: deps.readRecord ?? providerRecordReader(config, http),
@@ -121,9 +121,9 @@ export function createActivities(config: WorkerConfig, deps: ActivityDeps = {}) 
     /** Confirm the payment with its provider and resolve what it bought against the catalog. */
     confirmPurchase: (input: ConfirmPurchaseInput): Promise<ConfirmPurchaseResult> =>
       atBoundary(() => confirmPurchaseOnce(confirmDeps, input)),
-    /** Enroll the student in the LMS course; 409 already_enrolled counts as success. */
+    /** Enroll the student in the LMS course (LMS_PROVIDER); an active enrollment already there is success. */
     enrollStudent: (input: EnrollStudentInput): Promise<EnrollStudentResult> =>
-      atBoundary(() => enrollStudentOnce(config, http, input)),
+      atBoundary(() => enrollStudentOnce(lms, input)),
     /** Send the welcome template on WhatsApp; never retried once the request may have reached Meta. */
     sendWelcomeMessage: (input: SendWelcomeInput): Promise<SendWelcomeResult> =>
       atBoundary(() => sendWelcomeOnce(config, http, input)),
@@ -144,7 +144,9 @@ export function createActivities(config: WorkerConfig, deps: ActivityDeps = {}) 
       atBoundary(() => reconcilePageOnce(reconcile, input)),
     /** Suspend, revoke or restore one granted course in the LMS. */
     changeAccess: (input: ChangeAccessInput): Promise<ChangeAccessResult> =>
-      atBoundary(() => changeAccessOnce(config, http, input)),
+      atBoundary(() =>
+        changeAccessOnce(lms, (course) => confirmDeps.catalog.courseById.get(course)?.lmsCourseId, input),
+      ),
   };
 }
 

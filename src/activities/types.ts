@@ -58,6 +58,11 @@ export type ChangeAccessInput = {
   cause: AccessCause;
   /** Kept by the LMS with the change, for whoever reads the enrollment there. */
   reason: string;
+  /**
+   * The student the payment enrolled: Moodle and Canvas find an enrollment by student and course.
+   * Absent from changes scheduled before issue 14 (the generic LMS does not need it).
+   */
+  email?: string;
 };
 
 export type ChangeAccessResult = {

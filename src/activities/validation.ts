@@ -39,6 +39,7 @@ export const changeAccessInputSchema = z.object({
     id: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, 'must be a provider id (letters, digits, _, -)'),
   }),
   reason: z.string().trim().min(1, 'must not be empty').max(256),
+  email: email.optional(),
 });
 
 export const sendWelcomeInputSchema = z.object({

@@ -15,7 +15,12 @@
  *
  * Not retryable (the workflow opens a manual review):
  * - InvalidActivityInput: the input broke the contract (e.g. phone not E.164); retrying cannot help.
- * - LmsRejected: 4xx from the LMS (422 enrollment_rejected / invalid_request / idempotency_key_reused).
+ * - LmsRejected: the LMS refused this enrollment or change: generic 4xx (422 enrollment_rejected /
+ *   invalid_request / idempotency_key_reused), Moodle invalidparameter / wsnoinstance /
+ *   wsusercannotassign, Canvas 400 / 404; or the student's state there needs a person (suspended).
+ * - LmsMisconfigured: the LMS refused enrollflow's credentials or permissions, or is not where its
+ *   URL says (generic 401/403, Moodle invalidtoken / accessexception or a non-JSON answer, Canvas 401
+ *   and 403 other than throttling): an operator fixes the configuration, then retries.
  * - WhatsAppRejected: Meta refused the message (131026, 131047, 190, 100, 132000, 132001, unknown 4xx).
  * - WhatsAppOutcomeUnknown: the request may have reached Meta but no answer came back (timeout, reset,
  *   unreadable 200). Sends are not idempotent, so an operator decides instead of risking a second message.
@@ -28,6 +33,7 @@
  */
 export const NON_RETRYABLE_ERROR_TYPES = [
   'LmsRejected',
+  'LmsMisconfigured',
   'WhatsAppRejected',
   'WhatsAppOutcomeUnknown',
   'CrmRejected',

@@ -1,7 +1,8 @@
 /**
- * One express app playing all three downstreams under their own prefixes (`/lms`, `/whatsapp`,
- * `/hubspot`), plus the `/_sandbox` control routes and `/healthz`. No listening here: `start.ts`
- * (tests, dev runner) and `main.ts` (standalone process) decide where it runs.
+ * One express app playing every downstream under its own prefix (the LMSs at `/lms`, `/moodle` and
+ * `/canvas`, `/whatsapp`, `/hubspot`, the providers at `/razorpay` and `/v1`), plus the `/_sandbox`
+ * control routes and `/healthz`. No listening here: `start.ts` (tests, dev runner) and `main.ts`
+ * (standalone process) decide where it runs.
  */
 import express, { type Express } from 'express';
 import { z } from 'zod';
@@ -20,6 +21,8 @@ import { observeRequests, notFound, reply } from './http';
 import { createHubSpotService } from './hubspot';
 import { Ledger, type LedgerSnapshot } from './ledger';
 import { createLmsService } from './lms';
+import { createMoodleService } from './moodle';
+import { createCanvasService } from './canvas';
 import { randomSeed, SeededRandom } from './random';
 import { createStripeService } from './stripe';
 import { createWhatsAppService } from './whatsapp';
@@ -82,11 +85,13 @@ export function createSandboxApp(options: SandboxOptions): { app: Express; state
   };
 
   const lms = createLmsService(ctx);
+  const moodle = createMoodleService(ctx);
+  const canvas = createCanvasService(ctx);
   const whatsapp = createWhatsAppService(ctx);
   const hubspot = createHubSpotService(ctx);
   const razorpay = createRazorpayService(ctx);
   const stripe = createStripeService(ctx);
-  const services: SandboxService[] = [lms, whatsapp, hubspot, razorpay, stripe];
+  const services: SandboxService[] = [lms, moodle, canvas, whatsapp, hubspot, razorpay, stripe];
 
   const state: SandboxState = {
     seed: random.seed,
@@ -112,17 +117,25 @@ export function createSandboxApp(options: SandboxOptions): { app: Express; state
   });
   app.use('/_sandbox/razorpay', observeRequests(ctx, 'sandbox'), razorpay.control);
   app.use('/_sandbox/stripe', observeRequests(ctx, 'sandbox'), stripe.controlRouter);
+  app.use('/_sandbox/moodle', observeRequests(ctx, 'sandbox'), moodle.control);
+  app.use('/_sandbox/canvas', observeRequests(ctx, 'sandbox'), canvas.control);
   app.use('/_sandbox', observeRequests(ctx, 'sandbox'), createControlRouter(ctx, state));
   app.use('/v1', observeRequests(ctx, 'stripe'), stripe.router);
   app.use('/razorpay', observeRequests(ctx, 'razorpay'), razorpay.router);
+  // Three LMSs, one downstream: they share the `lms` faults and request log, and LMS_PROVIDER picks one.
   app.use('/lms', observeRequests(ctx, 'lms'), lms.router);
+  app.use('/moodle', observeRequests(ctx, 'lms'), moodle.router);
+  app.use('/canvas', observeRequests(ctx, 'lms'), canvas.router);
   app.use('/whatsapp', observeRequests(ctx, 'whatsapp'), whatsapp.router);
   app.use('/hubspot', observeRequests(ctx, 'hubspot'), hubspot.router);
   app.use(
     observeRequests(ctx, 'sandbox'),
     notFound({
       notFound: () =>
-        reply(404, { error: 'not_found', hint: 'services live under /lms, /whatsapp, /hubspot' }),
+        reply(404, {
+          error: 'not_found',
+          hint: 'services live under /lms, /moodle, /canvas, /whatsapp, /hubspot, /razorpay, /v1',
+        }),
       unreadableBody: (status, message) => reply(status, { error: 'invalid_request', message }),
     }),
   );

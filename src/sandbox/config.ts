@@ -4,7 +4,12 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '../config';
-import { credentialNames, DEFAULT_HUBSPOT_TOKEN_TTL_SECONDS, type SandboxCredentials } from './context';
+import {
+  credentialNames,
+  DEFAULT_HUBSPOT_TOKEN_TTL_SECONDS,
+  optionalCredentialNames,
+  type SandboxCredentials,
+} from './context';
 import { sandboxFaultsSchema } from './faults';
 import { describeIssues } from '../domain/zod-issues';
 
@@ -39,9 +44,12 @@ const sandboxEnvSchema = z.object({
   SANDBOX_SEED: z.preprocess(unsetIfEmpty, z.coerce.number().int().min(0).max(0xffff_ffff).optional()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ...(Object.fromEntries(credentialNames.map((name) => [name, required(name)])) as Record<
-    keyof SandboxCredentials,
+    (typeof credentialNames)[number],
     ReturnType<typeof required>
   >),
+  // The Moodle and Canvas emulations refuse every call without their token.
+  MOODLE_TOKEN: z.preprocess(unsetIfEmpty, z.string().optional()),
+  CANVAS_TOKEN: z.preprocess(unsetIfEmpty, z.string().optional()),
 });
 
 export type SandboxConfig = z.output<typeof sandboxEnvSchema>;
@@ -64,4 +72,7 @@ export const credentialsFrom = (config: SandboxConfig): SandboxCredentials => ({
   RAZORPAY_KEY_ID: config.RAZORPAY_KEY_ID,
   RAZORPAY_KEY_SECRET: config.RAZORPAY_KEY_SECRET,
   STRIPE_API_KEY: config.STRIPE_API_KEY,
+  ...Object.fromEntries(
+    optionalCredentialNames.flatMap((name) => (config[name] ? [[name, config[name]]] : [])),
+  ),
 });

@@ -8,19 +8,6 @@ import type { Logger } from '../runtime/logger';
 import type { FaultInjector, SandboxFaults } from './faults';
 import type { Ledger } from './ledger';
 
-export type SandboxCredentials = Pick<
-  WorkerConfig,
-  | 'LMS_API_KEY'
-  | 'WHATSAPP_ACCESS_TOKEN'
-  | 'WHATSAPP_PHONE_NUMBER_ID'
-  | 'HUBSPOT_CLIENT_ID'
-  | 'HUBSPOT_CLIENT_SECRET'
-  | 'HUBSPOT_REFRESH_TOKEN'
-  | 'RAZORPAY_KEY_ID'
-  | 'RAZORPAY_KEY_SECRET'
-  | 'STRIPE_API_KEY'
->;
-
 export const credentialNames = [
   'LMS_API_KEY',
   'WHATSAPP_ACCESS_TOKEN',
@@ -31,7 +18,15 @@ export const credentialNames = [
   'RAZORPAY_KEY_ID',
   'RAZORPAY_KEY_SECRET',
   'STRIPE_API_KEY',
-] as const satisfies ReadonlyArray<keyof SandboxCredentials>;
+] as const satisfies ReadonlyArray<keyof WorkerConfig>;
+
+/** The Moodle and Canvas emulations' tokens: without one, that emulation refuses every call. */
+export const optionalCredentialNames = ['MOODLE_TOKEN', 'CANVAS_TOKEN'] as const satisfies ReadonlyArray<
+  keyof WorkerConfig
+>;
+
+export type SandboxCredentials = Record<(typeof credentialNames)[number], string> &
+  Partial<Record<(typeof optionalCredentialNames)[number], string>>;
 
 export const DEFAULT_HUBSPOT_TOKEN_TTL_SECONDS = 1800;
 

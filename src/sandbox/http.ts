@@ -15,7 +15,10 @@ import { type IssueDetail, issueDetails } from '../domain/zod-issues';
 
 export interface Reply {
   status: number;
+  /** Sent as JSON (`null` included: Moodle answers it). */
   body?: unknown;
+  /** Sent as text/plain instead of `body` (Canvas's throttling answer is not JSON). */
+  text?: string;
   headers?: Record<string, string>;
 }
 
@@ -48,7 +51,7 @@ export interface EndpointSteps {
 export function endpoint(ctx: ServiceContext, profile: ServiceProfile, steps: EndpointSteps): RequestHandler {
   const faultable = steps.faultable ?? true;
   return async (req, res) => {
-    const answer = decide(req);
+    const answer = decide(req, res);
     // Status first: if the client gives up during the latency below, the request log still shows
     // what the sandbox committed to answering.
     res.status(answer.status);
@@ -59,11 +62,15 @@ export function endpoint(ctx: ServiceContext, profile: ServiceProfile, steps: En
     send(res, answer);
   };
 
-  function decide(req: Request): Reply {
+  function decide(req: Request, res: Response): Reply {
     const refused = steps.admit?.(req);
     if (refused) return refused;
     const fault = faultable ? ctx.faults.decide(profile.service) : undefined;
-    if (fault) return profile.faultReply(fault);
+    if (fault) {
+      // Recorded with the request: Moodle's injected errors are HTTP 200, so the status cannot say.
+      res.locals.injectedFault = fault.kind;
+      return profile.faultReply(fault);
+    }
     return steps.handle(req);
   }
 }
@@ -76,7 +83,12 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
   }
 }
 
-const pathOf = (req: Request) => req.originalUrl.split('?')[0] ?? req.originalUrl;
+/** The path as logged and kept in the ledger: Canvas's user lookups name the student, who is not logged. */
+const pathOf = (req: Request) =>
+  (req.originalUrl.split('?')[0] ?? req.originalUrl).replace(
+    /\/(sis_login_id|sis_user_id):[^/]*/g,
+    '/$1:[redacted]',
+  );
 
 /** Per exchange: records it once, either when the answer is written or when the client leaves. */
 const exchangeRecorders = new WeakMap<Response, (aborted: boolean) => void>();
@@ -100,9 +112,11 @@ export function observeRequests(ctx: ServiceContext, service: ServiceName | 'san
       // Only method, path, status and timing: headers and bodies carry tokens and student PII.
       ctx.logger.info(aborted ? { ...line, aborted } : line, 'request');
       if (service === 'sandbox') return;
+      const fault = res.locals.injectedFault as InjectedFault['kind'] | undefined;
       ctx.ledger.recordRequest({
         ...line,
         service,
+        ...(fault !== undefined && { fault }),
         ...(idempotencyKey !== undefined && { idempotencyKey }),
         at,
         ...(aborted && { aborted }),
@@ -149,7 +163,10 @@ export function send(res: Response, answer: Reply): void {
   res.status(answer.status);
   exchangeRecorders.get(res)?.(false);
   for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
-  if (answer.body === undefined) res.end();
+  if (answer.text !== undefined) {
+    if (!res.getHeader('content-type')) res.type('text/plain; charset=utf-8');
+    res.send(answer.text);
+  } else if (answer.body === undefined) res.end();
   else res.json(answer.body);
 }
 

@@ -5,32 +5,68 @@
  */
 import type { ServiceName } from './faults';
 
-/** `revoked` is final; `suspended` can be restored to `active`. */
-export type AccessStatus = 'active' | 'suspended' | 'revoked';
+/**
+ * Access in every LMS's terms: `active`, `suspended` (kept, no access: Moodle's suspended enrolment,
+ * Canvas's inactive one), `revoked` (ended: final in the generic LMS; Moodle's unenrolment, Canvas's
+ * deleted or concluded enrollment) or `pending` (Canvas's invited: no access until accepted).
+ * `lms_state` keeps each LMS's own word.
+ */
+export type AccessStatus = 'active' | 'suspended' | 'revoked' | 'pending';
+
+/** The LMS an enrollment went to: the sandbox plays all three, and LMS_PROVIDER picks one. */
+export type LmsName = 'generic' | 'moodle' | 'canvas';
 
 /** One change of an enrollment's access: what a "revoked twice" check counts. */
 export interface AccessChangeRecord {
   from: AccessStatus;
   to: AccessStatus;
-  reason: string;
+  /** The generic LMS keeps why, the cause and the request's key; Moodle and Canvas keep none of it. */
+  reason?: string;
   /** The business event that caused it (a refund or dispute id, as the client sends it). */
-  external_ref: string;
-  idempotencyKey: string;
+  external_ref?: string;
+  idempotencyKey?: string;
+  /** The LMS's own word for the new state (Moodle `suspended`, Canvas `inactive`...). */
+  lms_state?: string;
   at: string;
 }
 
 export interface EnrollmentRecord {
   id: string;
+  lms: LmsName;
   email: string;
   name: string;
+  /** The course as the catalog names it in that LMS (generic course_id, Moodle ID number, Canvas SIS id). */
   course_id: string;
-  external_ref: string;
+  /** Generic LMS only: the grant's reference. */
+  external_ref?: string;
   status: AccessStatus;
   created_at: string;
-  /** The key of the request that created it: retries must have reused this one. */
-  idempotencyKey: string;
+  /** Generic LMS only: the key of the request that created it; retries must have reused this one. */
+  idempotencyKey?: string;
+  /** Moodle and Canvas: their user and course ids, and their own word for the state. */
+  lms_user_id?: string;
+  lms_course_id?: string;
+  lms_state?: string;
   /** Every change of `status`, oldest first. */
   access_changes: AccessChangeRecord[];
+}
+
+/** A student account a Moodle or Canvas emulation holds (the generic LMS has none of its own). */
+export interface LmsUserRecord {
+  lms: Exclude<LmsName, 'generic'>;
+  id: string;
+  email: string;
+  /** Moodle's username, Canvas's login (unique_id). */
+  login: string;
+  name: string;
+  /** Moodle keeps the two names apart. */
+  firstname?: string;
+  lastname?: string;
+  /** Moodle's auth plugin, Canvas's authentication provider. */
+  auth?: string;
+  sis_user_id?: string;
+  suspended?: boolean;
+  created_at: string;
 }
 
 export interface MessageRecord {
@@ -76,10 +112,13 @@ export interface RequestRecord {
   ms: number;
   /** The client went away before the answer was written (e.g. its timeout fired during latency). */
   aborted?: true;
+  /** The answer was an injected fault, not the service's own. */
+  fault?: 'unavailable' | 'rateLimited';
 }
 
 export interface LedgerSnapshot {
   enrollments: EnrollmentRecord[];
+  lmsUsers: LmsUserRecord[];
   messages: MessageRecord[];
   contacts: ContactRecord[];
   contactUpserts: ContactUpsertRecord[];
@@ -89,6 +128,7 @@ export interface LedgerSnapshot {
 
 export class Ledger {
   private enrollments: EnrollmentRecord[] = [];
+  private lmsUsers: LmsUserRecord[] = [];
   private messages: MessageRecord[] = [];
   private contacts = new Map<string, ContactRecord>();
   private contactUpserts: ContactUpsertRecord[] = [];
@@ -96,11 +136,15 @@ export class Ledger {
   private tokensIssued = 0;
   private requests: RequestRecord[] = [];
 
-  /** The student's enrollment in the course that still counts: a revoked one is over, and buying again starts a new one. */
+  /** The student's generic-LMS enrollment in the course that still counts: a revoked one is over, and buying again starts a new one. */
   findEnrollment(email: string, courseId: string): EnrollmentRecord | undefined {
     const key = email.toLowerCase();
     return this.enrollments.find(
-      (e) => e.email.toLowerCase() === key && e.course_id === courseId && e.status !== 'revoked',
+      (e) =>
+        e.lms === 'generic' &&
+        e.email.toLowerCase() === key &&
+        e.course_id === courseId &&
+        e.status !== 'revoked',
     );
   }
 
@@ -108,11 +152,15 @@ export class Ledger {
     return structuredClone(this.enrollments.filter(filter));
   }
 
-  recordEnrollment(fields: Omit<EnrollmentRecord, 'id' | 'status' | 'access_changes'>): EnrollmentRecord {
+  recordEnrollment(
+    fields: Omit<EnrollmentRecord, 'id' | 'status' | 'access_changes' | 'lms'> &
+      Partial<Pick<EnrollmentRecord, 'id' | 'status' | 'lms'>>,
+  ): EnrollmentRecord {
     const record: EnrollmentRecord = {
       id: `enr_${this.enrollments.length + 1}`,
-      ...fields,
+      lms: 'generic',
       status: 'active',
+      ...fields,
       access_changes: [],
     };
     this.enrollments.push(record);
@@ -130,7 +178,23 @@ export class Ledger {
     if (!record) return undefined;
     record.access_changes.push({ from: record.status, ...change });
     record.status = change.to;
+    if (change.lms_state !== undefined) record.lms_state = change.lms_state;
     return structuredClone(record);
+  }
+
+  /** An LMS's view of its enrollments (live records: the emulation owning them may read, never keep them). */
+  lmsEnrollments(lms: LmsName): readonly Readonly<EnrollmentRecord>[] {
+    return this.enrollments.filter((e) => e.lms === lms);
+  }
+
+  recordLmsUser(record: LmsUserRecord): LmsUserRecord {
+    this.lmsUsers.push(structuredClone(record));
+    return structuredClone(record);
+  }
+
+  /** An LMS's accounts (live records, as above). */
+  lmsUserList(lms: LmsUserRecord['lms']): readonly Readonly<LmsUserRecord>[] {
+    return this.lmsUsers.filter((u) => u.lms === lms);
   }
 
   recordMessage(record: MessageRecord): void {
@@ -183,6 +247,7 @@ export class Ledger {
   snapshot(): LedgerSnapshot {
     return structuredClone({
       enrollments: this.enrollments,
+      lmsUsers: this.lmsUsers,
       messages: this.messages,
       contacts: [...this.contacts.values()],
       contactUpserts: this.contactUpserts,
@@ -193,6 +258,7 @@ export class Ledger {
 
   clear(): void {
     this.enrollments = [];
+    this.lmsUsers = [];
     this.messages = [];
     this.contacts.clear();
     this.contactUpserts = [];

@@ -338,6 +338,8 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
           status: target,
           cause: { kind: change.kind, id: causeKey },
           reason,
+          // Moodle and Canvas find the enrollment by student and course.
+          ...(isValidEmail(grant.student.email) ? { email: grant.student.email } : {}),
         }),
       );
       if (result === 'aborted') return 'aborted';

@@ -2,8 +2,8 @@
  * Taking access back in the generic LMS, against the real sandbox over real HTTP: enrollments are
  * made through the enrollment client itself, then suspended, restored or revoked.
  */
-import { changeAccessOnce } from '../../src/activities/lms-access';
-import { enrollStudentOnce } from '../../src/activities/lms';
+import { changeAccessOnce, enrollStudentOnce } from '../../src/activities/lms';
+import { createGenericLms } from '../../src/activities/lms/generic';
 import type { ChangeAccessInput } from '../../src/activities/types';
 import { credentials, useSandbox } from '../sandbox/harness';
 import { captureLogs, downstreamFailureOf, noJitter } from './support/fixtures';
@@ -17,7 +17,7 @@ const payment = { provider: 'razorpay' as const, paymentId: 'pay_Acc3ssTest0001'
 const refund = { kind: 'refund' as const, id: 'rfnd_Q1x2Y3z4A5b6C7' };
 
 const enroll = (grantKey = 'course-ml-101', courseId = 'ML-101') =>
-  enrollStudentOnce(config(), deps, {
+  enrollStudentOnce(createGenericLms(config(), deps), {
     payment,
     email: 'asha.rao@example.com',
     name: 'Asha Rao',
@@ -25,7 +25,7 @@ const enroll = (grantKey = 'course-ml-101', courseId = 'ML-101') =>
     grantKey,
   });
 const change = (input: Partial<ChangeAccessInput> = {}, cfg = config()) =>
-  changeAccessOnce(cfg, deps, {
+  changeAccessOnce(createGenericLms(cfg, deps), () => undefined, {
     payment,
     grantKey: 'course-ml-101',
     status: 'revoked',
@@ -94,7 +94,7 @@ describe('changeAccessOnce', () => {
   it('fails for good on a wrong API key, retryably on an injected 5xx', async () => {
     await enroll();
     const denied = await failureOf(change({}, config('wrong-key')));
-    expect(denied).toMatchObject({ type: 'LmsRejected', nonRetryable: true, status: 401 });
+    expect(denied).toMatchObject({ type: 'LmsMisconfigured', nonRetryable: true, status: 401 });
     await fetch(`${sandbox.url}/_sandbox/faults`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/json' },

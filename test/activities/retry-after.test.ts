@@ -83,6 +83,7 @@ describe('error types', () => {
       'CrmRejected',
       'HubSpotAuthFailed',
       'InvalidActivityInput',
+      'LmsMisconfigured',
       'LmsRejected',
       'ProviderRejected',
       'WhatsAppOutcomeUnknown',

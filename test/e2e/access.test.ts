@@ -9,7 +9,7 @@ import type { EnrollmentSummary } from '../../src/workflows/messages';
 import { eventually } from '../helpers/eventually';
 import { sendJson } from '../helpers/send';
 import { opsRunner } from '../ops/support';
-import { useSystem, studentEmail } from '../helpers/system';
+import { useSystem, studentEmail, sameEmail } from '../helpers/system';
 
 /**
  * Access follows the money back, black-box: `npm run send` plays the provider (pays, refunds, opens
@@ -31,7 +31,7 @@ async function paid(provider: PaymentProvider, email: string): Promise<string> {
 }
 
 const enrollmentOf = async (email: string) => {
-  const found = (await system.ledger()).enrollments.filter((e) => e.email === email);
+  const found = (await system.ledger()).enrollments.filter((e) => sameEmail(e.email, email));
   expect(found).toHaveLength(1);
   return found[0]!;
 };
@@ -157,6 +157,6 @@ describe('access follows the money back', () => {
       .getHandle(enrollmentWorkflowId('razorpay', purchase.paymentId))
       .result()) as EnrollmentSummary;
     expect(late.outcome).toBe('refunded');
-    expect((await system.ledger()).enrollments.filter((e) => e.email === email)).toEqual([]);
+    expect((await system.ledger()).enrollments.filter((e) => sameEmail(e.email, email))).toEqual([]);
   });
 });

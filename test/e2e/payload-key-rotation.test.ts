@@ -10,7 +10,7 @@ import {
   PayloadKeyError,
 } from '../../src/temporal/payload-codec';
 import { resolveReviewSignal, statusQuery } from '../../src/workflows/messages';
-import { useSystem } from '../helpers/system';
+import { useSystem, sameEmail } from '../helpers/system';
 import { LmsBlocks, payIntoReview, resultOf } from '../ops/support';
 
 /**
@@ -65,7 +65,9 @@ it('payloads sealed under the old key still decode after the switch, and the pay
   });
   await blocks.unblockAll();
   expect(await handle.result()).toMatchObject({ outcome: 'completed' });
-  expect((await system.ledger()).enrollments.filter((e) => e.email === payment.email)).toHaveLength(1);
+  expect((await system.ledger()).enrollments.filter((e) => sameEmail(e.email, payment.email))).toHaveLength(
+    1,
+  );
 
   const { history } = await client.workflowService.getWorkflowExecutionHistory({
     namespace: 'default',

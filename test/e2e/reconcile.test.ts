@@ -8,7 +8,7 @@ import type { AccessSummary } from '../../src/workflows/access-messages';
 import { paymentSourceSearchAttribute, type EnrollmentSummary } from '../../src/workflows/messages';
 import type { ReconcileResult, ReconcileWorkflowInput } from '../../src/workflows/reconcile-messages';
 import { eventually } from '../helpers/eventually';
-import { useSystem, studentEmail } from '../helpers/system';
+import { useSystem, studentEmail, sameEmail } from '../helpers/system';
 
 /**
  * Reconciliation black-box: the sandbox provider holds payments and refunds whose webhooks never came,
@@ -47,7 +47,7 @@ async function reconcile(
 }
 
 const enrollmentsOf = async (email: string) =>
-  (await system.ledger()).enrollments.filter((e) => e.email === email);
+  (await system.ledger()).enrollments.filter((e) => sameEmail(e.email, email));
 
 describe('reconciliation finds what no webhook announced', () => {
   it.each(['razorpay', 'stripe'] as const)(

@@ -11,6 +11,8 @@ import {
   type Worker,
 } from '@temporalio/worker';
 import {
+  LMS_PROVIDERS,
+  type LmsProvider,
   loadCodecServerConfig,
   loadWebhookConfig,
   loadWorkerConfig,
@@ -48,6 +50,8 @@ export interface System {
   /** The dev server's SQLite file (with `persist`), for tests that read what Temporal stored. */
   dbFile?: string;
   secrets: { razorpay: string; stripe: string };
+  /** The LMS the worker enrolls into (LMS_PROVIDER). */
+  lms: LmsProvider;
   ledger(): Promise<Ledger>;
   setFaults(spec: Record<string, unknown>): Promise<void>;
   /** Stops the worker and starts it again with these variables changed (a deployment of the worker). */
@@ -57,16 +61,34 @@ export interface System {
 
 export interface Ledger {
   enrollments: Array<{
+    lms: LmsProvider;
     email: string;
     course_id: string;
-    external_ref: string;
-    status: 'active' | 'suspended' | 'revoked';
-    access_changes: Array<{ from: string; to: string; idempotencyKey: string }>;
+    /** Generic LMS only. */
+    external_ref?: string;
+    status: 'active' | 'suspended' | 'revoked' | 'pending';
+    lms_state?: string;
+    lms_user_id?: string;
+    access_changes: Array<{ from: string; to: string; idempotencyKey?: string }>;
   }>;
+  lmsUsers: Array<{ lms: LmsProvider; id: string; email: string; login: string }>;
   messages: Array<{ to: string; messageId?: string; id?: string }>;
   contacts: Array<{ id: string; email: string; upserts: number; properties: Record<string, string> }>;
   requests: Array<{ service: string; status: number; idempotencyKey?: string }>;
 }
+
+/**
+ * The LMS the e2e suite runs against: jest.config.js runs test/e2e once per LMS, each run setting
+ * E2E_LMS_PROVIDER (test/helpers/e2e-lms-*.ts).
+ */
+export const E2E_LMS: LmsProvider = (() => {
+  const chosen = process.env.E2E_LMS_PROVIDER ?? 'generic';
+  if (!(LMS_PROVIDERS as readonly string[]).includes(chosen)) throw new Error(`E2E_LMS_PROVIDER=${chosen}?`);
+  return chosen as LmsProvider;
+})();
+
+/** Moodle and Canvas keep the email as the adapters send it: lower case. */
+export const sameEmail = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
 export interface SystemOptions {
   /** Also serve the Temporal Web UI (on a free loopback port; its address is `temporal.uiUrl`). */
@@ -78,6 +100,8 @@ export interface SystemOptions {
   codecServer?: boolean;
   /** Keep Temporal's state in a SQLite file (`dbFile`) instead of memory. */
   persist?: boolean;
+  /** The LMS the worker enrolls into; default E2E_LMS (jest runs the e2e suite once per LMS). */
+  lms?: LmsProvider;
   /**
    * false: the receiver, worker and client run without the payload codec, as before issue 13 (the
    * negative control of the test that greps the database for student data).
@@ -91,8 +115,11 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'enrollflow-e2e-'));
   const secret = () => randomBytes(16).toString('hex');
   const secrets = { razorpay: `rzp_${secret()}`, stripe: `whsec_${secret()}` };
+  const lms = options.lms ?? E2E_LMS;
   const credentials = {
     LMS_API_KEY: `lms_${secret()}`,
+    MOODLE_TOKEN: secret(),
+    CANVAS_TOKEN: `canvas_${secret()}`,
     WHATSAPP_ACCESS_TOKEN: `wa_${secret()}`,
     WHATSAPP_PHONE_NUMBER_ID: '100000000000001',
     HUBSPOT_CLIENT_ID: 'client-e2e',
@@ -130,7 +157,10 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     WEBHOOK_PORT: '0',
     RAZORPAY_WEBHOOK_SECRETS: secrets.razorpay,
     STRIPE_WEBHOOK_SECRETS: secrets.stripe,
+    LMS_PROVIDER: lms,
     LMS_BASE_URL: `${sandbox.url}/lms`,
+    MOODLE_URL: `${sandbox.url}/moodle`,
+    CANVAS_URL: `${sandbox.url}/canvas`,
     WHATSAPP_GRAPH_URL: `${sandbox.url}/whatsapp`,
     HUBSPOT_BASE_URL: `${sandbox.url}/hubspot`,
     RAZORPAY_API_URL: `${sandbox.url}/razorpay`,
@@ -176,6 +206,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     dbFile: options.persist ? path.join(dataDir, 'temporal.sqlite') : undefined,
     codec: codec && { url: codec.server.url, token: codec.token, uiEndpoint: codec.uiEndpoint },
     secrets,
+    lms,
     async ledger() {
       const res = await fetch(`${sandbox.url}/_sandbox/ledger`);
       return (await res.json()) as Ledger;

@@ -349,7 +349,7 @@ const scenarios: Record<string, Scenario> = {
       expect(status.purchase).toMatchObject({ productId: 'course-ml-101', overriddenBy: REVIEWER });
       const ledger = await system.ledger();
       expect(
-        ledger.enrollments.filter((e) => e.external_ref.startsWith(`razorpay:${vars.PAYMENT_ID}`)),
+        ledger.enrollments.filter((e) => e.external_ref?.startsWith(`razorpay:${vars.PAYMENT_ID}`)),
       ).toHaveLength(1);
     },
   },
@@ -577,7 +577,7 @@ const scenarios: Record<string, Scenario> = {
       expect(await resultOf(system, vars.WORKFLOW_ID!)).toMatchObject({ outcome: 'completed' });
       const ledger = await system.ledger();
       expect(
-        ledger.enrollments.filter((e) => e.external_ref.startsWith(`razorpay:${vars.PAYMENT_ID}:`)),
+        ledger.enrollments.filter((e) => e.external_ref?.startsWith(`razorpay:${vars.PAYMENT_ID}:`)),
       ).toHaveLength(1);
     },
   },
@@ -808,7 +808,7 @@ const scenarios: Record<string, Scenario> = {
       expect(suspended!.stdout).toContain(vars.ACCESS_WORKFLOW_ID);
       expect(query!.stdout).toContain('"state":"suspended"');
       const ledger = await system.ledger();
-      const enrollment = ledger.enrollments.find((e) => e.external_ref.includes(vars.PAYMENT_ID!));
+      const enrollment = ledger.enrollments.find((e) => e.external_ref?.includes(vars.PAYMENT_ID!));
       expect(enrollment).toMatchObject({ status: 'suspended' });
     },
   },
@@ -829,7 +829,7 @@ const scenarios: Record<string, Scenario> = {
     async verify([, result], vars) {
       expect(result!.stdout).toContain('"outcome":"revoked"');
       const ledger = await system.ledger();
-      const enrollment = ledger.enrollments.find((e) => e.external_ref.includes(vars.PAYMENT_ID!));
+      const enrollment = ledger.enrollments.find((e) => e.external_ref?.includes(vars.PAYMENT_ID!));
       expect(enrollment).toMatchObject({ status: 'revoked' });
     },
   },

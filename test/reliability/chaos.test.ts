@@ -91,6 +91,12 @@ describe('reliability: nothing lost, nothing duplicated', () => {
     expect(r.retriedActivities).toBeGreaterThan(0);
   }, 600_000);
 
+  it('rides out the same faults against the Moodle emulation (errors as HTTP 200 database exceptions): one Moodle account per student, one enrolment per course', async () => {
+    const r = await expectNothingLostOrDuplicated(downstreamFaults(10, { ...options, lms: 'moodle' }));
+    expect(r.faultsInjected).toBeGreaterThan(5);
+    expect(r.retriedActivities).toBeGreaterThan(0);
+  }, 600_000);
+
   it('recovers from a kill -9 of the worker without sending any welcome twice', async () => {
     const r = await expectNothingLostOrDuplicated(workerCrash(12, options));
     expect(r.crashes).toBe(1);

@@ -16,6 +16,8 @@ export const credentials = {
   RAZORPAY_KEY_ID: 'rzp_test_sandbox0001',
   RAZORPAY_KEY_SECRET: 'rzp-key-secret-0001',
   STRIPE_API_KEY: 'sk_test_sandbox0001',
+  MOODLE_TOKEN: '0f1e2d3c4b5a69788796a5b4c3d2e1f0',
+  CANVAS_TOKEN: 'canvas-test-token-0001',
 };
 
 /** A settable clock in epoch ms, starting at a whole second so HTTP-dates compare exactly. */

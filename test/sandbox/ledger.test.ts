@@ -16,6 +16,7 @@ describe('sandbox ledger and control routes', () => {
   it('starts empty', async () => {
     expect(await sb.ledger()).toEqual({
       enrollments: [],
+      lmsUsers: [],
       messages: [],
       contacts: [],
       contactUpserts: [],
@@ -109,6 +110,7 @@ describe('sandbox ledger and control routes', () => {
     expect(faults.body).toEqual({});
     expect(afterReset).toEqual({
       enrollments: [],
+      lmsUsers: [],
       messages: [],
       contacts: [],
       contactUpserts: [],

@@ -25,7 +25,7 @@ describe('sandbox LMS', () => {
     const ledger = await sb.ledger();
     const { status_changed_at: _changed, status_reason: _reason, ...stored } = res.body;
     expect(ledger.enrollments).toEqual([
-      { ...stored, name: student.name, idempotencyKey: 'key-1', access_changes: [] },
+      { ...stored, lms: 'generic', name: student.name, idempotencyKey: 'key-1', access_changes: [] },
     ]);
   });
 

@@ -94,6 +94,8 @@ describe('accessWorkflow', () => {
         status: 'revoked',
         cause: { kind: 'refund', id: refund.causeId },
         reason: expect.stringContaining('refunded'),
+        // The student the payment enrolled: Moodle and Canvas find the enrollment by it.
+        email: 'asha.verma@example.com',
       },
     ]);
     expect(calls.crm.at(-1)).toMatchObject({

@@ -1,0 +1,2 @@
+// Runs before each test file of the `e2e on moodle` jest project (jest.config.js).
+process.env.E2E_LMS_PROVIDER = 'moodle';
