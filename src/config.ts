@@ -129,7 +129,7 @@ const lmsSchema = z.object({
   /** The site's root (the URL before `/webservice/rest/server.php`). */
   MOODLE_URL: url('MOODLE_URL').optional(),
   /** A web service token of a dedicated user, for a service holding exactly the functions we call. */
-  MOODLE_TOKEN: z.string().optional(),
+  MOODLE_TOKEN: z.string().regex(/^\S+$/, 'MOODLE_TOKEN must not contain spaces').optional(),
   /** The role enrolments give (5 is Moodle's student role on a standard site). */
   MOODLE_ROLE_ID: z.coerce.number().int().positive('MOODLE_ROLE_ID must be a role id').default(5),
   /** How the catalog's lmsCourseId names a Moodle course: its ID number, short name or numeric id. */
@@ -153,7 +153,7 @@ const lmsSchema = z.object({
   /** The Canvas instance, e.g. https://school.instructure.com. */
   CANVAS_URL: url('CANVAS_URL').optional(),
   /** An access token (or a developer key's token) of an admin user allowed to manage users and enrollments. */
-  CANVAS_TOKEN: z.string().optional(),
+  CANVAS_TOKEN: z.string().regex(/^\S+$/, 'CANVAS_TOKEN must not contain spaces').optional(),
   /** The account new users are created under (`self` = the root account of the domain). */
   CANVAS_ACCOUNT_ID: z
     .string()
@@ -226,7 +226,10 @@ const workerSchema = temporalSchema
     STRIPE_LIVEMODE: stripeLivemode.optional(),
     /** A prebuilt workflow bundle (`npm run build:workflows`); unset = bundle from source at start-up. */
     WORKFLOW_BUNDLE_PATH: z.string().optional(),
-    /** Per-request timeout of every downstream HTTP call; kept below the activities' 15 s startToCloseTimeout. */
+    /**
+     * Per-request timeout of every downstream HTTP call; kept below the activities' 15 s
+     * startToCloseTimeout (90 s for the LMS, whose Moodle and Canvas attempts make several calls).
+     */
     HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(12_000).default(10_000),
     /** The worker's own listener: `GET /healthz` (200 while polling) and `GET /metrics` (business gauges). 0 = any free port. */
     WORKER_METRICS_PORT: port(9464),

@@ -36,6 +36,8 @@ export interface HttpRequest {
   payment?: PaymentRef;
   /** Extracts the downstream's error code from a parsed body, for the log line (never the body itself). */
   errorCode?: (body: unknown) => string | undefined;
+  /** Whether a 2xx body is an error all the same (Moodle answers its errors with HTTP 200). */
+  isError?: (body: unknown) => boolean;
 }
 
 export interface HttpResponse {
@@ -144,7 +146,10 @@ function toTransportError(err: unknown, timedOut: boolean, timeoutMs: number): H
 export function loggableUrl(url: string): string {
   try {
     const u = new URL(url);
-    const path = u.pathname.replace(/\/(sis_login_id|sis_user_id):[^/]*/g, '/$1:[redacted]');
+    const path = u.pathname.replace(
+      /\/(sis_login_id|sis_user_id|sis_integration_id)(?::|%3A)[^/]*/gi,
+      '/$1:[redacted]',
+    );
     return `${u.origin}${path}`;
   } catch {
     return '[unparseable url]';
@@ -231,7 +236,8 @@ export async function httpRequest(deps: HttpDeps, req: HttpRequest): Promise<Htt
   }
 
   const durationMs = elapsed();
-  const outcome = classifyStatus(status);
+  const byStatus = classifyStatus(status);
+  const outcome = byStatus === 'ok' && req.isError?.(parsed) ? 'error_body' : byStatus;
   // A code read from an error body is the downstream's text: it may quote the student's email or phone.
   const code = outcome === 'ok' ? undefined : req.errorCode?.(parsed);
   const errorCode = code === undefined ? undefined : redactContacts(code);

@@ -86,7 +86,7 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
 /** The path as logged and kept in the ledger: Canvas's user lookups name the student, who is not logged. */
 const pathOf = (req: Request) =>
   (req.originalUrl.split('?')[0] ?? req.originalUrl).replace(
-    /\/(sis_login_id|sis_user_id):[^/]*/g,
+    /\/(sis_login_id|sis_user_id|sis_integration_id)(?::|%3A)[^/]*/gi,
     '/$1:[redacted]',
   );
 

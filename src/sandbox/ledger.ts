@@ -47,6 +47,8 @@ export interface EnrollmentRecord {
   lms_user_id?: string;
   lms_course_id?: string;
   lms_state?: string;
+  /** Moodle: the enrolment method (`manual` when absent: enrollflow's; `self`, `cohort`... set up by a test). */
+  lms_method?: string;
   /** Every change of `status`, oldest first. */
   access_changes: AccessChangeRecord[];
 }

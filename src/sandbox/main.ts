@@ -1,6 +1,7 @@
 /**
- * Standalone sandbox: `tsx src/sandbox/main.ts`. Point the worker at it with
- * LMS_BASE_URL=<url>/lms, WHATSAPP_GRAPH_URL=<url>/whatsapp, HUBSPOT_BASE_URL=<url>/hubspot.
+ * Standalone sandbox: `tsx src/sandbox/main.ts`. Point the worker at it with LMS_BASE_URL=<url>/lms
+ * (or MOODLE_URL=<url>/moodle, CANVAS_URL=<url>/canvas), WHATSAPP_GRAPH_URL=<url>/whatsapp,
+ * HUBSPOT_BASE_URL=<url>/hubspot.
  */
 import { ConfigError } from '../config';
 import { createLogger } from '../runtime/logger';

@@ -126,18 +126,54 @@ const list = (value: unknown): unknown[] =>
 
 export function createMoodleService(ctx: ServiceContext): SandboxService & { control: express.Router } {
   let courses = seededCourses();
+  /**
+   * Whether the token sees students' emails: only with email among the site's "Show user identity"
+   * fields and moodle/site:viewuseridentity (docs/lms.md). Without, Moodle leaves out of a lookup by
+   * email every user whose email it hides.
+   */
+  let emailsVisible = true;
 
   const users = () => ctx.ledger.lmsUserList('moodle');
   const userById = (id: number) => users().find((u) => Number(u.id) === id);
   const courseById = (id: number) => courses.find((c) => c.id === id);
-  /** The user's live enrolment in the course (an unenrolled one is gone, as the row is in Moodle). */
-  const enrolmentOf = (userId: number, courseId: number): Readonly<EnrollmentRecord> | undefined =>
+  /** The user's live enrolments in the course, by any method (an unenrolled one is gone, as in Moodle). */
+  const enrolmentsIn = (courseId: number) =>
     ctx.ledger
       .lmsEnrollments('moodle')
-      .find(
-        (e) =>
-          e.lms_user_id === String(userId) && e.lms_course_id === String(courseId) && e.status !== 'revoked',
-      );
+      .filter((e) => e.lms_course_id === String(courseId) && e.status !== 'revoked');
+  /** The user's manual enrolment in the course: the only one the manual method's functions touch. */
+  const enrolmentOf = (userId: number, courseId: number): Readonly<EnrollmentRecord> | undefined =>
+    enrolmentsIn(courseId).find(
+      (e) => e.lms_user_id === String(userId) && (e.lms_method ?? 'manual') === 'manual',
+    );
+  /** Enrolled and active through some method; suspended when every enrolment is. */
+  const participation = (userId: number, courseId: number): 'active' | 'suspended' | 'none' => {
+    const mine = enrolmentsIn(courseId).filter((e) => e.lms_user_id === String(userId));
+    if (mine.length === 0) return 'none';
+    return mine.some((e) => e.status === 'active') ? 'active' : 'suspended';
+  };
+
+  /** A user_enrolments row: the manual method's (enrollflow's), or another method's set up by a test. */
+  function addEnrolment(
+    user: Readonly<LmsUserRecord>,
+    course: MoodleCourse,
+    status: 'active' | 'suspended',
+    method: string,
+  ) {
+    return ctx.ledger.recordEnrollment({
+      id: `mdl_ue_${ctx.ledger.lmsEnrollments('moodle').length + 1}`,
+      lms: 'moodle',
+      email: user.email,
+      name: user.name,
+      course_id: course.idnumber,
+      status,
+      lms_state: status,
+      ...(method !== 'manual' && { lms_method: method }),
+      lms_user_id: user.id,
+      lms_course_id: String(course.id),
+      created_at: isoAt(ctx.now()),
+    });
+  }
 
   function describeUser(u: Readonly<LmsUserRecord>) {
     const firstname = u.firstname ?? u.name;
@@ -148,7 +184,7 @@ export function createMoodleService(ctx: ServiceContext): SandboxService & { con
       firstname,
       lastname,
       fullname: `${firstname} ${lastname}`,
-      email: u.email,
+      ...(emailsVisible && { email: u.email }),
       auth: u.auth ?? 'manual',
       suspended: u.suspended ?? false,
       confirmed: true,
@@ -201,6 +237,7 @@ export function createMoodleService(ctx: ServiceContext): SandboxService & { con
       // The value must survive Moodle's cleaning unchanged: an invalid email is an error, not a miss.
       if (field === 'email' && values.some((v) => !EMAIL.test(v))) throw invalidParameter();
       if (field === 'username' && values.some((v) => !USERNAME.test(v))) throw invalidParameter();
+      if (field === 'email' && !emailsVisible) return [];
       // Plain equality, as on PostgreSQL: Moodle does not fold case when it looks users up.
       const match = (u: Readonly<LmsUserRecord>) =>
         field === 'id'
@@ -261,13 +298,8 @@ export function createMoodleService(ctx: ServiceContext): SandboxService & { con
     core_enrol_get_users_courses(p) {
       const userId = int(p.userid);
       if (!userById(userId)) throw missingRecord('user');
-      // Active enrolments only: a suspended one is not among the user's courses.
-      return ctx.ledger
-        .lmsEnrollments('moodle')
-        .filter((e) => e.lms_user_id === String(userId) && e.status === 'active')
-        .map((e) => courseById(Number(e.lms_course_id)))
-        .filter((c): c is MoodleCourse => c !== undefined)
-        .map(describeCourse);
+      // Active participation only: a course whose every enrolment is suspended is not among them.
+      return courses.filter((c) => participation(userId, c.id) === 'active').map(describeCourse);
     },
 
     core_enrol_get_enrolled_users(p) {
@@ -284,11 +316,13 @@ export function createMoodleService(ctx: ServiceContext): SandboxService & { con
         .get('userfields')
         ?.split(',')
         .map((f) => f.trim());
-      return ctx.ledger
-        .lmsEnrollments('moodle')
-        .filter((e) => e.lms_course_id === String(courseId) && e.status !== 'revoked')
-        .filter((e) => (onlyActive ? e.status === 'active' : onlySuspended ? e.status === 'suspended' : true))
-        .map((e) => userById(Number(e.lms_user_id)))
+      const enrolled = [...new Set(enrolmentsIn(courseId).map((e) => Number(e.lms_user_id)))];
+      return enrolled
+        .filter((id) => {
+          const state = participation(id, courseId);
+          return onlyActive ? state === 'active' : onlySuspended ? state === 'suspended' : true;
+        })
+        .map((id) => userById(id))
         .filter((u): u is Readonly<LmsUserRecord> => u !== undefined)
         .map((u) => {
           const all = describeUser(u) as Record<string, unknown>;
@@ -337,18 +371,7 @@ export function createMoodleService(ctx: ServiceContext): SandboxService & { con
           }
           continue;
         }
-        ctx.ledger.recordEnrollment({
-          id: `mdl_ue_${ctx.ledger.lmsEnrollments('moodle').length + 1}`,
-          lms: 'moodle',
-          email: user.email,
-          name: user.name,
-          course_id: course.idnumber,
-          status,
-          lms_state: status,
-          lms_user_id: user.id,
-          lms_course_id: String(course.id),
-          created_at: isoAt(ctx.now()),
-        });
+        addEnrolment(user, course, status, 'manual');
       }
       return null;
     },
@@ -436,6 +459,14 @@ export function createMoodleService(ctx: ServiceContext): SandboxService & { con
   const control = express.Router();
   control.use(express.json());
   control.get('/courses', (_req, res) => send(res, reply(200, courses)));
+  /** The site's settings a test can get wrong: `{ emailsVisible: false }` hides emails from the token. */
+  control.put('/site', (req, res) => {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    if (typeof b.emailsVisible !== 'boolean')
+      return send(res, reply(400, { error: 'emailsVisible: boolean' }));
+    emailsVisible = b.emailsVisible;
+    send(res, reply(200, { emailsVisible }));
+  });
   control.post('/courses', (req, res) => {
     const b = (req.body ?? {}) as Partial<MoodleCourse>;
     if (typeof b.idnumber !== 'string' || !b.idnumber)
@@ -450,6 +481,20 @@ export function createMoodleService(ctx: ServiceContext): SandboxService & { con
     };
     courses.push(course);
     send(res, reply(201, course));
+  });
+  /** An enrolment by another method (self, cohort, meta): the manual functions do not touch it. */
+  control.post('/enrolments', (req, res) => {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const user = userById(Number(b.userid));
+    const course = courseById(Number(b.courseid));
+    const method = str(b.method) ?? 'self';
+    if (!user || !course || method === 'manual') {
+      return send(
+        res,
+        reply(400, { error: 'userid and courseid of existing ones, and a method other than manual' }),
+      );
+    }
+    send(res, reply(201, addEnrolment(user, course, b.suspended === true ? 'suspended' : 'active', method)));
   });
   control.post('/users', (req, res) => {
     const b = (req.body ?? {}) as Record<string, unknown>;
@@ -471,6 +516,7 @@ export function createMoodleService(ctx: ServiceContext): SandboxService & { con
     control,
     reset: () => {
       courses = seededCourses();
+      emailsVisible = true;
     },
   };
 }

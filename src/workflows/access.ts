@@ -347,8 +347,9 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
         changed.push(grantKey ?? grant.productId ?? payment.paymentId);
     }
     if (changed.length === 0) {
-      // Nothing under this payment in the LMS: the student's enrollment (if any) came from another
-      // payment of the same course, which this money does not concern.
+      // Nothing under this payment in the LMS: in the generic LMS the student's enrollment (if any)
+      // came from another payment of the same course, which this money does not concern; Moodle and
+      // Canvas share one enrollment per student and course, so there it is gone or never was.
       note('unchanged', `${reason}; the LMS holds no enrollment of this payment`);
       publish();
       return 'none';

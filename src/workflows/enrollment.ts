@@ -179,7 +179,7 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
     break;
   }
 
-  // 3. Enrollment: one LMS call per course bought, each with its own idempotency key.
+  // 3. Enrollment: one LMS activity per course bought (the generic LMS gets one idempotency key each).
   const enrolled: CourseGrant[] = [];
   if (status.steps.details.status === 'succeeded') {
     for (const course of grant.courses) {

@@ -1,6 +1,7 @@
 /**
  * The declarative retry policies of every downstream call, shared by the payment and access workflows.
  */
+import type { Duration } from '@temporalio/common';
 import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { EnrollmentActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/failures';
@@ -10,9 +11,12 @@ import { NON_RETRYABLE_ERROR_TYPES } from '../domain/failures';
 // activity classifies a slow downstream itself; the Temporal timeout only catches a lost worker.
 // Each step is bounded by time, not attempts: retried for up to an hour with the interval capped at a
 // minute (so a recovered downstream is used again within a minute), then a person looks (review).
-export const downstream = (retry: Pick<RetryPolicy, 'initialInterval' | 'maximumInterval'>) =>
+export const downstream = (
+  retry: Pick<RetryPolicy, 'initialInterval' | 'maximumInterval'>,
+  startToCloseTimeout: Duration = '15s',
+) =>
   proxyActivities<EnrollmentActivities>({
-    startToCloseTimeout: '15s',
+    startToCloseTimeout,
     scheduleToCloseTimeout: '1h',
     retry: { ...retry, backoffCoefficient: 2, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
   });
@@ -20,8 +24,12 @@ export const downstream = (retry: Pick<RetryPolicy, 'initialInterval' | 'maximum
 /** The provider's API is only read, so retrying it is always safe; its 429s carry their own delay. */
 export const provider = downstream({ initialInterval: '1s', maximumInterval: '1m' });
 
-/** The LMS is idempotent by key (201 or 409), so retrying it is always safe. */
-export const lms = downstream({ initialInterval: '1s', maximumInterval: '1m' });
+/**
+ * Every LMS adapter is safe to repeat (the generic LMS by key, Moodle and Canvas by reading before they
+ * write). One attempt may make several calls in a row (Moodle: course, user, create, two reads, enrol;
+ * each allowed HTTP_TIMEOUT_MS), so its start-to-close timeout leaves room for six of them.
+ */
+export const lms = downstream({ initialInterval: '1s', maximumInterval: '1m' }, '90s');
 
 /**
  * WhatsApp is NOT idempotent. The activity only raises a retryable failure when Meta certainly did not

@@ -324,7 +324,7 @@ describe('Canvas LMS adapter', () => {
     it('finds and creates by SIS user id with CANVAS_USER_FIELD=sis', async () => {
       server
         .route('GET', SIS_USER_PATH, notFound)
-        .route('POST', CREATE_PATH, reply(200, createdUser(502)))
+        .route('POST', CREATE_PATH, reply(200, { ...createdUser(502), sis_user_id: EMAIL }))
         .route('GET', ENROLLMENTS, reply(200, []))
         .route('POST', ENROLLMENTS, reply(200, enrollment(9002, 'active')));
 
@@ -338,6 +338,34 @@ describe('Canvas LMS adapter', () => {
         'pseudonym[send_confirmation]': 'true',
       });
       expect(only('GET', USER_PATH)).toHaveLength(0);
+    });
+
+    it('fails as LmsMisconfigured when Canvas created the user without the SIS id (the token may not manage SIS data)', async () => {
+      server.route('GET', SIS_USER_PATH, notFound).route('POST', CREATE_PATH, reply(200, createdUser(502)));
+
+      const failure = await failureOf(enroll({ CANVAS_USER_FIELD: 'sis' }));
+      expect(failure).toMatchObject({ type: 'LmsMisconfigured', nonRetryable: true });
+      expect(failure.message).toContain('may not manage SIS data');
+      expect(calls()).toEqual([`GET ${SIS_USER_PATH}`, `POST ${CREATE_PATH}`]);
+    });
+
+    it("reads a 404 not in Canvas's error shape as a wrong CANVAS_URL, never as a student Canvas does not know", async () => {
+      server.route('GET', USER_PATH, (_req, res) => {
+        res.writeHead(404, { 'content-type': 'text/html' });
+        res.end('<html><body>Not Found</body></html>');
+      });
+
+      expect(await failureOf(enroll())).toMatchObject({ type: 'LmsMisconfigured', nonRetryable: true });
+      expect(await failureOf(change(access({ status: 'revoked' })))).toMatchObject({
+        type: 'LmsMisconfigured',
+      });
+      expect(only('POST', CREATE_PATH)).toHaveLength(0);
+    });
+
+    it('reads a redirect (a login page, another host) as LmsMisconfigured', async () => {
+      server.route('GET', USER_PATH, reply(302, {}, { location: 'https://canvas.example.edu/login' }));
+
+      expect(await failureOf(enroll())).toMatchObject({ type: 'LmsMisconfigured', nonRetryable: true });
     });
 
     it('creates users under CANVAS_ACCOUNT_ID', async () => {

@@ -10,7 +10,7 @@ import { createMoodleLms, moodleConfig } from '../../src/activities/lms/moodle';
 import type { ChangeAccessInput, EnrollStudentInput } from '../../src/activities/types';
 import type { EnrollmentRecord } from '../../src/sandbox/ledger';
 import { credentials, jsonPost, useSandbox } from '../sandbox/harness';
-import { captureLogs, failureOf, noJitter, testConfig } from './support/fixtures';
+import { activityEnv, captureLogs, failureOf, noJitter, testConfig } from './support/fixtures';
 
 const sandbox = useSandbox();
 const logs = captureLogs();
@@ -367,6 +367,53 @@ describe('the Moodle adapter against the Moodle emulation', () => {
       expect(await acts.enrollStudent(student('pay_Ag4in000002'))).toMatchObject({ alreadyEnrolled: false });
       expect(rows('moodle').map((e) => e.status)).toEqual(['revoked', 'active']);
       expect(accounts('moodle')).toHaveLength(1);
+    });
+
+    it.each(['suspended', 'revoked'] as const)(
+      'never reports access %s while the student is also enrolled by another method: a person takes it away there',
+      async (status) => {
+        const acts = activities(moodleSettings());
+        await acts.enrollStudent(student('pay_0therMeth0d1'));
+        const user = accounts('moodle', EMAIL)[0]!;
+        const selfEnrolment = await jsonPost(`${sandbox.url}/_sandbox/moodle/enrolments`, {
+          userid: Number(user.id),
+          courseid: 2,
+          method: 'self',
+        });
+        expect(selfEnrolment.status).toBe(201);
+
+        const failure = await failureOf(activityEnv().run(acts.changeAccess, access(status)));
+        expect(failure).toMatchObject({ type: 'LmsRejected', nonRetryable: true });
+        expect(failure.message).toContain('keeps access to course ML-101 through another enrolment method');
+        // The manual enrolment was changed; the self one still gives access, and Moodle says so.
+        const [manual, self] = rows('moodle', EMAIL);
+        expect(manual).toMatchObject({ status: status === 'revoked' ? 'revoked' : 'suspended' });
+        expect(self).toMatchObject({ lms_method: 'self', status: 'active' });
+      },
+    );
+  });
+
+  describe('a site that hides emails from the token (email not in Show user identity)', () => {
+    const hideEmails = () =>
+      fetch(`${sandbox.url}/_sandbox/moodle/site`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ emailsVisible: false }),
+      });
+
+    it('sends a returning student to review with the setting to check, and makes no second account', async () => {
+      const acts = activities(moodleSettings());
+      await acts.enrollStudent(student('pay_Hidd3nMail01'));
+      await hideEmails();
+
+      const failure = await failureOf(
+        activityEnv().run(acts.enrollStudent, student('pay_Hidd3nMail02', 'DS-301')),
+      );
+      expect(failure).toMatchObject({ type: 'LmsRejected', nonRetryable: true });
+      expect(failure.message).toContain('Show user identity');
+      expect(accounts('moodle', EMAIL)).toHaveLength(1);
+      // And a refund finds no one: why docs/lms.md makes the setting a step of the set-up.
+      expect(await acts.changeAccess(access('revoked'))).toEqual({ found: false, attempt: 1 });
     });
   });
 });

@@ -6,7 +6,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { createActivities } from '../../src/activities';
-import type { MoodleFunction } from '../../src/activities/lms/moodle';
+import { type MoodleFunction, moodleFailure } from '../../src/activities/lms/moodle';
 import type { ChangeAccessInput, EnrollStudentInput } from '../../src/activities/types';
 import { activityEnv, captureLogs, failureOf, noJitter, testConfig } from './support/fixtures';
 import { type Handler, type RecordedRequest, ScriptedServer } from './support/scripted-server';
@@ -243,7 +243,7 @@ const ws = (fn: MoodleFunction, params: Record<string, string | number> = {}) =>
 
 const COURSE_LOOKUP = ws('core_course_get_courses_by_field', { field: 'idnumber', value: 'ML-101' });
 const USER_LOOKUP = ws('core_user_get_users_by_field', { field: 'email', 'values[0]': EMAIL });
-const usersCourses = (userid = USER_ID) => ws('core_enrol_get_users_courses', { userid });
+const usersCourses = (userid = USER_ID) => ws('core_enrol_get_users_courses', { userid, returnusercount: 0 });
 const suspendedList = (courseid = COURSE_ID) =>
   ws('core_enrol_get_enrolled_users', {
     courseid,
@@ -375,6 +375,20 @@ describe('Moodle LMS adapter', () => {
         suspendedList(),
         enrolment(0, 43),
       ]);
+    });
+
+    it('asks Moodle to generate and mail a password for the other internal plugin (MOODLE_AUTH=email)', async () => {
+      script({
+        ...existingStudent,
+        core_user_get_users_by_field: [],
+        core_user_create_users: [{ id: 43, username: EMAIL }],
+        core_enrol_get_users_courses: [],
+      });
+
+      await enroll({ MOODLE_AUTH: 'email' });
+
+      const create = sent().find((f) => f.wsfunction === 'core_user_create_users');
+      expect(create).toMatchObject({ 'users[0][auth]': 'email', 'users[0][createpassword]': '1' });
     });
 
     it('creates the user of another auth plugin (MOODLE_AUTH=oauth2) without createpassword', async () => {
@@ -590,6 +604,30 @@ describe('Moodle LMS adapter', () => {
           "Moodle wsnoinstance enrolling in course ML-101: Manual enrolment plugin instance doesn't exist or is disabled for the course (id = 7)",
         ],
         [
+          'a method that refuses to enrol',
+          'enrol_manual_enrol_users',
+          'LmsRejected',
+          true,
+          {
+            exception: 'moodle_exception',
+            errorcode: 'wscannotenrol',
+            message: 'Plugin instance cannot manually enrol a user in the course id = 7',
+          },
+          'Moodle wscannotenrol enrolling in course ML-101: Plugin instance cannot manually enrol a user in the course id = 7',
+        ],
+        [
+          'a course record missing (a wrong numeric id)',
+          'core_enrol_get_enrolled_users',
+          'LmsRejected',
+          true,
+          {
+            exception: 'dml_missing_record_exception',
+            errorcode: 'invalidrecord',
+            message: 'Can not find data record in database table course.',
+          },
+          "Moodle invalidrecord reading course 7's suspended students: Can not find data record in database table course.",
+        ],
+        [
           'a role the token may not assign',
           'enrol_manual_enrol_users',
           'LmsRejected',
@@ -643,9 +681,9 @@ describe('Moodle LMS adapter', () => {
         expect(functions().at(-1)).toBe(fn);
       });
 
-      // required_capability_exception / nopermissions is the token user missing a
-      // capability (enrol/manual:enrol, moodle/user:create, moodle/course:enrolreview). No retry can help
-      // until an operator grants it, yet moodleFailure classifies it retryable (DownstreamUnavailable).
+      // required_capability_exception / nopermissions is the token user missing a capability
+      // (enrol/manual:enrol, moodle/user:create, moodle/course:enrolreview): no retry can help until an
+      // operator grants it.
       it('a capability the token user lacks (nopermissions) fails for good as LmsMisconfigured', async () => {
         script({ ...existingStudent, enrol_manual_enrol_users: NO_PERMISSIONS });
 
@@ -755,7 +793,8 @@ describe('Moodle LMS adapter', () => {
         nextRetryDelay: undefined,
         details: [{ attempt: 1, status: 200, code: 'invalidparameter' }],
         // The username is the email: masked in the failure message.
-        message: 'Moodle invalidparameter creating user a***@example.com: Invalid parameter value detected',
+        message:
+          "Moodle invalidparameter creating the student (no user with their email is visible: the username or email is another account's, or the token may not see emails: docs/lms.md, Show user identity): Invalid parameter value detected",
       });
       expect(functions()).toEqual([
         'core_course_get_courses_by_field',
@@ -784,9 +823,11 @@ describe('Moodle LMS adapter', () => {
         ['core_enrol_get_users_courses', 200, 'ok'],
         ['core_enrol_get_enrolled_users', 200, 'ok'],
         ['enrol_manual_enrol_users', 200, 'ok'],
-        ['core_course_get_courses_by_field', 200, 'ok'],
+        // Moodle's HTTP 200 error, logged as the failure it is, with its code.
+        ['core_course_get_courses_by_field', 200, 'error_body'],
         ['core_course_get_courses_by_field', 503, 'retryable'],
       ]);
+      expect(lines[5]).toMatchObject({ level: 40, errorCode: 'invalidtoken' });
       for (const line of lines) {
         expect(line).toMatchObject({ downstream: 'lms', method: 'POST', url: `${server.url}${PATH}` });
       }
@@ -798,23 +839,39 @@ describe('Moodle LMS adapter', () => {
   });
 
   describe('changeAccess', () => {
-    /** The student's enrolment in ML-101 is active. */
-    const activeEnrolment: Script = {
-      core_user_get_users_by_field: [moodleUser()],
-      core_course_get_courses_by_field: courses(moodleCourse()),
-      core_enrol_get_users_courses: [userCourse(3), userCourse(COURSE_ID)],
-      core_enrol_get_enrolled_users: [{ id: 99 }],
-      enrol_manual_enrol_users: null,
-      enrol_manual_unenrol_users: null,
+    /**
+     * The student's enrolment in ML-101 as Moodle holds it, changed by the writes the adapter sends,
+     * so the read after a change (is access gone?) answers what Moodle would.
+     */
+    const enrolmentIn = (initial: 'active' | 'suspended' | 'none'): Script => {
+      let state = initial;
+      const courseList: Handler = (_req, res) =>
+        moodleJson(res, state === 'active' ? [userCourse(3), userCourse(COURSE_ID)] : [userCourse(3)]);
+      const suspendedStudents: Handler = (_req, res) =>
+        moodleJson(res, state === 'suspended' ? [{ id: 99 }, { id: USER_ID }] : [{ id: 99 }]);
+      const enrol: Handler = (req, res) => {
+        state = new URLSearchParams(req.body).get('enrolments[0][suspend]') === '1' ? 'suspended' : 'active';
+        moodleJson(res, null);
+      };
+      const unenrol: Handler = (_req, res) => {
+        state = 'none';
+        moodleJson(res, null);
+      };
+      return {
+        core_user_get_users_by_field: [moodleUser()],
+        core_course_get_courses_by_field: courses(moodleCourse()),
+        core_enrol_get_users_courses: courseList,
+        core_enrol_get_enrolled_users: suspendedStudents,
+        enrol_manual_enrol_users: enrol,
+        enrol_manual_unenrol_users: unenrol,
+      };
     };
-    /** The student's enrolment in ML-101 is suspended. */
-    const suspendedEnrolment: Script = {
-      ...activeEnrolment,
-      core_enrol_get_users_courses: [userCourse(3)],
-      core_enrol_get_enrolled_users: [{ id: 99 }, { id: USER_ID }],
-    };
+    const activeEnrolment = () => enrolmentIn('active');
+    const suspendedEnrolment = () => enrolmentIn('suspended');
     /** The student exists but is not in ML-101. */
-    const notEnrolled: Script = { ...suspendedEnrolment, core_enrol_get_enrolled_users: [{ id: 99 }] };
+    const notEnrolled = () => enrolmentIn('none');
+    /** After a suspension or revocation: is access gone? */
+    const reread = [usersCourses(), suspendedList()];
     const found = (state: ChangeAccessInput['status']) => ({
       found: true,
       enrollmentId: `${USER_ID}:${COURSE_ID}`,
@@ -823,25 +880,29 @@ describe('Moodle LMS adapter', () => {
     });
 
     it('suspends an active enrolment: the enrol upsert with suspend=1', async () => {
-      script(activeEnrolment);
+      script(activeEnrolment());
 
       expect(await change(access({ status: 'suspended' }))).toEqual(found('suspended'));
-      expect(sent()).toEqual([USER_LOOKUP, COURSE_LOOKUP, usersCourses(), enrolment(1)]);
+      expect(sent()).toEqual([USER_LOOKUP, COURSE_LOOKUP, usersCourses(), enrolment(1), ...reread]);
     });
 
     it('restores a suspended enrolment: the enrol upsert with suspend=0', async () => {
-      script(suspendedEnrolment);
+      script(suspendedEnrolment());
 
       expect(await change(access({ status: 'active', reason: 'dispute won' }))).toEqual(found('active'));
       expect(sent()).toEqual([USER_LOOKUP, COURSE_LOOKUP, usersCourses(), suspendedList(), enrolment(0)]);
     });
 
     it.each([
-      ['an active', activeEnrolment, [USER_LOOKUP, COURSE_LOOKUP, usersCourses(), unenrolment()]],
+      [
+        'an active',
+        activeEnrolment(),
+        [USER_LOOKUP, COURSE_LOOKUP, usersCourses(), unenrolment(), ...reread],
+      ],
       [
         'a suspended',
-        suspendedEnrolment,
-        [USER_LOOKUP, COURSE_LOOKUP, usersCourses(), suspendedList(), unenrolment()],
+        suspendedEnrolment(),
+        [USER_LOOKUP, COURSE_LOOKUP, usersCourses(), suspendedList(), unenrolment(), ...reread],
       ],
     ])(
       'revokes %s enrolment with enrol_manual_unenrol_users (MOODLE_REVOKE=unenrol)',
@@ -856,21 +917,21 @@ describe('Moodle LMS adapter', () => {
     );
 
     it('revokes by suspending with MOODLE_REVOKE=suspend, unenrolling nothing', async () => {
-      script(activeEnrolment);
+      script(activeEnrolment());
 
       expect(await change(access({ status: 'revoked' }), { MOODLE_REVOKE: 'suspend' })).toEqual(
         found('revoked'),
       );
-      expect(sent()).toEqual([USER_LOOKUP, COURSE_LOOKUP, usersCourses(), enrolment(1)]);
+      expect(sent()).toEqual([USER_LOOKUP, COURSE_LOOKUP, usersCourses(), enrolment(1), ...reread]);
     });
 
     it.each<[string, ChangeAccessInput['status'], Script, Record<string, string>]>([
-      ['suspending a suspended enrolment', 'suspended', suspendedEnrolment, {}],
-      ['restoring an active enrolment', 'active', activeEnrolment, {}],
+      ['suspending a suspended enrolment', 'suspended', suspendedEnrolment(), {}],
+      ['restoring an active enrolment', 'active', activeEnrolment(), {}],
       [
         'revoking (MOODLE_REVOKE=suspend) a suspended enrolment',
         'revoked',
-        suspendedEnrolment,
+        suspendedEnrolment(),
         { MOODLE_REVOKE: 'suspend' },
       ],
     ])('writes nothing %s', async (_, target, state, overrides) => {
@@ -882,14 +943,14 @@ describe('Moodle LMS adapter', () => {
     });
 
     it('answers found: false when no user has the email, reading nothing more', async () => {
-      script({ ...activeEnrolment, core_user_get_users_by_field: [] });
+      script({ ...activeEnrolment(), core_user_get_users_by_field: [] });
 
       expect(await change(access({ status: 'revoked' }))).toEqual({ found: false, attempt: 1 });
       expect(sent()).toEqual([USER_LOOKUP]);
     });
 
     it('answers found: false when the user is not in the course, writing nothing', async () => {
-      script(notEnrolled);
+      script(notEnrolled());
 
       expect(await change(access({ status: 'revoked' }))).toEqual({ found: false, attempt: 1 });
       expect(sent()).toEqual([USER_LOOKUP, COURSE_LOOKUP, usersCourses(), suspendedList()]);
@@ -900,7 +961,7 @@ describe('Moodle LMS adapter', () => {
     it('answers found: true on the retry of a revoke whose unenrol Moodle did but whose answer was lost', async () => {
       let enrolled = true;
       script({
-        ...activeEnrolment,
+        ...activeEnrolment(),
         core_enrol_get_users_courses: (_req: RecordedRequest, res: ServerResponse) =>
           moodleJson(res, enrolled ? [userCourse(3), userCourse(COURSE_ID)] : [userCourse(3)]),
         enrol_manual_unenrol_users: seq(() => {
@@ -928,16 +989,16 @@ describe('Moodle LMS adapter', () => {
 
     it('still revokes the enrolment of a user the site suspended', async () => {
       script({
-        ...activeEnrolment,
+        ...activeEnrolment(),
         core_user_get_users_by_field: [moodleUser(USER_ID, { suspended: true })],
       });
 
       expect(await change(access({ status: 'revoked' }))).toEqual(found('revoked'));
-      expect(sent().at(-1)).toEqual(unenrolment());
+      expect(sent().slice(-3)).toEqual([unenrolment(), ...reread]);
     });
 
     it('refuses a grant naming no student email, calling nothing', async () => {
-      script(activeEnrolment);
+      script(activeEnrolment());
 
       expect(await failureOf(change(access({ email: undefined })))).toEqual({
         type: 'LmsRejected',
@@ -950,7 +1011,7 @@ describe('Moodle LMS adapter', () => {
     });
 
     it('names the course when the unenrol is refused (no manual instance)', async () => {
-      script({ ...activeEnrolment, enrol_manual_unenrol_users: NO_INSTANCE });
+      script({ ...activeEnrolment(), enrol_manual_unenrol_users: NO_INSTANCE });
 
       expect(await failureOf(change(access({ status: 'revoked' })))).toEqual({
         type: 'LmsRejected',
@@ -962,7 +1023,7 @@ describe('Moodle LMS adapter', () => {
     });
 
     it('fails for good on an unknown token before reading the enrolment', async () => {
-      script({ ...activeEnrolment, core_user_get_users_by_field: INVALID_TOKEN });
+      script({ ...activeEnrolment(), core_user_get_users_by_field: INVALID_TOKEN });
 
       expect(await failureOf(change(access()))).toMatchObject({
         type: 'LmsMisconfigured',
@@ -971,5 +1032,23 @@ describe('Moodle LMS adapter', () => {
       });
       expect(functions()).toEqual(['core_user_get_users_by_field']);
     });
+  });
+});
+
+describe('moodleFailure', () => {
+  it("keeps only the first line of Moodle's message: a site in developer debugging appends SQL and its parameters", () => {
+    const failure = moodleFailure(
+      {
+        exception: 'dml_write_exception',
+        errorcode: 'dmlwriteexception',
+        message:
+          'Error writing to database (Duplicate entry\nINSERT INTO mdl_user (firstname, lastname)\n[array (0 => Quillon, 1 => Vexbury)])',
+      },
+      'creating the student',
+    );
+    expect(failure.message).toBe(
+      'Moodle dmlwriteexception creating the student: Error writing to database (Duplicate entry',
+    );
+    expect(failure.message.length).toBeLessThan(300);
   });
 });

@@ -73,23 +73,25 @@ interface CanvasEnrollment {
 export const sisSegment = (prefix: string, value: string): string =>
   `${prefix}:${encodeURIComponent(value).replace(/\./g, '%2E')}`;
 
-/** Canvas's error text: `{errors:[{message}]}`, `{errors:{field:[{message}]}}`, `{message}` or plain text. */
-function canvasMessage(res: HttpResponse): string | undefined {
-  const errors = pick(res.body, 'errors');
-  if (Array.isArray(errors)) return pickString(errors[0], 'message');
-  if (errors && typeof errors === 'object') {
-    for (const [field, list] of Object.entries(errors as Record<string, unknown>)) {
-      const nested = Array.isArray(list) ? pickString(list[0], 'message') : canvasMessageOf(list);
-      if (nested) return `${field}: ${nested}`;
-    }
-  }
-  return pickString(res.body, 'message') ?? (res.text.trim().slice(0, 200) || undefined);
+/** Canvas's error text: `{errors: ...}`, `{message}` or, for its throttle, plain text. */
+function canvasMessage(body: unknown, text = ''): string | undefined {
+  return (
+    errorsMessage(pick(body, 'errors')) ??
+    pickString(body, 'message') ??
+    (text.trim().slice(0, 200) || undefined)
+  );
 }
 
-const canvasMessageOf = (value: unknown): string | undefined =>
-  value && typeof value === 'object'
-    ? canvasMessage({ body: { errors: value }, text: '' } as HttpResponse)
-    : undefined;
+/** `[{message}]`, or per field, nested by model: `{pseudonym: {unique_id: [{message}]}}`. */
+function errorsMessage(errors: unknown): string | undefined {
+  if (Array.isArray(errors)) return pickString(errors[0], 'message');
+  if (!errors || typeof errors !== 'object') return undefined;
+  for (const [field, value] of Object.entries(errors)) {
+    const nested = errorsMessage(value);
+    if (nested) return `${field}: ${nested}`;
+  }
+  return undefined;
+}
 
 const activeEnrollmentForm = (userId: string) => ({
   'enrollment[user_id]': userId,
@@ -120,7 +122,7 @@ export function createCanvasLms(config: CanvasConfig, deps: HttpDeps & ClassifyD
         headers,
         downstream: 'lms',
         payment,
-        errorCode: (body) => canvasMessage({ body, text: '' } as HttpResponse),
+        errorCode: (body) => canvasMessage(body),
       });
     } catch (err) {
       if (err instanceof HttpTransportError) throw failureForTransport(err, 'Canvas');
@@ -130,7 +132,7 @@ export function createCanvasLms(config: CanvasConfig, deps: HttpDeps & ClassifyD
 
   /** Any answer but the ones a caller handles: throttled, down, refused credentials, or rejected. */
   function failure(res: HttpResponse, doing: string): DownstreamFailure {
-    const message = canvasMessage(res);
+    const message = canvasMessage(res.body, res.text);
     const suffix = message ? `: ${message}` : '';
     if (isThrottled(res)) {
       const asked = parseRetryAfterMs(res.headers.get('retry-after'), deps.now());
@@ -144,6 +146,13 @@ export function createCanvasLms(config: CanvasConfig, deps: HttpDeps & ClassifyD
       return new DownstreamFailure(
         'LmsMisconfigured',
         `Canvas refused enrollflow's token ${doing} (HTTP ${res.status}${suffix}): check CANVAS_TOKEN and its user's permissions`,
+        { status: res.status },
+      );
+    }
+    if (res.status >= 300 && res.status < 400) {
+      return new DownstreamFailure(
+        'LmsMisconfigured',
+        `Canvas redirected ${doing} (HTTP ${res.status}): is CANVAS_URL the instance's address?`,
         { status: res.status },
       );
     }
@@ -167,7 +176,16 @@ export function createCanvasLms(config: CanvasConfig, deps: HttpDeps & ClassifyD
       method: 'GET',
       url: `${api}/users/${sisSegment(userPrefix, email)}`,
     });
-    if (res.status === 404) return undefined;
+    // Canvas's own "does not exist"; a 404 of another shape is not Canvas speaking (a wrong CANVAS_URL),
+    // and reading it as "no such student" would let a refund change nothing.
+    if (res.status === 404 && Array.isArray(pick(res.body, 'errors'))) return undefined;
+    if (res.status === 404) {
+      throw new DownstreamFailure(
+        'LmsMisconfigured',
+        "Canvas answered 404 without Canvas's error body: is CANVAS_URL the instance's address?",
+        { status: 404 },
+      );
+    }
     if (res.status !== 200) throw failure(res, 'finding the student');
     const id = pickString(res.body, 'id');
     if (!id)
@@ -207,10 +225,21 @@ export function createCanvasLms(config: CanvasConfig, deps: HttpDeps & ClassifyD
     });
     if (res.status === 200 || res.status === 201) {
       const id = pickString(res.body, 'id');
-      if (id) return id;
-      throw new DownstreamFailure('DownstreamBadResponse', 'Canvas created a user without an id', {
-        status: res.status,
-      });
+      if (!id) {
+        throw new DownstreamFailure('DownstreamBadResponse', 'Canvas created a user without an id', {
+          status: res.status,
+        });
+      }
+      // Canvas ignores pseudonym[sis_user_id] from a user who may not manage SIS data: the student
+      // would never be found again, so every later purchase and refund would miss them.
+      if (config.userField === 'sis' && pickString(res.body, 'sis_user_id') !== email) {
+        throw new DownstreamFailure(
+          'LmsMisconfigured',
+          `Canvas created user ${id} without the SIS user id: the token's user may not manage SIS data (CANVAS_USER_FIELD=sis)`,
+          { status: res.status },
+        );
+      }
+      return id;
     }
     if (res.status === 404) {
       // The account or the authentication provider named does not exist: every new student would fail.

@@ -70,8 +70,24 @@ export type MoodleFunction = (typeof MOODLE_FUNCTIONS)[number];
  * enrol/manual:enrol or moodle/user:create): no payment can succeed until an operator fixes it.
  */
 const CONFIGURATION_CODES = new Set(['invalidtoken', 'accessexception', 'nopermissions']);
-/** This course or student cannot be enrolled as asked. */
-const REJECTION_CODES = new Set(['invalidparameter', 'wsnoinstance', 'wsusercannotassign']);
+/**
+ * This course or student cannot be enrolled as asked: bad parameters, no (enabled) manual method, a
+ * role the user may not assign, a method that refuses to enrol or unenrol, a course or user missing.
+ */
+const REJECTION_CODES = new Set([
+  'invalidparameter',
+  'wsnoinstance',
+  'wsusercannotassign',
+  'wscannotenrol',
+  'wscannotunenrol',
+  'manualpluginnotinstalled',
+  'invalidrecord',
+  'invalidcourseid',
+  'invaliduser',
+]);
+
+/** Auth plugins whose accounts keep a password in Moodle: a new one needs it generated and mailed. */
+const INTERNAL_AUTH = new Set(['manual', 'email']);
 
 export interface MoodleError {
   exception: string;
@@ -97,15 +113,24 @@ function moodleError(body: unknown): MoodleError | undefined {
   };
 }
 
+/**
+ * Moodle's message, first line, bounded: a site with developer debugging on appends its debug info
+ * (SQL and its parameters, which can name the student) to the message.
+ */
+const messageOf = (error: MoodleError) => (error.message.split('\n')[0] ?? '').slice(0, 200);
+
 /** A Moodle error as the failure it is; `doing` names the course or student it concerns. */
 export function moodleFailure(error: MoodleError, doing: string): DownstreamFailure {
-  const what = `Moodle ${error.errorcode || error.exception} ${doing}: ${error.message}`;
+  const what = `Moodle ${error.errorcode || error.exception} ${doing}: ${messageOf(error)}`;
   if (CONFIGURATION_CODES.has(error.errorcode)) {
-    return new DownstreamFailure(
-      'LmsMisconfigured',
-      `${what} (check MOODLE_TOKEN, and that its service holds every function docs/lms.md lists)`,
-      { status: 200, code: error.errorcode },
-    );
+    const hint =
+      error.errorcode === 'nopermissions'
+        ? "the token's user lacks a capability docs/lms.md lists"
+        : 'check MOODLE_TOKEN, and that its service holds every function docs/lms.md lists';
+    return new DownstreamFailure('LmsMisconfigured', `${what} (${hint})`, {
+      status: 200,
+      code: error.errorcode,
+    });
   }
   if (REJECTION_CODES.has(error.errorcode)) {
     return new DownstreamFailure('LmsRejected', what, { status: 200, code: error.errorcode });
@@ -168,6 +193,8 @@ export function createMoodleLms(config: MoodleConfig, deps: HttpDeps & ClassifyD
         form: { wstoken: config.token, wsfunction: fn, moodlewsrestformat: 'json', ...moodleForm(params) },
         payment,
         errorCode: (body) => pickString(body, 'errorcode'),
+        // Moodle's errors come with HTTP 200: logged as the failures they are.
+        isError: (body) => moodleError(body) !== undefined,
       });
     } catch (err) {
       if (err instanceof HttpTransportError) throw failureForTransport(err, 'Moodle');
@@ -192,7 +219,7 @@ export function createMoodleLms(config: MoodleConfig, deps: HttpDeps & ClassifyD
     const error = moodleError(res.body);
     if (error) throw new MoodleException(error);
     // `null` is a legitimate answer (enrol_manual_enrol_users); a body that is no JSON at all is not.
-    if (res.body === undefined && res.text.trim() !== 'null') {
+    if (res.body === undefined) {
       throw new DownstreamFailure(
         'LmsMisconfigured',
         `Moodle answered ${fn} with something that is not JSON: is MOODLE_URL the site's root, and REST enabled?`,
@@ -288,8 +315,8 @@ export function createMoodleLms(config: MoodleConfig, deps: HttpDeps & ClassifyD
       auth: config.auth,
       ...moodleNames(name),
       email,
-      // A manual account gets a generated password by email; other auth plugins sign in elsewhere.
-      ...(config.auth === 'manual' ? { createpassword: 1 } : {}),
+      // An internal account gets a generated password by email; other auth plugins sign in elsewhere.
+      ...(INTERNAL_AUTH.has(config.auth) ? { createpassword: 1 } : {}),
     };
     let created: unknown;
     try {
@@ -300,7 +327,12 @@ export function createMoodleLms(config: MoodleConfig, deps: HttpDeps & ClassifyD
       // or the database's unique index refused the second insert): that user is this student.
       const raced = await findUser(payment, email);
       if (raced !== undefined) return raced.id;
-      throw moodleFailure(err.error, `creating user ${user.username}`);
+      // Refused, and still no one with the email: the username is another account's, the email is
+      // held in other letter case, or the token may not see emails (docs/lms.md: Show user identity).
+      throw moodleFailure(
+        err.error,
+        "creating the student (no user with their email is visible: the username or email is another account's, or the token may not see emails: docs/lms.md, Show user identity)",
+      );
     }
     const id = Number(pickString(Array.isArray(created) ? created[0] : undefined, 'id'));
     if (!Number.isFinite(id)) {
@@ -317,10 +349,11 @@ export function createMoodleLms(config: MoodleConfig, deps: HttpDeps & ClassifyD
     userId: number,
     courseId: number,
   ): Promise<EnrolmentState> {
+    // returnusercount=0: counting every course's participants is the costly part of this call.
     const courses = await run(
       payment,
       'core_enrol_get_users_courses',
-      { userid: userId },
+      { userid: userId, returnusercount: 0 },
       "reading the student's courses",
     );
     if (Array.isArray(courses) && courses.some((c) => Number(pickString(c, 'id')) === courseId))
@@ -417,11 +450,24 @@ export function createMoodleLms(config: MoodleConfig, deps: HttpDeps & ClassifyD
         { enrolments: [{ userid: userId, courseid: courseId }] },
         `unenrolling from course ${input.courseId}`,
       );
-      return done;
+    } else if (state !== target) {
+      await enrol(input.payment, userId, courseId, target === 'suspended', input.courseId);
     }
-    if (state === target) return done;
-    await enrol(input.payment, userId, courseId, target === 'suspended', input.courseId);
+    if (target !== 'active' && state !== target) await accessIsGone(input, userId, courseId);
     return done;
+  }
+
+  /**
+   * The manual method's functions touch only its own enrolment: a student also enrolled by another
+   * method (self enrolment, a cohort, a meta link) keeps access, which must not be reported as taken.
+   */
+  async function accessIsGone(input: AccessRequest, userId: number, courseId: number) {
+    if ((await enrolmentState(input.payment, userId, courseId)) !== 'active') return;
+    throw new DownstreamFailure(
+      'LmsRejected',
+      `Moodle: the student keeps access to course ${input.courseId ?? courseId} through another enrolment method (self, cohort, meta link): take it away there`,
+      { status: 200, code: 'otherenrolment' },
+    );
   }
 
   return { provider: 'moodle', enroll, changeAccess };
