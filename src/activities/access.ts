@@ -98,6 +98,7 @@ export async function readGrantOnce(
     courses: summary?.courses ?? status.purchase?.courses ?? [],
     // A bundle keeps the enrollment ids of the courses it enrolled even when a later course failed.
     enrolled: status.steps.enroll.status === 'succeeded' || Boolean(status.steps.enroll.result?.enrollmentId),
+    ...createdBy(status.steps.enroll.result),
     student: status.student,
     amountMinor: status.purchase?.amountMinor,
     currency: status.purchase?.currency,
@@ -105,6 +106,12 @@ export async function readGrantOnce(
     policy: product?.access ?? accessPolicySchema.parse({}),
     attempt,
   };
+}
+
+/** The courses the payment's enrollments made, when its record keeps them (see KeptResults.enroll). */
+function createdBy(result: Record<string, string | boolean> | undefined): { created?: string[] } {
+  const created = result?.created;
+  return typeof created === 'string' ? { created: created.split(',').filter(Boolean) } : {};
 }
 
 export async function stopGrantingOnce(

@@ -63,6 +63,12 @@ export type ChangeAccessInput = {
    * Absent from changes scheduled before issue 14 (the generic LMS does not need it).
    */
   email?: string;
+  /**
+   * The course's enrollment was already there when the payment enrolled (its workflow recorded it
+   * as already enrolled): Moodle and Canvas, which share one enrollment per student and course, leave
+   * it to the payment that made it. The generic LMS finds only what this payment made anyway.
+   */
+  enrolledBefore?: boolean;
 };
 
 export type ChangeAccessResult = {
@@ -172,6 +178,12 @@ export type ReadGrantResult =
       courses: string[];
       /** Whether any enrollment was made. */
       enrolled: boolean;
+      /**
+       * The courses whose enrollment this payment made itself; the others of `courses` were already
+       * there (another payment of the student enrolled them first), and its refund leaves them alone.
+       * Absent for payments whose record does not say (every course is then treated as its own).
+       */
+      created?: string[];
       student: { email?: string; name?: string; phone?: string };
       amountMinor?: number;
       currency?: string;

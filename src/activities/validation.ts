@@ -40,6 +40,7 @@ export const changeAccessInputSchema = z.object({
   }),
   reason: z.string().trim().min(1, 'must not be empty').max(256),
   email: email.optional(),
+  enrolledBefore: z.boolean().optional(),
 });
 
 export const sendWelcomeInputSchema = z.object({

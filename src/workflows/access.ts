@@ -330,6 +330,10 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
     const changed: string[] = [];
     // A payment from before the catalog has one enrollment, under no course key.
     const keys: Array<string | undefined> = grant.courses.length > 0 ? grant.courses : [undefined];
+    // Courses whose enrollment was already there when this payment enrolled: another payment of the
+    // student made it (Moodle and Canvas share one enrollment per student and course).
+    const enrolledBefore = (key: string | undefined) =>
+      key !== undefined && grant.created !== undefined && !grant.created.includes(key);
     for (const grantKey of keys) {
       const result = await run('lms', () =>
         lms.changeAccess({
@@ -340,6 +344,7 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
           reason,
           // Moodle and Canvas find the enrollment by student and course.
           ...(isValidEmail(grant.student.email) ? { email: grant.student.email } : {}),
+          ...(enrolledBefore(grantKey) ? { enrolledBefore: true } : {}),
         }),
       );
       if (result === 'aborted') return 'aborted';
@@ -347,10 +352,15 @@ export async function accessWorkflow({ change }: AccessWorkflowInput): Promise<A
         changed.push(grantKey ?? grant.productId ?? payment.paymentId);
     }
     if (changed.length === 0) {
-      // Nothing under this payment in the LMS: in the generic LMS the student's enrollment (if any)
-      // came from another payment of the same course, which this money does not concern; Moodle and
-      // Canvas share one enrollment per student and course, so there it is gone or never was.
-      note('unchanged', `${reason}; the LMS holds no enrollment of this payment`);
+      // Nothing under this payment in the LMS: the student's enrollment (if any) came from another
+      // payment of the same course, which this money does not concern, or it is gone.
+      const others = keys.filter(enrolledBefore);
+      note(
+        'unchanged',
+        others.length > 0
+          ? `${reason}; ${others.join(', ')} enrolled by another payment of the student first, left as it is`
+          : `${reason}; the LMS holds no enrollment of this payment`,
+      );
       publish();
       return 'none';
     }

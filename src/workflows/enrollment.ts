@@ -199,6 +199,7 @@ export async function enrollmentWorkflow({ payment }: EnrollmentWorkflowInput): 
           return {
             enrollmentId: [before?.enrollmentId, String(r.enrollmentId)].filter(Boolean).join(','),
             alreadyEnrolled: (before?.alreadyEnrolled ?? true) && Boolean(r.alreadyEnrolled),
+            created: [before?.created, r.alreadyEnrolled ? '' : course.courseId].filter(Boolean).join(','),
           };
         },
       );

@@ -20,7 +20,12 @@ import type { Visibility } from './visibility';
 /** What the status query and the workflow's result show of each activity step's result. */
 export type KeptResults = {
   confirm: { verdict: string; product: string };
-  enroll: { enrollmentId: string; alreadyEnrolled: boolean };
+  /**
+   * `created`: the catalog courses whose enrollment this payment made (comma-separated; absent on the
+   * payments from before the catalog): a refund takes back only those, not a course another payment
+   * of the student enrolled first.
+   */
+  enroll: { enrollmentId: string; alreadyEnrolled: boolean; created?: string };
   welcome: { messageId: string };
   crm: { contactId: string; created: boolean };
 };

@@ -442,6 +442,24 @@ describe('Canvas LMS adapter', () => {
       expect(calls()).toEqual([`GET ${USER_PATH}`, `POST ${CREATE_PATH}`]);
     });
 
+    it('marks the enrollment before creating it, and a retry that finds it active reports it as its own', async () => {
+      existingStudent();
+      const first = activityEnv(1);
+      const beats: unknown[] = [];
+      first.on('heartbeat', (details: unknown) => beats.push(details));
+      await first.run(activities().enrollStudent, input);
+      expect(beats).toEqual([{ enrolling: '501:sis_course_id:ML-101' }]);
+
+      server.reset();
+      existingStudent();
+      server.route('GET', ENROLLMENTS, reply(200, [enrollment(9001, 'active')]));
+      expect(await activityEnv(2, beats[0]).run(activities().enrollStudent, input)).toEqual({
+        enrollmentId: '9001',
+        alreadyEnrolled: false,
+        attempt: 2,
+      });
+    });
+
     it('answers alreadyEnrolled for an active enrollment, creating nothing', async () => {
       existingStudent();
       server.route('GET', ENROLLMENTS, reply(200, [enrollment(9001, 'active')]));
@@ -720,6 +738,16 @@ describe('Canvas LMS adapter', () => {
       enrollmentId,
       status,
       attempt: 1,
+    });
+
+    it('leaves a course another payment of the student enrolled first, calling nothing', async () => {
+      holding(enrollment(9001, 'active'));
+
+      expect(await change(access({ status: 'revoked', enrolledBefore: true }))).toEqual({
+        found: false,
+        attempt: 1,
+      });
+      expect(calls()).toEqual([]);
     });
 
     it('suspends an active enrollment: DELETE ?task=deactivate', async () => {

@@ -448,6 +448,25 @@ describe('Moodle LMS adapter', () => {
       expect(sent()[1]).toEqual(ws('core_user_get_users_by_field', { field: 'email', 'values[0]': email }));
     });
 
+    // A refund takes back only what its payment enrolled: an attempt marks the enrolment it is about
+    // to write, so its retry after a lost answer does not take its own work for another payment's.
+    it('marks the enrolment before writing it, and a retry that finds it active reports it as its own', async () => {
+      script(existingStudent);
+      const first = activityEnv(1);
+      const beats: unknown[] = [];
+      first.on('heartbeat', (details: unknown) => beats.push(details));
+      await first.run(activities().enrollStudent, input);
+      expect(beats).toEqual([{ enrolling: `${USER_ID}:${COURSE_ID}` }]);
+
+      server.reset();
+      script({ ...existingStudent, core_enrol_get_users_courses: [userCourse(3), userCourse(COURSE_ID)] });
+      expect(await activityEnv(2, beats[0]).run(activities().enrollStudent, input)).toEqual({
+        enrollmentId: `${USER_ID}:${COURSE_ID}`,
+        alreadyEnrolled: false,
+        attempt: 2,
+      });
+    });
+
     it('answers alreadyEnrolled for an active enrolment, without reading suspensions or enrolling', async () => {
       script({ ...existingStudent, core_enrol_get_users_courses: [userCourse(3), userCourse(COURSE_ID)] });
 
@@ -995,6 +1014,16 @@ describe('Moodle LMS adapter', () => {
 
       expect(await change(access({ status: 'revoked' }))).toEqual(found('revoked'));
       expect(sent().slice(-3)).toEqual([unenrolment(), ...reread]);
+    });
+
+    it('leaves a course another payment of the student enrolled first, calling nothing', async () => {
+      script(activeEnrolment());
+
+      expect(await change(access({ status: 'revoked', enrolledBefore: true }))).toEqual({
+        found: false,
+        attempt: 1,
+      });
+      expect(sent()).toEqual([]);
     });
 
     it('refuses a grant naming no student email, calling nothing', async () => {

@@ -61,6 +61,28 @@ const accessResult = (workflowId: string) =>
   system.client.workflow.getHandle(workflowId).result() as Promise<AccessSummary>;
 
 describe('access follows the money back', () => {
+  it('a refund of a bundle takes back only what it enrolled: the course the student had bought alone stays', async () => {
+    const email = studentEmail('bundle-after-course');
+    await paid('razorpay', email);
+    const { paymentId } = await send('razorpay', '--course', 'bundle-data-career', '--email', email);
+    const bundle = (await system.client.workflow
+      .getHandle(enrollmentWorkflowId('razorpay', paymentId))
+      .result()) as EnrollmentSummary;
+    expect(bundle.outcome).toBe('completed');
+
+    const sent = await send('razorpay', '--refund', paymentId);
+    const started = sent.results.map((r) => JSON.parse(r.body)).find((b) => b.status === 'started');
+    expect(await accessResult(started.workflowId as string)).toMatchObject({ outcome: 'revoked', paymentId });
+
+    const byCourse = Object.fromEntries(
+      (await system.ledger()).enrollments
+        .filter((e) => sameEmail(e.email, email))
+        .map((e) => [e.course_id, e.status]),
+    );
+    // ML-101 came from the first payment, which was not refunded; DS-301 from the bundle, which was.
+    expect(byCourse).toEqual({ 'ML-101': 'active', 'DS-301': 'revoked' });
+  });
+
   it.each(['razorpay', 'stripe'] as const)(
     'a %s refund in full, delivered again and again, revokes the course once and updates the CRM',
     async (provider) => {

@@ -77,6 +77,17 @@ const paymentState = (handle: Awaited<ReturnType<typeof startPayment>>) =>
 const accessState = (handle: Awaited<ReturnType<typeof startAccess>>) =>
   handle.query<AccessStatus>(accessStatusQuery);
 
+/** The sample catalog's bundle: two courses for one price. */
+const bundleGrant = {
+  kind: 'grant' as const,
+  product: { id: 'bundle-data-career', title: 'Data career' },
+  courses: [
+    { courseId: 'course-ml-101', title: 'ML', lmsCourseId: 'LMS-ml' },
+    { courseId: 'course-ds-301', title: 'DS', lmsCourseId: 'LMS-ds' },
+  ],
+  expectedMinor: 1_799_900,
+};
+
 describe('accessWorkflow', () => {
   it('revokes every course a completed payment granted, once, keyed by the refund, and updates the CRM', async () => {
     const { activities, calls } = scripted();
@@ -113,15 +124,6 @@ describe('accessWorkflow', () => {
   });
 
   it('revokes every course of a bundle', async () => {
-    const bundleGrant = {
-      kind: 'grant' as const,
-      product: { id: 'bundle-data-career', title: 'Data career' },
-      courses: [
-        { courseId: 'course-ml-101', title: 'ML', lmsCourseId: 'LMS-ml' },
-        { courseId: 'course-ds-301', title: 'DS', lmsCourseId: 'LMS-ds' },
-      ],
-      expectedMinor: 1_799_900,
-    };
     const { activities, calls } = scripted({ confirm: () => ({ resolution: bundleGrant }) });
     const payment = paymentEvent();
     const summary = await withWorker(activities, async () => {
@@ -130,6 +132,37 @@ describe('accessWorkflow', () => {
     });
     expect(summary.outcome).toBe('revoked');
     expect(calls.changeAccess.map((c) => c.grantKey)).toEqual(['course-ml-101', 'course-ds-301']);
+  });
+
+  it('leaves a course of a bundle that another payment of the student enrolled first to that payment', async () => {
+    const { activities, calls } = scripted({
+      confirm: () => ({ resolution: bundleGrant }),
+      alreadyEnrolled: ['course-ml-101'],
+    });
+    const payment = paymentEvent();
+    const summary = await withWorker(activities, async () => {
+      await (await startPayment(payment)).result();
+      return (await startAccess(accessEvent(payment))).result() as Promise<AccessSummary>;
+    });
+    expect(calls.changeAccess.map((c) => [c.grantKey, c.enrolledBefore])).toEqual([
+      ['course-ml-101', true],
+      ['course-ds-301', undefined],
+    ]);
+    expect(summary).toMatchObject({ outcome: 'revoked', access: 'revoked' });
+    expect(summary.timeline.at(-1)).toMatchObject({ access: 'revoked', courses: ['course-ds-301'] });
+  });
+
+  it('says so when every course of the payment was enrolled by another payment first', async () => {
+    const { activities } = scripted({ alreadyEnrolled: ['course-ml-101'] });
+    const payment = paymentEvent();
+    const summary = await withWorker(activities, async () => {
+      await (await startPayment(payment)).result();
+      return (await startAccess(accessEvent(payment))).result() as Promise<AccessSummary>;
+    });
+    expect(summary).toMatchObject({
+      outcome: 'unchanged',
+      reason: expect.stringContaining('course-ml-101 enrolled by another payment of the student first'),
+    });
   });
 
   it('a refund while the payment waits in review: the review is withdrawn and nothing is granted', async () => {

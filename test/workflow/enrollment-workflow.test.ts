@@ -60,7 +60,8 @@ describe('enrollmentWorkflow', () => {
         enroll: {
           status: 'succeeded',
           attempts: 1,
-          result: { enrollmentId: 'enr_1', alreadyEnrolled: false },
+          // The course whose enrollment this payment made: what its refund may take back.
+          result: { enrollmentId: 'enr_1', alreadyEnrolled: false, created: 'course-ml-101' },
         },
         welcome: { status: 'succeeded', attempts: 1, result: { messageId: 'wamid.1' } },
         crm: { status: 'succeeded', attempts: 1, result: { contactId: '101', created: true } },

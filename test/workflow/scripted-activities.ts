@@ -42,6 +42,8 @@ export type Script = Partial<
   temporal?: Client;
   /** False: the LMS has no enrollment under the payment (the student's came from another payment). */
   lmsHoldsEnrollment?: boolean;
+  /** The catalog courses the LMS answers as already enrolled (another payment of the student made them). */
+  alreadyEnrolled?: string[];
   /** One page of a reconciliation: what the provider lists and what starting it did. */
   reconcilePage?: (input: ReconcilePageInput, attempt: number) => ReconcilePageResult;
 };
@@ -80,7 +82,8 @@ export function scriptedActivities(script: Script = {}): { activities: Enrollmen
     async enrollStudent(input) {
       calls.enroll.push(input);
       script.enroll?.(attempt());
-      return { enrollmentId: 'enr_1', alreadyEnrolled: false, attempt: attempt() };
+      const already = input.grantKey !== undefined && (script.alreadyEnrolled ?? []).includes(input.grantKey);
+      return { enrollmentId: 'enr_1', alreadyEnrolled: already, attempt: attempt() };
     },
     async sendWelcomeMessage(input) {
       calls.welcome.push(input);
@@ -109,7 +112,9 @@ export function scriptedActivities(script: Script = {}): { activities: Enrollmen
     async changeAccess(input) {
       calls.changeAccess.push(input);
       script.changeAccess?.(attempt());
-      if (script.lmsHoldsEnrollment === false) return { found: false, attempt: attempt() };
+      // Moodle and Canvas leave a course another payment enrolled first (the generic LMS finds none).
+      if (script.lmsHoldsEnrollment === false || input.enrolledBefore)
+        return { found: false, attempt: attempt() };
       return { found: true, enrollmentId: 'enr_1', status: input.status, attempt: attempt() };
     },
     async reconcilePage(input) {

@@ -27,6 +27,7 @@ import {
 import { jitteredDelayMs, parseRetryAfterMs } from '../retry-after';
 import type { PaymentRef } from '../types';
 import type { AccessRequest, EnrollRequest, LmsAdapter } from './adapter';
+import { markWriting, wasWriting } from './write-marks';
 
 export interface CanvasConfig {
   url: string;
@@ -312,7 +313,11 @@ export function createCanvasLms(config: CanvasConfig, deps: HttpDeps & ClassifyD
       'creation_pending',
       'inactive',
     ]);
-    if (held?.state === 'active') return { enrollmentId: held.id, alreadyEnrolled: true };
+    // Active: another payment's enrollment, unless an earlier attempt of this one made it and lost the
+    // answer (it recorded that it was enrolling): a refund takes back only what the payment made.
+    if (held?.state === 'active') {
+      return { enrollmentId: held.id, alreadyEnrolled: !wasWriting('enrolling', `${userId}:${course}`) };
+    }
     if (held?.state === 'inactive') {
       // Deactivated (a dispute on an earlier payment): a person decides whether this payment restores it.
       throw new DownstreamFailure(
@@ -322,6 +327,7 @@ export function createCanvasLms(config: CanvasConfig, deps: HttpDeps & ClassifyD
       );
     }
     // None, or an invitation still pending: Canvas makes the user's enrollment in the section active.
+    markWriting('enrolling', `${userId}:${course}`);
     const res = await send(input.payment, {
       operation: 'create_enrollment',
       method: 'POST',
@@ -354,6 +360,8 @@ export function createCanvasLms(config: CanvasConfig, deps: HttpDeps & ClassifyD
         {},
       );
     }
+    // Enrolled by another payment of the student first: theirs to change, not this money's.
+    if (input.enrolledBefore) return { found: false };
     const userId = await findUser(input.payment, input.email.toLowerCase());
     if (!userId) return { found: false };
     const course = courseRef(input.courseId);

@@ -14,7 +14,6 @@
  * person's to decide), anything else (database, unknown) retried.
  */
 import type { WorkerConfig } from '../../config';
-import { previousHeartbeatDetails, recordHeartbeat } from '../activity-context';
 import { DownstreamFailure } from '../errors';
 import {
   failureForStatus,
@@ -28,6 +27,7 @@ import {
 } from '../http';
 import type { PaymentRef } from '../types';
 import type { AccessRequest, EnrollRequest, LmsAdapter } from './adapter';
+import { markWriting, wasWriting } from './write-marks';
 
 export interface MoodleConfig {
   url: string;
@@ -167,6 +167,7 @@ export function moodleNames(name: string): { firstname: string; lastname: string
 }
 
 type EnrolmentState = 'active' | 'suspended' | 'none';
+
 interface MoodleUser {
   id: number;
   /** Suspended by the site: an enrolment would give them no access. */
@@ -409,7 +410,9 @@ export function createMoodleLms(config: MoodleConfig, deps: HttpDeps & ClassifyD
     const userId = user?.id ?? (await createUser(input.payment, email, input.name));
     const enrollmentId = `${userId}:${courseId}`;
     const state = await enrolmentState(input.payment, userId, courseId);
-    if (state === 'active') return { enrollmentId, alreadyEnrolled: true };
+    // Active: another payment's enrolment, unless an earlier attempt of this one made it and lost the
+    // answer (it recorded that it was enrolling): a refund takes back only what the payment made.
+    if (state === 'active') return { enrollmentId, alreadyEnrolled: !wasWriting('enrolling', enrollmentId) };
     if (state === 'suspended') {
       throw new DownstreamFailure(
         'LmsRejected',
@@ -417,6 +420,7 @@ export function createMoodleLms(config: MoodleConfig, deps: HttpDeps & ClassifyD
         { status: 200, code: 'suspended' },
       );
     }
+    markWriting('enrolling', enrollmentId);
     await enrol(input.payment, userId, courseId, false, input.courseId);
     return { enrollmentId, alreadyEnrolled: false };
   }
@@ -428,6 +432,8 @@ export function createMoodleLms(config: MoodleConfig, deps: HttpDeps & ClassifyD
         'Moodle: the grant names no student email or course to find',
       );
     }
+    // Enrolled by another payment of the student first: theirs to change, not this money's.
+    if (input.enrolledBefore) return { found: false };
     // A user the site suspended still holds the enrolment a refund must take back.
     const userId = (await findUser(input.payment, input.email.toLowerCase()))?.id;
     if (userId === undefined) return { found: false };
@@ -437,13 +443,12 @@ export function createMoodleLms(config: MoodleConfig, deps: HttpDeps & ClassifyD
     if (state === 'none') {
       // Moodle keeps no trace of an unenrolment: when an earlier attempt sent this one and its answer
       // was lost, the enrolment is gone because of it, and the grant counts as found and revoked.
-      const sent = (previousHeartbeatDetails() as { unenrolling?: string } | undefined)?.unenrolling;
-      return sent === done.enrollmentId ? done : { found: false };
+      return wasWriting('unenrolling', done.enrollmentId) ? done : { found: false };
     }
 
     const target = input.status === 'revoked' && config.revoke === 'suspend' ? 'suspended' : input.status;
     if (target === 'revoked') {
-      recordHeartbeat({ unenrolling: done.enrollmentId });
+      markWriting('unenrolling', done.enrollmentId);
       await run(
         input.payment,
         'enrol_manual_unenrol_users',
