@@ -42,6 +42,19 @@ const APPS = { webhook: vars.webhook, worker: vars.worker } as const;
 /** Variables a process reads outside the zod schema, kept explicit here (none: all are in src/config.ts). */
 const EXTRA_APP_VARS: string[] = [];
 
+describe('the production Temporal engine (scripts/temporal-engine.sh)', () => {
+  it('is pinned to the server inside the pinned dev server, so both run the same server code', () => {
+    const engine = /^require go\.temporal\.io\/server v(\S+)$/m.exec(
+      fs.readFileSync(path.join(ROOT, 'ops', 'temporal-engine', 'go.mod'), 'utf8'),
+    )?.[1];
+    const devServer = /temporal CLI [\d.]+ = Server ([\d.]+)/.exec(
+      fs.readFileSync(path.join(ROOT, 'scripts', 'temporal-binaries.sh'), 'utf8'),
+    )?.[1];
+    expect(engine).toBeDefined();
+    expect(engine).toBe(devServer);
+  });
+});
+
 describe('docker-compose.yml', () => {
   it('has the whole production stack', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
