@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../runtime/logger';
 import { activityLogFields, currentCancellationSignal } from './activity-context';
 import type { NonRetryableErrorType } from '../domain/failures';
-import { redactContacts } from '../domain/mask';
+import { redactContacts, redactUserPath } from '../domain/mask';
 import { DownstreamFailure } from './errors';
 import { retryDelayFromHeaders } from './retry-after';
 import type { PaymentRef } from './types';
@@ -146,11 +146,7 @@ function toTransportError(err: unknown, timedOut: boolean, timeoutMs: number): H
 export function loggableUrl(url: string): string {
   try {
     const u = new URL(url);
-    const path = u.pathname.replace(
-      /\/(sis_login_id|sis_user_id|sis_integration_id)(?::|%3A)[^/]*/gi,
-      '/$1:[redacted]',
-    );
-    return `${u.origin}${path}`;
+    return `${u.origin}${redactUserPath(u.pathname)}`;
   } catch {
     return '[unparseable url]';
   }
@@ -285,6 +281,23 @@ export function failureForStatus(
     status,
     code,
   });
+}
+
+/**
+ * `httpRequest` for a call that is safe to repeat: a transport failure (no answer, whatever the
+ * reason) becomes the retryable failure naming `what`, since a retry cannot do harm.
+ */
+export async function idempotentRequest(
+  deps: HttpDeps,
+  req: HttpRequest,
+  what: string,
+): Promise<HttpResponse> {
+  try {
+    return await httpRequest(deps, req);
+  } catch (err) {
+    if (err instanceof HttpTransportError) throw failureForTransport(err, what);
+    throw err;
+  }
 }
 
 /** For idempotent calls only: any transport failure is safe to retry. */

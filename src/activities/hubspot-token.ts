@@ -13,14 +13,11 @@ import type { WorkerConfig } from '../config';
 import { DownstreamFailure } from './errors';
 import {
   failureForStatus,
-  failureForTransport,
-  httpRequest,
-  HttpTransportError,
   pick,
   pickString,
   type ClassifyDeps,
   type HttpDeps,
-  type HttpResponse,
+  idempotentRequest,
 } from './http';
 import type { PaymentRef } from './types';
 
@@ -87,9 +84,9 @@ export class HubSpotTokenCache {
     this.refreshes += 1;
     // expires_in counts from when HubSpot issued the token: measure from before we asked.
     const requestedAt = this.deps.now();
-    let res: HttpResponse;
-    try {
-      res = await httpRequest(this.deps, {
+    const res = await idempotentRequest(
+      this.deps,
+      {
         downstream: 'hubspot',
         operation: 'oauth_token',
         method: 'POST',
@@ -102,11 +99,9 @@ export class HubSpotTokenCache {
         },
         payment,
         errorCode: hubspotErrorCode,
-      });
-    } catch (err) {
-      if (err instanceof HttpTransportError) throw failureForTransport(err, 'HubSpot token endpoint');
-      throw err;
-    }
+      },
+      'HubSpot token endpoint',
+    );
 
     const code = hubspotErrorCode(res.body);
     if (res.status < 200 || res.status >= 300) {

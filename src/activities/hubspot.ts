@@ -8,14 +8,12 @@ import { DownstreamFailure } from './errors';
 import type { HubSpotTokenCache } from './hubspot-token';
 import {
   failureForStatus,
-  failureForTransport,
-  httpRequest,
-  HttpTransportError,
   pick,
   pickString,
   type ClassifyDeps,
   type HttpDeps,
   type HttpResponse,
+  idempotentRequest,
 } from './http';
 import type { UpsertContactInput, UpsertContactResult } from './types';
 import { parseInput, upsertContactInputSchema } from './validation';
@@ -71,9 +69,10 @@ export async function upsertContactOnce(
     inputs: [{ idProperty: 'email', id: input.email, properties: contactProperties(input) }],
   };
 
-  const upsert = async (accessToken: string): Promise<HttpResponse> => {
-    try {
-      return await httpRequest(deps, {
+  const upsert = (accessToken: string): Promise<HttpResponse> =>
+    idempotentRequest(
+      deps,
+      {
         downstream: 'hubspot',
         operation: 'contacts_batch_upsert',
         method: 'POST',
@@ -82,12 +81,9 @@ export async function upsertContactOnce(
         json: payload,
         payment: input.payment,
         errorCode: hubspotErrorCode,
-      });
-    } catch (err) {
-      if (err instanceof HttpTransportError) throw failureForTransport(err, 'HubSpot');
-      throw err;
-    }
-  };
+      },
+      'HubSpot',
+    );
 
   const firstToken = await tokens.getAccessToken(input.payment);
   let res = await upsert(firstToken);

@@ -8,6 +8,14 @@ export function maskEmail(email: string | undefined): string | undefined {
   return `${email[0]}***${email.slice(at)}`;
 }
 
+/**
+ * A URL path with the student taken out: Canvas finds a user by `sis_login_id:<email>` (or an SIS
+ * user id) in the path, percent-encoded, where the email masking of log lines does not see it.
+ */
+export function redactUserPath(path: string): string {
+  return path.replace(/\/(sis_login_id|sis_user_id|sis_integration_id)(?::|%3A)[^/]*/gi, '/$1:[redacted]');
+}
+
 /** `+919876543210` -> `+91******3210`. */
 export function maskPhone(phone: string | undefined): string | undefined {
   if (!phone) return phone;

@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import type { ServiceContext } from './context';
 import { isoAt } from './context';
 import type { InjectedFault, ServiceName } from './faults';
+import { redactUserPath } from '../domain/mask';
 import { type IssueDetail, issueDetails } from '../domain/zod-issues';
 
 export interface Reply {
@@ -84,11 +85,7 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** The path as logged and kept in the ledger: Canvas's user lookups name the student, who is not logged. */
-const pathOf = (req: Request) =>
-  (req.originalUrl.split('?')[0] ?? req.originalUrl).replace(
-    /\/(sis_login_id|sis_user_id|sis_integration_id)(?::|%3A)[^/]*/gi,
-    '/$1:[redacted]',
-  );
+const pathOf = (req: Request) => redactUserPath(req.originalUrl.split('?')[0] ?? req.originalUrl);
 
 /** Per exchange: records it once, either when the answer is written or when the client leaves. */
 const exchangeRecorders = new WeakMap<Response, (aborted: boolean) => void>();

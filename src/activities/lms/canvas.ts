@@ -14,15 +14,13 @@ import type { WorkerConfig } from '../../config';
 import { DownstreamFailure } from '../errors';
 import {
   failureForStatus,
-  failureForTransport,
-  httpRequest,
-  HttpTransportError,
   pick,
   pickString,
   type ClassifyDeps,
   type HttpDeps,
   type HttpRequest,
   type HttpResponse,
+  idempotentRequest,
 } from '../http';
 import { jitteredDelayMs, parseRetryAfterMs } from '../retry-after';
 import type { PaymentRef } from '../types';
@@ -117,18 +115,11 @@ export function createCanvasLms(config: CanvasConfig, deps: HttpDeps & ClassifyD
     payment: PaymentRef,
     req: Omit<HttpRequest, 'downstream' | 'payment' | 'errorCode' | 'headers'>,
   ): Promise<HttpResponse> {
-    try {
-      return await httpRequest(deps, {
-        ...req,
-        headers,
-        downstream: 'lms',
-        payment,
-        errorCode: (body) => canvasMessage(body),
-      });
-    } catch (err) {
-      if (err instanceof HttpTransportError) throw failureForTransport(err, 'Canvas');
-      throw err;
-    }
+    return idempotentRequest(
+      deps,
+      { ...req, headers, downstream: 'lms', payment, errorCode: (body) => canvasMessage(body) },
+      'Canvas',
+    );
   }
 
   /** Any answer but the ones a caller handles: throttled, down, refused credentials, or rejected. */

@@ -10,14 +10,12 @@ import { idempotencyKey } from '../../domain/ids';
 import { DownstreamFailure } from '../errors';
 import {
   failureForStatus,
-  failureForTransport,
-  httpRequest,
-  HttpTransportError,
   pickString,
   type ClassifyDeps,
   type HttpDeps,
   type HttpRequest,
   type HttpResponse,
+  idempotentRequest,
 } from '../http';
 import type { PaymentRef } from '../types';
 import type { AccessRequest, EnrollRequest, LmsAdapter } from './adapter';
@@ -40,17 +38,8 @@ export function genericLmsConfig(config: WorkerConfig): GenericLmsConfig {
 
 export function createGenericLms(config: GenericLmsConfig, deps: HttpDeps & ClassifyDeps): LmsAdapter {
   const headers = { 'X-Api-Key': config.LMS_API_KEY };
-  const send = async (
-    payment: PaymentRef,
-    req: Omit<HttpRequest, 'downstream' | 'payment' | 'errorCode'>,
-  ) => {
-    try {
-      return await httpRequest(deps, { ...req, downstream: 'lms', payment, errorCode: errorOf });
-    } catch (err) {
-      if (err instanceof HttpTransportError) throw failureForTransport(err, 'LMS');
-      throw err;
-    }
-  };
+  const send = async (payment: PaymentRef, req: Omit<HttpRequest, 'downstream' | 'payment' | 'errorCode'>) =>
+    idempotentRequest(deps, { ...req, downstream: 'lms', payment, errorCode: errorOf }, 'LMS');
   // 401/403: the API key is wrong or lacks rights, whatever the student: the operator's to fix.
   const rejected = (res: HttpResponse) =>
     failureForStatus(

@@ -17,13 +17,11 @@ import type { WorkerConfig } from '../../config';
 import { DownstreamFailure } from '../errors';
 import {
   failureForStatus,
-  failureForTransport,
-  httpRequest,
-  HttpTransportError,
   pick,
   pickString,
   type ClassifyDeps,
   type HttpDeps,
+  idempotentRequest,
 } from '../http';
 import type { PaymentRef } from '../types';
 import type { AccessRequest, EnrollRequest, LmsAdapter } from './adapter';
@@ -183,9 +181,9 @@ export function createMoodleLms(config: MoodleConfig, deps: HttpDeps & ClassifyD
     fn: MoodleFunction,
     params: Record<string, unknown>,
   ): Promise<unknown> {
-    let res;
-    try {
-      res = await httpRequest(deps, {
+    const res = await idempotentRequest(
+      deps,
+      {
         downstream: 'lms',
         operation: fn,
         method: 'POST',
@@ -196,11 +194,9 @@ export function createMoodleLms(config: MoodleConfig, deps: HttpDeps & ClassifyD
         errorCode: (body) => pickString(body, 'errorcode'),
         // Moodle's errors come with HTTP 200: logged as the failures they are.
         isError: (body) => moodleError(body) !== undefined,
-      });
-    } catch (err) {
-      if (err instanceof HttpTransportError) throw failureForTransport(err, 'Moodle');
-      throw err;
-    }
+      },
+      'Moodle',
+    );
     if (res.status !== 200) {
       // Refused, missing or redirected (to a login page): the URL or the site's settings are wrong.
       if (

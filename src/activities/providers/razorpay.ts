@@ -17,10 +17,8 @@ import {
   type HttpDeps,
   type HttpResponse,
   failureForStatus,
-  failureForTransport,
-  httpRequest,
-  HttpTransportError,
   pickString,
+  idempotentRequest,
 } from '../http';
 
 export type RazorpayApiConfig = Pick<
@@ -350,9 +348,9 @@ export function razorpayApi(
   const base = config.RAZORPAY_API_URL.replace(/\/+$/, '');
   return {
     async read(operation, path, schema) {
-      let res: HttpResponse;
-      try {
-        res = await httpRequest(deps, {
+      const res = await idempotentRequest(
+        deps,
+        {
           downstream: 'razorpay',
           operation,
           method: 'GET',
@@ -360,11 +358,9 @@ export function razorpayApi(
           headers: { authorization },
           ...(paymentId !== undefined && { payment: { provider: 'razorpay', paymentId } }),
           errorCode,
-        });
-      } catch (err) {
-        if (err instanceof HttpTransportError) throw failureForTransport(err, 'Razorpay');
-        throw err;
-      }
+        },
+        'Razorpay',
+      );
       if (res.status >= 200 && res.status < 300) {
         const parsed = schema.safeParse(res.body);
         if (parsed.success) return parsed.data;
