@@ -3,8 +3,14 @@
  * in the same run against the same fresh Temporal dev server. Prints the report and writes it into
  * docs/benchmarks.md (between the generated-results markers; the rest of that file is kept).
  *
+ * With `--engine cluster`, one run measures the dev server and then the production-shaped cluster
+ * (PostgreSQL, a process per service), each on a fresh system with the same measurements and ceilings
+ * of its own, plus what a payment costs on each (bench/costs.ts), and writes them side by side into
+ * their own generated section of docs/benchmarks.md; the dev server's section is left as it is.
+ *
  * Options: --quick (1 repetition, short windows: for development), --profile DIR (`--cpu-prof` the
- * receivers and the worker), --no-variants (skip the persistence comparison), --no-write.
+ * receivers and the worker), --no-variants (skip the persistence comparison), --no-write,
+ * --engine dev|cluster.
  * Environment: BENCH_REPS, BENCH_CONNECTIONS, BENCH_SECONDS override the defaults below.
  */
 import { execFileSync } from 'node:child_process';
@@ -34,9 +40,18 @@ import { activityTimes } from './activity-times';
 import { codecCost } from './codec';
 import { countFsyncsPerStart } from './fsyncs';
 import { httpReady, NodeProcess, ROOT, sleep } from './procs';
-import { renderReport, writeReport, type BenchResults, type Sample } from './report';
-import { type PersistenceVariant, startBenchSystem, startVariantServer, TASK_QUEUES } from './system';
+import { measurePaymentCosts } from './costs';
+import { renderEngineComparison } from './engine-report';
+import { CLUSTER_MARKERS, renderReport, writeReport, type BenchResults, type Sample } from './report';
+import {
+  type PersistenceVariant,
+  startBenchSystem,
+  startVariantServer,
+  TASK_QUEUES,
+  temporalPids,
+} from './system';
 import { freePort } from '../scripts/temporal/free-port';
+import { type EngineKind, parseEngine } from '../scripts/temporal/engine';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(name);
@@ -60,6 +75,7 @@ const VARIANTS: PersistenceVariant[] = flag('--no-variants')
   ? []
   : ['sqlite-rollback', 'sqlite-wal-normal', 'in-memory'];
 const FSYNC_STARTS = quick ? 200 : 400;
+const COST_PAYMENTS = quick ? 40 : 100;
 
 const log = (...parts: unknown[]) =>
   console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...parts);
@@ -89,13 +105,25 @@ function machineInfo(cli: string) {
 /** The system under measurement while it runs, so a measurement that throws does not leave it running. */
 let running: { stop(): Promise<void> } | undefined;
 
-async function main() {
+/** What one engine's run measures beyond the common measurements. */
+interface EngineRun {
+  engine: EngineKind;
+  variants: PersistenceVariant[];
+  /** The dev server's fsyncs per start (strace); meaningless for PostgreSQL's separate processes. */
+  fsyncs: boolean;
+  costs: boolean;
+  profileDir?: string;
+}
+
+/** Every measurement against one fresh system on `run.engine`; stops the system before it returns. */
+async function measureEngine(run: EngineRun): Promise<{ results: BenchResults; dir: string }> {
   const started = Date.now();
   const foreignAtStart = foreignProcesses();
   const loadAtStart = os.loadavg()[0]!;
-  log(`repetitions ${REPS}, connections ${CONNECTIONS}, window ${SECONDS} s; starting the system`);
-  const profileDir = option('--profile');
-  const sys = await startBenchSystem({ cpuProfDir: profileDir ? path.resolve(profileDir) : undefined });
+  log(
+    `${run.engine}: repetitions ${REPS}, connections ${CONNECTIONS}, window ${SECONDS} s; starting the system`,
+  );
+  const sys = await startBenchSystem({ engine: run.engine, cpuProfDir: run.profileDir });
   running = sys;
   const info = machineInfo(sys.cli);
   log(`${info.cores} × ${info.cpuModel}, Node ${info.node}, ${info.temporal}; system in ${sys.dir}`);
@@ -105,7 +133,7 @@ async function main() {
   const ack = { host, port: sys.ackReceiver.port };
   const e2e = { host, port: sys.e2eReceiver.port };
   const pids = () => ({
-    temporal: sys.temporal.process.pid!,
+    temporal: temporalPids(sys.temporal),
     receiverAck: sys.ackReceiver.proc.pid,
     receiverE2e: sys.e2eReceiver.proc.pid,
     worker: sys.worker.pid,
@@ -151,6 +179,7 @@ async function main() {
     fsyncs: undefined,
     quiet: { foreignAtStart, foreignAtEnd: [], loadAtStart, foreignCores: NaN },
     durationSeconds: NaN,
+    engine: run.engine,
   };
   const add = (name: string, sample: Sample) => (results.samples[name] ??= []).push(sample);
 
@@ -234,6 +263,11 @@ async function main() {
     results.e2e.ours.paced.push(await e2eRun('ours', E2E_RATE));
   }
 
+  if (run.costs) {
+    log(`what a payment costs: ${COST_PAYMENTS} payments at ${E2E_RATE}/s, histories and store read after`);
+    results.costs = await measurePaymentCosts(sys, e2e, COST_PAYMENTS, E2E_RATE);
+  }
+
   log('payload codec: the sealed payloads of 20 payments, sealed and opened in this process');
   results.codec = await codecCost(
     sys.client,
@@ -254,17 +288,19 @@ async function main() {
   const wholeUse = whole.stop();
   results.quiet.foreignCores = wholeUse.foreignCores;
   results.cpu.whole = [wholeUse];
-  log(`fsyncs per start (${FSYNC_STARTS} starts under strace)`);
-  results.fsyncs = await countFsyncsPerStart(
-    sys.temporal.process.pid!,
-    sys.client,
-    path.join(sys.dir, 'strace-dev-server.txt'),
-    FSYNC_STARTS,
-  );
+  if (run.fsyncs && sys.temporal.kind === 'dev') {
+    log(`fsyncs per start (${FSYNC_STARTS} starts under strace)`);
+    results.fsyncs = await countFsyncsPerStart(
+      sys.temporal.process.pid!,
+      sys.client,
+      path.join(sys.dir, 'strace-dev-server.txt'),
+      FSYNC_STARTS,
+    );
+  }
   running = undefined;
   await sys.stop();
 
-  for (const variant of VARIANTS) {
+  for (const variant of run.variants) {
     log(`persistence variant ${variant}`);
     const server = await startVariantServer(sys.cli, sys.dir, variant);
     const connection = await Connection.connect({ address: server.address });
@@ -325,15 +361,54 @@ async function main() {
 
   results.quiet.foreignAtEnd = foreignProcesses();
   results.durationSeconds = (Date.now() - started) / 1000;
-  const report = renderReport(results);
-  console.log(`\n${report}`);
   fs.writeFileSync(path.join(sys.dir, 'results.json'), JSON.stringify(results, null, 2));
-  if (!flag('--no-write')) {
-    const file = path.join(ROOT, 'docs', 'benchmarks.md');
-    await writeReport(file, report);
-    log(`written to ${path.relative(ROOT, file)}; raw results and logs in ${sys.dir}`);
+  return { results, dir: sys.dir };
+}
+
+async function publish(report: string, dirs: string[], markers?: typeof CLUSTER_MARKERS) {
+  console.log(`\n${report}`);
+  if (flag('--no-write')) return;
+  const file = path.join(ROOT, 'docs', 'benchmarks.md');
+  await writeReport(file, report, markers);
+  log(`written to ${path.relative(ROOT, file)}; raw results and logs in ${dirs.join(', ')}`);
+}
+
+async function main() {
+  const engine = parseEngine(option('--engine'));
+  const profileDir = option('--profile');
+  const profile = (name: string) => profileDir && path.resolve(profileDir, name);
+  if (engine === 'dev') {
+    const dev = await measureEngine({
+      engine,
+      variants: VARIANTS,
+      fsyncs: true,
+      costs: false,
+      profileDir: profile('.'),
+    });
+    await publish(renderReport(dev.results), [dev.dir]);
+    return;
   }
-  await sleep(0);
+  // Both engines in one run, one after the other, so both are measured on the same machine in the
+  // same state; the dev server's persistence comparison belongs to its own report.
+  const measure = async (kind: EngineKind) => {
+    const measured = await measureEngine({
+      engine: kind,
+      variants: [],
+      fsyncs: false,
+      costs: true,
+      profileDir: profile(kind),
+    });
+    // Each engine's full report beside its raw results, for what the comparison leaves out.
+    fs.writeFileSync(path.join(measured.dir, 'report.md'), renderReport(measured.results));
+    return measured;
+  };
+  const dev = await measure('dev');
+  const cluster = await measure('cluster');
+  await publish(
+    renderEngineComparison(dev.results, cluster.results),
+    [dev.dir, cluster.dir],
+    CLUSTER_MARKERS,
+  );
 }
 
 main().then(

@@ -1,7 +1,9 @@
 /**
  * Everything the benchmark measures, started fresh in a temp directory, all on 127.0.0.1:
- * - a Temporal dev server started exactly as `npm run dev` starts it (scripts/temporal/dev-server.ts:
- *   SQLite file with `SQLITE_PRAGMAS`, our search attributes, 30-day retention);
+ * - Temporal started exactly as `npm run dev` starts it (scripts/temporal/engine.ts): by default the
+ *   dev server (SQLite file with `SQLITE_PRAGMAS`), or with `engine: 'cluster'` the production engine
+ *   (PostgreSQL, a process per service, two history nodes; its data in `<dir>/cluster`); either way
+ *   our search attributes and 30-day retention;
  * - the sandbox downstreams and payment providers (src/sandbox/main.ts, zero added latency, started
  *   with the credentials the worker uses for them), the product's worker
  *   (src/worker.ts) and two product receivers (src/webhook/main.ts): one whose task queue no worker
@@ -22,6 +24,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { writeWorkflowBundle } from '../scripts/bundle-workflows';
 import { requireTemporalCli } from '../scripts/temporal/binaries';
 import { type DevServer, startDevServer } from '../scripts/temporal/dev-server';
+import { type Engine, type EngineKind, enginePids, startEngine } from '../scripts/temporal/engine';
 import { freePort } from '../scripts/temporal/free-port';
 import { httpReady, logLineReady, NodeProcess, ROOT } from './procs';
 import { V8_FLAGS } from '../src/runtime/v8-flags';
@@ -49,7 +52,7 @@ export interface BenchSystem {
   shape: ProcessShape;
   /** Where a product script (`src/...ts`) runs from in this shape. */
   script: (tsScript: string) => string;
-  temporal: Pick<DevServer, 'address' | 'process' | 'stop'>;
+  temporal: Engine;
   client: Client;
   connection: Connection;
   /** PAYLOAD_KEYS / PAYLOAD_KEY_ID of every product process, for processes the bench starts itself. */
@@ -96,8 +99,26 @@ export interface SystemOptions {
   workerScript?: string;
   /** Another receiver script in place of src/webhook/main.ts (experiments). */
   receiverScript?: string;
+  /** Which Temporal: the dev server (default) or the production-shaped cluster. */
+  engine?: EngineKind;
   /** Another Temporal server in place of the product's dev server (experiments). */
   devServer?: (cli: string, dir: string) => Promise<Pick<DevServer, 'address' | 'process' | 'stop'>>;
+}
+
+async function startTemporal(options: SystemOptions, cli: string, dir: string): Promise<Engine> {
+  if (options.devServer) {
+    const custom = await options.devServer(cli, dir);
+    return { kind: 'dev', namespace: 'default', ...custom };
+  }
+  return startEngine({ kind: options.engine ?? 'dev', cliPath: cli, dataDir: dir, headless: true });
+}
+
+/**
+ * The Temporal server's processes for a CPU meter: the dev server's one process, or every
+ * process of the cluster with their descendants (PostgreSQL's backends).
+ */
+export function temporalPids(temporal: Engine): number | number[] {
+  return temporal.kind === 'dev' ? temporal.process.pid! : enginePids(temporal);
 }
 
 export async function startBenchSystem(options: SystemOptions = {}): Promise<BenchSystem> {
@@ -122,14 +143,7 @@ export async function startBenchSystem(options: SystemOptions = {}): Promise<Ben
   const benchBundle = path.join(dir, 'bench-bundle.js');
   const shape = options.shape ?? 'production';
   const [temporal, script] = await Promise.all([
-    options.devServer
-      ? options.devServer(cli, dir)
-      : startDevServer({
-          cliPath: cli,
-          dbFile: path.join(dir, 'temporal.sqlite'),
-          headless: true,
-          logFile: path.join(dir, 'temporal.log'),
-        }),
+    startTemporal(options, cli, dir),
     shape === 'production' ? compileProduct(path.join(dir, 'dist')) : (tsScript: string) => tsScript,
     writeWorkflowBundle(productBundle),
     bundleWorkflowCode({

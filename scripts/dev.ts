@@ -1,16 +1,21 @@
 /**
- * `npm run dev`: the whole system on one machine. Installs the Temporal binaries if missing, starts the
- * Temporal dev server (SQLite under .data/, Web UI), then the sandbox, the worker and the webhook
- * receiver as separate processes, prints where everything is, and stops it all on Ctrl-C.
- * A restart keeps every workflow (the SQLite file survives).
+ * `npm run dev`: the whole system on one machine. Installs the Temporal binaries if missing, starts
+ * Temporal, then the codec server, the sandbox, the worker and the webhook receiver as separate
+ * processes, prints where everything is, and stops it all on Ctrl-C. A restart keeps every workflow.
+ *   npm run dev                      the Temporal dev server (one process, SQLite in .data/)
+ *   npm run dev -- --engine cluster  the production engine: PostgreSQL and a process per Temporal
+ *                                    service (two history nodes) under .data/cluster/, built the
+ *                                    first time by scripts/temporal-engine.sh (minutes)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { Command } from 'commander';
 import { requireTemporalCli } from './temporal/binaries';
-import { NAMESPACE_RETENTION, startDevServer } from './temporal/dev-server';
+import { NAMESPACE_RETENTION } from './temporal/dev-server';
+import { type Engine, ENGINES, parseEngine, startEngine } from './temporal/engine';
 import { v8FlagsForScript } from '../src/runtime/v8-flags';
 import { newPayloadKey } from '../src/temporal/payload-codec';
 
@@ -112,13 +117,16 @@ function exitOf(child: ChildProcess): Promise<void> {
 }
 
 async function main() {
+  const opts = new Command()
+    .option('--engine <engine>', `the Temporal to run: ${ENGINES.join(' or ')}`, 'dev')
+    .parse()
+    .opts<{ engine: string }>();
+  const kind = parseEngine(opts.engine);
   const env = loadEnv();
   const cli = requireTemporalCli();
   const [host, port] = env.TEMPORAL_ADDRESS!.split(':');
   if (host !== '127.0.0.1' && host !== 'localhost') {
-    throw new Error(
-      `npm run dev runs its own Temporal dev server; TEMPORAL_ADDRESS must be local, got ${host}`,
-    );
+    throw new Error(`npm run dev runs its own Temporal; TEMPORAL_ADDRESS must be local, got ${host}`);
   }
   const uiPort = Number(env.TEMPORAL_UI_PORT ?? Number(port) + 1000);
   // The Web UI's only codec setting is a URL, so its credential rides in the path (the codec server
@@ -126,13 +134,17 @@ async function main() {
   // open this Web UI reads decoded payloads: it listens on loopback only.
   const uiCodecEndpoint = `${env.CODEC_ENDPOINT}/auth/${env.CODEC_AUTH}`;
   env.CODEC_CORS_ORIGINS ??= `http://127.0.0.1:${uiPort},http://localhost:${uiPort}`;
-  console.log('starting Temporal dev server ...');
-  const temporal = await startDevServer({
+  console.log(
+    kind === 'cluster'
+      ? 'starting the Temporal cluster (PostgreSQL, frontend, 2 history nodes, matching, worker, Web UI) ...'
+      : 'starting Temporal dev server ...',
+  );
+  const temporal = await startEngine({
+    kind,
     cliPath: cli,
-    dbFile: path.join(DATA, 'temporal.sqlite'),
+    dataDir: DATA,
     port: Number(port),
     uiPort,
-    logFile: path.join(DATA, 'temporal-server.log'),
     uiCodecEndpoint,
   });
 
@@ -169,7 +181,7 @@ async function main() {
       '',
       'enrollflow is running:',
       `  webhooks        http://127.0.0.1:${webhookPort}/webhooks/razorpay   /webhooks/stripe`,
-      `  Temporal        ${temporal.address} (namespace ${temporal.namespace}, retention ${NAMESPACE_RETENTION})`,
+      `  Temporal        ${temporal.address} (namespace ${temporal.namespace}, retention ${NAMESPACE_RETENTION}); ${engineLine(temporal)}`,
       `  Temporal Web UI ${temporal.uiUrl} (decodes student data through the codec server)`,
       `  codec server    ${env.CODEC_ENDPOINT} (token CODEC_AUTH in .data/dev.env)`,
       `  LMS             ${lmsLine(env)}`,
@@ -182,6 +194,15 @@ async function main() {
       'Try: npm run send -- razorpay --course course-ml-101    then: npm run ops -- reviews      (Ctrl-C stops everything)',
       '',
     ].join('\n'),
+  );
+}
+
+/** What runs Temporal, and where its logs are. */
+function engineLine(engine: Engine): string {
+  if (engine.kind === 'dev') return 'dev server, SQLite in .data/ (--engine cluster: the production engine)';
+  return (
+    `cluster of ${engine.services.join(', ')} on PostgreSQL :${engine.postgres.port}; ` +
+    `logs in ${path.relative(ROOT, path.dirname(engine.logFile('frontend')))}/`
   );
 }
 

@@ -4,7 +4,10 @@
  * for leaks, prints one figures table and exits non-zero if anything was lost, duplicated or leaked,
  * a fully refunded payment kept access (or had it revoked twice), or reconciliation missed a payment
  * whose webhooks were abandoned (or started one a webhook had).
- * Usage: npm run verify [-- --payments 200]
+ * With `--engine cluster` every scenario runs on the production engine (PostgreSQL, a process per
+ * Temporal service) instead of the dev server, and three faults only a cluster has are added: kill -9
+ * of a history node during the duplicate storm, a PostgreSQL crash and restart, a frontend restart.
+ * Usage: npm run verify [-- --payments 200] [--engine cluster]
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,9 +24,13 @@ import {
   reviewUnderLoad,
   scanLogs,
   type ScenarioReport,
+  frontendRestart,
+  historyNodeKill,
+  postgresRestart,
   temporalRestart,
   workerCrash,
 } from './reliability/scenarios';
+import { ENGINES, parseEngine } from './temporal/engine';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -67,15 +74,24 @@ async function main() {
       'payments per scenario (the duplicate storm and the webhook outage use this many, the others half; the refund scenarios refund half of theirs, the outage abandons half of its webhooks)',
       '200',
     )
+    .option('--engine <engine>', `the Temporal the scenarios run on: ${ENGINES.join(' or ')}`, 'dev')
     .parse()
-    .opts<{ payments: string }>();
+    .opts<{ payments: string; engine: string }>();
+  const engine = parseEngine(opts.engine);
   const n = Number(opts.payments);
   const half = Math.max(10, Math.round(n / 2));
   const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'enrollflow-verify-bundle-'));
-  const options = { bundleFile: path.join(bundleDir, 'workflow-bundle.js') };
+  const options = { bundleFile: path.join(bundleDir, 'workflow-bundle.js'), engine };
 
   const scenarios: Array<[string, () => Promise<ScenarioReport>]> = [
     ['duplicate storm', () => duplicateStorm(n, options)],
+    ...(engine === 'cluster'
+      ? ([
+          ['duplicate storm, a history node killed (-9)', () => historyNodeKill(n, options)],
+          ['PostgreSQL crash and restart', () => postgresRestart(half, options)],
+          ['frontend restart', () => frontendRestart(half, options)],
+        ] as Array<[string, () => Promise<ScenarioReport>]>)
+      : []),
     ['downstream faults', () => downstreamFaults(half, options)],
     ['downstream faults (moodle)', () => downstreamFaults(half, { ...options, lms: 'moodle' })],
     ['worker crash', () => workerCrash(half, options)],
@@ -160,7 +176,7 @@ async function main() {
     process.exit(1);
   }
   console.log(
-    `\nverify passed: lost = 0, duplicated = 0, enrolled without a matching payment = 0, access kept after full refund = 0, revoked twice = 0 (${os.cpus().length} cores, Node ${process.version})`,
+    `\nverify passed on ${engine === 'cluster' ? 'the Temporal cluster (PostgreSQL, 2 history nodes)' : 'the Temporal dev server'}: lost = 0, duplicated = 0, enrolled without a matching payment = 0, access kept after full refund = 0, revoked twice = 0 (${os.cpus().length} cores, Node ${process.version})`,
   );
 }
 

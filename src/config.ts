@@ -97,21 +97,68 @@ const loggingSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-const webhookSchema = temporalSchema.merge(loggingSchema).extend({
-  WEBHOOK_HOST: z.string().default('127.0.0.1'),
-  WEBHOOK_PORT: port(3000),
-  RAZORPAY_WEBHOOK_SECRETS: csvSecrets('RAZORPAY_WEBHOOK_SECRETS'),
-  STRIPE_WEBHOOK_SECRETS: csvSecrets('STRIPE_WEBHOOK_SECRETS').refine(
-    (list) => list.every((s) => s.startsWith('whsec_')),
-    'STRIPE_WEBHOOK_SECRETS: Stripe endpoint secrets start with whsec_',
-  ),
-  STRIPE_TOLERANCE_SECONDS: z.coerce.number().int().positive().default(300),
-  /** Deadline for durably starting a workflow; well under Razorpay's 5 s delivery timeout. */
-  WEBHOOK_START_TIMEOUT_MS: z.coerce.number().int().min(100).max(4000).default(2500),
-  REDELIVERY_HORIZON_HOURS: redeliveryHorizonHours,
-  NODE_ENV: z.string().optional(),
-  STRIPE_LIVEMODE: stripeLivemode.optional(),
+/** One `key=value` of OTEL_EXPORTER_OTLP_HEADERS, which the exporter percent-decodes. */
+const otlpHeaderPair = (pair: string): boolean => {
+  const at = pair.indexOf('=');
+  if (at <= 0 || pair.slice(0, at).trim() === '') return false;
+  try {
+    decodeURIComponent(pair.slice(0, at));
+    decodeURIComponent(pair.slice(at + 1));
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * OpenTelemetry traces (src/observability/tracing.ts), with the standard OTel variable names: off unless
+ * an OTLP endpoint is set. Validated here like the rest, so a typo stops the process instead of silently
+ * exporting nothing.
+ */
+const tracingSchema = z.object({
+  /** The collector's base URL; spans go to `<endpoint>/v1/traces` (OTLP over HTTP, JSON). */
+  OTEL_EXPORTER_OTLP_ENDPOINT: url('OTEL_EXPORTER_OTLP_ENDPOINT').optional(),
+  /** The full traces URL, used as it is; wins over OTEL_EXPORTER_OTLP_ENDPOINT. */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z
+    .string()
+    .url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an absolute URL')
+    .optional(),
+  /** Headers sent with every export, `key=value` pairs, comma-separated (a vendor's API key: a secret). */
+  OTEL_EXPORTER_OTLP_HEADERS: z
+    .string()
+    .refine(
+      (v) => v.split(',').every((pair) => pair.trim() === '' || otlpHeaderPair(pair)),
+      'OTEL_EXPORTER_OTLP_HEADERS is key=value pairs separated by commas, values percent-encoded',
+    )
+    .optional(),
+  /** The `service.name` of this process's spans; default enrollflow-webhook or enrollflow-worker. */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  /** `true` turns tracing off even with an endpoint set (the OTel SDKs' own switch). */
+  OTEL_SDK_DISABLED: z
+    .enum(['true', 'false'], { error: 'OTEL_SDK_DISABLED must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true'),
 });
+export type TracingConfig = z.output<typeof tracingSchema>;
+
+const webhookSchema = temporalSchema
+  .merge(loggingSchema)
+  .merge(tracingSchema)
+  .extend({
+    WEBHOOK_HOST: z.string().default('127.0.0.1'),
+    WEBHOOK_PORT: port(3000),
+    RAZORPAY_WEBHOOK_SECRETS: csvSecrets('RAZORPAY_WEBHOOK_SECRETS'),
+    STRIPE_WEBHOOK_SECRETS: csvSecrets('STRIPE_WEBHOOK_SECRETS').refine(
+      (list) => list.every((s) => s.startsWith('whsec_')),
+      'STRIPE_WEBHOOK_SECRETS: Stripe endpoint secrets start with whsec_',
+    ),
+    STRIPE_TOLERANCE_SECONDS: z.coerce.number().int().positive().default(300),
+    /** Deadline for durably starting a workflow; well under Razorpay's 5 s delivery timeout. */
+    WEBHOOK_START_TIMEOUT_MS: z.coerce.number().int().min(100).max(4000).default(2500),
+    REDELIVERY_HORIZON_HOURS: redeliveryHorizonHours,
+    NODE_ENV: z.string().optional(),
+    STRIPE_LIVEMODE: stripeLivemode.optional(),
+  });
 
 /**
  * Which LMS enrolls (src/activities/lms): its settings are checked here, at start-up, and only the
@@ -196,6 +243,7 @@ const requireLmsSettings = (env: z.output<typeof lmsSchema>, ctx: z.RefinementCt
 
 const workerSchema = temporalSchema
   .merge(loggingSchema)
+  .merge(tracingSchema)
   .merge(lmsSchema)
   .extend({
     WHATSAPP_GRAPH_URL: url('WHATSAPP_GRAPH_URL').default('https://graph.facebook.com'),

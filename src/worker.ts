@@ -17,6 +17,14 @@ import { createActivities } from './activities';
 import { loadWorkerConfig, payloadKeyRing, type WorkerConfig } from './config';
 import { dataConverter } from './temporal/data-converter';
 import { installRuntimeWithSdkMetrics } from './observability/sdk-metrics';
+import {
+  activityInterceptors,
+  clientInterceptors,
+  startTracing,
+  type Tracing,
+  WORKFLOW_TRACING_MODULE,
+  workflowSpanSink,
+} from './observability/tracing';
 import { startWorkerObservability } from './observability/worker-observability';
 import { createLogger, type Logger } from './runtime/logger';
 import { warnOfMissingV8Flags } from './runtime/v8-flags';
@@ -35,23 +43,37 @@ export interface EnrollmentWorkerOptions {
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
   /** Default: the payload codec over the config's key ring. A test's negative control passes `{}`. */
   dataConverter?: DataConverter;
+  /** The process's tracing (startTracing), when it traces: activity spans, HTTP client spans, workflow spans. */
+  tracing?: Tracing;
 }
 
 export function createEnrollmentWorker(options: EnrollmentWorkerOptions): Promise<Worker> {
-  const { config, connection, logger } = options;
+  const { config, connection, logger, tracing } = options;
   const converter = options.dataConverter ?? dataConverter(payloadKeyRing(config));
   return Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     dataConverter: converter,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
+    // A prebuilt bundle carries the workflow tracing module already (scripts/bundle-workflows.ts).
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve('./workflows') }),
+    interceptors: {
+      activity: activityInterceptors(tracing),
+      ...(options.workflowBundle ? {} : { workflowModules: [WORKFLOW_TRACING_MODULE] }),
+    },
+    sinks: workflowSpanSink(tracing),
     activities: createActivities(config, {
       logger: logger.child({ component: 'activities' }),
       // Access changes read and signal payments' workflows through the worker's own connection.
-      temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: converter }),
+      temporal: new Client({
+        connection,
+        namespace: config.TEMPORAL_NAMESPACE,
+        dataConverter: converter,
+        interceptors: { workflow: clientInterceptors(tracing) },
+      }),
+      tracer: tracing?.tracer,
     }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
   });
@@ -97,6 +119,7 @@ async function main() {
   const logger = createLogger('worker', config.LOG_LEVEL);
   warnOfMissingV8Flags(logger, 'worker');
   installTemporalRuntime(logger, config.TEMPORAL_SDK_METRICS_PORT);
+  const tracing = startTracing(config, 'enrollflow-worker', logger);
   let worker: Worker | undefined;
   const observability = await startWorkerObservability({
     port: config.WORKER_METRICS_PORT,
@@ -115,7 +138,7 @@ async function main() {
     const workflowBundle = config.WORKFLOW_BUNDLE_PATH
       ? { codePath: config.WORKFLOW_BUNDLE_PATH }
       : undefined;
-    worker = await createEnrollmentWorker({ config, connection, logger, workflowBundle });
+    worker = await createEnrollmentWorker({ config, connection, logger, workflowBundle, tracing });
     const client = new Client({
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
@@ -146,6 +169,8 @@ async function main() {
   } finally {
     await observability.close();
     await connection.close();
+    // After the drain, so the last activities' spans are exported too.
+    await tracing?.shutdown();
   }
 }
 

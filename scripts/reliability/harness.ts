@@ -1,6 +1,7 @@
 /**
- * The system under attack, as separate OS processes so they can be killed for real: a Temporal dev
- * server with a persistent SQLite file, the worker and the webhook receiver (each `node --import tsx`,
+ * The system under attack, as separate OS processes so they can be killed for real: Temporal (the dev
+ * server with a persistent SQLite file, or with `engine: 'cluster'` the production engine of
+ * scripts/temporal/cluster.ts), the worker and the webhook receiver (each `node --import tsx`,
  * logging to its own file), and the sandbox downstreams and provider APIs in this process (their
  * ledger is the ground truth). Everything on 127.0.0.1.
  */
@@ -17,7 +18,7 @@ import type { SandboxFaults } from '../../src/sandbox/faults';
 import type { LedgerSnapshot } from '../../src/sandbox/ledger';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/start';
 import { requireTemporalCli } from '../temporal/binaries';
-import { startDevServer, type DevServer } from '../temporal/dev-server';
+import { type Engine, type EngineKind, startEngine } from '../temporal/engine';
 import { freePort } from '../temporal/free-port';
 import { writeWorkflowBundle } from '../bundle-workflows';
 import { productNodeArgs } from '../product-process';
@@ -103,12 +104,15 @@ export interface SystemOptions {
   bundleFile?: string;
   /** The LMS the worker enrolls into (LMS_PROVIDER): each is played by the sandbox. */
   lms?: LmsProvider;
+  /** Which Temporal: the dev server (default) or the cluster. */
+  engine?: EngineKind;
 }
 
 export interface ChaosSystem {
   dir: string;
   cli: string;
-  temporal: DevServer;
+  temporal: Engine;
+  /** Stops all of Temporal and starts it again on the same state (and frontend port). */
   restartTemporal(downMs: number, during?: () => Promise<void>): Promise<void>;
   /** Plays the downstreams and the providers' APIs, which the worker's confirmation step reads. */
   sandbox: RunningSandbox;
@@ -147,16 +151,16 @@ export async function startChaosSystem(options: SystemOptions = {}): Promise<Cha
   };
   const bundleFile = options.bundleFile ?? path.join(dir, 'workflow-bundle.js');
   const temporalPort = await freePort();
-  const devServerOptions = {
+  const engineOptions = {
+    kind: options.engine ?? 'dev',
     cliPath: cli,
     port: temporalPort,
-    dbFile: path.join(dir, 'temporal.sqlite'),
+    dataDir: dir,
     headless: true,
-    logFile: path.join(dir, 'temporal.log'),
-  };
+  } as const;
   const sandboxLog = path.join(dir, 'sandbox.log');
   const [temporal, sandbox] = await Promise.all([
-    startDevServer(devServerOptions),
+    startEngine(engineOptions),
     startSandbox({
       credentials: secrets,
       seed: 20261124,
@@ -241,7 +245,7 @@ export async function startChaosSystem(options: SystemOptions = {}): Promise<Cha
     async restartTemporal(downMs, during) {
       await current.stop();
       await Promise.all([sleep(downMs), during?.()]);
-      current = await startDevServer(devServerOptions);
+      current = await startEngine(engineOptions);
     },
     sandbox,
     catalog,

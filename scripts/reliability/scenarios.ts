@@ -17,6 +17,8 @@ import {
   resolveReviewSignal,
   statusQuery,
 } from '../../src/workflows/messages';
+import type { Cluster } from '../temporal/cluster';
+import type { EngineKind } from '../temporal/engine';
 import { type AccessFigures, checkAccess } from './access-invariants';
 import { type ChaosSystem, sleep, startChaosSystem, type SystemOptions } from './harness';
 import {
@@ -324,6 +326,8 @@ async function resolveUnknownWelcomes(sys: ChaosSystem): Promise<number> {
 
 export interface RunOptions {
   bundleFile?: string;
+  /** Which Temporal the system runs on (`npm run verify -- --engine cluster`). */
+  engine?: EngineKind;
 }
 
 /** 1. Every payment delivered 5 times at once, in random order, mixing the two paid events. */
@@ -488,24 +492,85 @@ export function workerCrash(count: number, o: RunOptions = {}) {
   );
 }
 
-/** 4. Stop the Temporal server mid-run (persistent database) and start it again. */
+/**
+ * 4. Stop Temporal mid-run (persistent database) and start it again: the dev server, or on the
+ * cluster every service and PostgreSQL.
+ */
 export function temporalRestart(count: number, o: RunOptions = {}) {
-  return withSystem('temporal restart', count, o, async ({ sys, payments, provider }) => {
-    const ratePerSecond = Math.max(5, count / 6);
-    const delivering = deliverAll(payments, { ...provider, ratePerSecond, concurrency: 20 });
-    while (sys.ledger().enrollments.length < Math.ceil(count / 5)) await sleep(50);
-    await sys.restartTemporal(4000);
-    const stats = await delivering;
-    // A welcome sent while the server was down may have lost its completion: its retry cannot tell
-    // whether the message went, and asks a person, as after a worker crash.
-    let reviewsResolved = 0;
-    await waitForCompletion(sys.client, payments.length, 180_000 + count * 500, {
-      whileWaiting: async () => {
-        reviewsResolved += await resolveUnknownWelcomes(sys);
-      },
-    });
-    return { stats, crashes: 1, reviewsResolved };
+  return withSystem('temporal restart', count, o, (ctx) =>
+    duringDelivery(ctx, count, () => ctx.sys.restartTemporal(4000), {
+      ratePerSecond: Math.max(5, count / 6),
+      concurrency: 20,
+    }),
+  );
+}
+
+/** The cluster the system runs on: the faults below exist only there. */
+function clusterOf(sys: ChaosSystem): Cluster {
+  if (sys.temporal.kind !== 'cluster') throw new Error('this scenario needs --engine cluster');
+  return sys.temporal;
+}
+
+/**
+ * Runs `fault` once a fifth of the payments are enrolled while they are being delivered (the
+ * provider redelivers what is answered 503), then waits for every payment; a welcome whose completion
+ * was lost goes to a person, as after a worker crash.
+ */
+async function duringDelivery(
+  { sys, payments, provider }: Context,
+  count: number,
+  fault: () => Promise<void>,
+  delivery: { ratePerSecond?: number; concurrency: number } = { concurrency: 20 },
+): Promise<ScenarioOutcome> {
+  const delivering = deliverAll(payments, { ...provider, ...delivery });
+  while (sys.ledger().enrollments.length < Math.ceil(count / 5)) await sleep(50);
+  await fault();
+  const stats = await delivering;
+  let reviewsResolved = 0;
+  await waitForCompletion(sys.client, payments.length, 180_000 + count * 500, {
+    whileWaiting: async () => {
+      reviewsResolved += await resolveUnknownWelcomes(sys);
+    },
   });
+  return { stats, crashes: 1, reviewsResolved };
+}
+
+/**
+ * Cluster only: the duplicate storm, and `kill -9` of one history node in the middle of it. Its
+ * shards move to the node left (membership notices the death): starts and tasks on them fail until
+ * then, and are redelivered or retried.
+ */
+export function historyNodeKill(count: number, o: RunOptions = {}) {
+  return withSystem('history node kill -9', count, { ...o, engine: 'cluster' }, (ctx) =>
+    duringDelivery(ctx, count, () => clusterOf(ctx.sys).kill('history-2', 'SIGKILL'), { concurrency: 50 }),
+  );
+}
+
+/** Cluster only: PostgreSQL crashes (immediate stop, recovery at start) mid-run and comes back. */
+export function postgresRestart(count: number, o: RunOptions = {}) {
+  return withSystem('postgresql restart', count, { ...o, engine: 'cluster' }, (ctx) =>
+    duringDelivery(ctx, count, () => clusterOf(ctx.sys).postgres.restart('immediate'), {
+      ratePerSecond: Math.max(5, count / 6),
+      concurrency: 20,
+    }),
+  );
+}
+
+/** Cluster only: the frontend (the only address clients know) is killed mid-run and started again. */
+export function frontendRestart(count: number, o: RunOptions = {}) {
+  return withSystem('frontend restart', count, { ...o, engine: 'cluster' }, (ctx) =>
+    duringDelivery(
+      ctx,
+      count,
+      async () => {
+        const cluster = clusterOf(ctx.sys);
+        await cluster.kill('frontend', 'SIGKILL');
+        await sleep(2000);
+        await cluster.start('frontend');
+      },
+      { ratePerSecond: Math.max(5, count / 6), concurrency: 20 },
+    ),
+  );
 }
 
 /** 5. kill -9 the webhook receiver while requests are in flight; the provider redelivers. */

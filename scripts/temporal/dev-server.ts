@@ -43,6 +43,7 @@ export interface DevServerOptions {
 }
 
 export interface DevServer {
+  kind: 'dev';
   address: string;
   uiUrl?: string;
   namespace: string;
@@ -93,7 +94,7 @@ async function startDevServerOnce(options: DevServerOptions): Promise<DevServer>
   const log = options.logFile ? fs.openSync(options.logFile, 'a') : 'ignore';
   const child = spawn(options.cliPath, args, { stdio: ['ignore', log, log] });
   let exited: string | undefined;
-  child.once('exit', (code, signal) => (exited = `exited with ${code ?? signal}`));
+  child.once('exit', (code, signal) => (exited = `dev server exited with ${code ?? signal}`));
 
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -132,6 +133,7 @@ async function startDevServerOnce(options: DevServerOptions): Promise<DevServer>
     if (typeof log === 'number') fs.closeSync(log);
   }
   return {
+    kind: 'dev',
     address,
     uiUrl: uiPort ? `http://127.0.0.1:${uiPort}` : undefined,
     namespace,
@@ -140,13 +142,17 @@ async function startDevServerOnce(options: DevServerOptions): Promise<DevServer>
   };
 }
 
-async function waitUntilServing(address: string, exited: () => string | undefined, timeoutMs = 60_000) {
+/** Resolves once the frontend at `address` answers; fails early when `exited` names a dead process. */
+export async function waitUntilServing(
+  address: string,
+  exited: () => string | undefined,
+  timeoutMs = 60_000,
+) {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
     const why = exited();
-    if (why)
-      throw new ServerExitedError(`temporal dev server ${why} before serving (is port ${address} taken?)`);
+    if (why) throw new ServerExitedError(`temporal ${why} before serving (is port ${address} taken?)`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       try {
@@ -160,7 +166,5 @@ async function waitUntilServing(address: string, exited: () => string | undefine
       await new Promise((r) => setTimeout(r, 250));
     }
   }
-  throw new Error(
-    `temporal dev server at ${address} not serving after ${timeoutMs} ms: ${String(lastError)}`,
-  );
+  throw new Error(`temporal at ${address} not serving after ${timeoutMs} ms: ${String(lastError)}`);
 }

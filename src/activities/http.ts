@@ -9,8 +9,21 @@
  * Logging: method, URL without query/credentials, status, duration, payment, outcome, and the
  * activity's workflow id, activity id, type and attempt.
  * Request/response headers and bodies are never logged: they carry tokens, keys and student PII.
+ *
+ * Tracing (with `HttpDeps.tracer`): one CLIENT span per call, child of the activity's, and its W3C
+ * `traceparent` sent along, so a downstream that traces joins the payment's trace. The span holds
+ * what the log line holds, no more: never a header, a body or a query string.
  */
 import { performance } from 'node:perf_hooks';
+import {
+  context,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Tracer,
+} from '@opentelemetry/api';
 import type { Logger } from '../runtime/logger';
 import { activityLogFields, currentCancellationSignal } from './activity-context';
 import type { NonRetryableErrorType } from '../domain/failures';
@@ -54,6 +67,8 @@ export interface HttpDeps {
   fetch: typeof fetch;
   logger: Logger;
   timeoutMs: number;
+  /** Set when the worker traces (src/observability/tracing.ts); unset, no span and no `traceparent`. */
+  tracer?: Tracer;
 }
 
 export type StatusClass = 'ok' | 'retryable' | 'non_retryable';
@@ -193,6 +208,8 @@ export async function httpRequest(deps: HttpDeps, req: HttpRequest): Promise<Htt
     paymentId: req.payment?.paymentId,
     ...activityLogFields(),
   };
+  const span = deps.tracer && startClientSpan(deps.tracer, req, logFields.url);
+  if (span) propagation.inject(trace.setSpan(context.active(), span), headers);
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
 
@@ -215,6 +232,7 @@ export async function httpRequest(deps: HttpDeps, req: HttpRequest): Promise<Htt
         { ...logFields, durationMs, outcome: 'cancelled' },
         `${req.downstream} ${req.operation}`,
       );
+      endClientSpan(span, { outcome: 'cancelled', errorType: 'cancelled' });
       throw cancellation.reason;
     }
     const failure = toTransportError(err, timeout.aborted, deps.timeoutMs);
@@ -228,6 +246,7 @@ export async function httpRequest(deps: HttpDeps, req: HttpRequest): Promise<Htt
       { ...logFields, durationMs, outcome, transportCode: failure.code },
       `${req.downstream} ${req.operation}`,
     );
+    endClientSpan(span, { outcome, errorType: failure.code });
     throw failure;
   }
 
@@ -240,7 +259,53 @@ export async function httpRequest(deps: HttpDeps, req: HttpRequest): Promise<Htt
   const line = { ...logFields, status, durationMs, outcome, ...(errorCode ? { errorCode } : {}) };
   if (outcome === 'ok') deps.logger.info(line, `${req.downstream} ${req.operation}`);
   else deps.logger.warn(line, `${req.downstream} ${req.operation}`);
+  endClientSpan(span, {
+    outcome,
+    status,
+    ...(outcome === 'ok' ? {} : { errorType: outcome === 'error_body' ? 'error_body' : String(status) }),
+    ...(errorCode ? { errorCode } : {}),
+  });
   return { status, headers: responseHeaders, body: parsed, text, durationMs };
+}
+
+/** Named `{method} {downstream}.{operation}`: the operation is the call's route template, as in the log line. */
+function startClientSpan(tracer: Tracer, req: HttpRequest, url: string): Span {
+  let server: { 'server.address'?: string; 'server.port'?: number } = {};
+  try {
+    const u = new URL(req.url);
+    const port = u.port || (u.protocol === 'https:' ? '443' : '80');
+    server = { 'server.address': u.hostname, 'server.port': Number(port) };
+  } catch {
+    // loggableUrl already says the URL is unparseable; fetch will say the rest.
+  }
+  return tracer.startSpan(`${req.method} ${req.downstream}.${req.operation}`, {
+    kind: SpanKind.CLIENT,
+    attributes: {
+      'http.request.method': req.method,
+      'url.full': url,
+      ...server,
+      'enrollflow.downstream': req.downstream,
+      'enrollflow.operation': req.operation,
+      ...(req.payment
+        ? { 'enrollflow.provider': req.payment.provider, 'enrollflow.payment_id': req.payment.paymentId }
+        : {}),
+    },
+  });
+}
+
+function endClientSpan(
+  span: Span | undefined,
+  end: { outcome: string; status?: number; errorType?: string; errorCode?: string },
+): void {
+  if (!span) return;
+  span.setAttribute('enrollflow.outcome', end.outcome);
+  if (end.status !== undefined) span.setAttribute('http.response.status_code', end.status);
+  if (end.errorCode !== undefined) span.setAttribute('enrollflow.error_code', end.errorCode);
+  if (end.errorType !== undefined) {
+    span.setAttribute('error.type', end.errorType);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: end.outcome });
+  }
+  span.end();
 }
 
 export interface ClassifyDeps {

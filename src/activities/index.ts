@@ -6,6 +6,7 @@
  * Register on the worker: `activities: createActivities(config)`. Everything created here (the
  * HubSpot token cache above all) lives as long as the worker process and is shared by all executions.
  */
+import type { Tracer } from '@opentelemetry/api';
 import type { Client } from '@temporalio/client';
 import type { WorkerConfig } from '../config';
 import { confirmAccessChangeOnce, type ChangeReader, readGrantOnce, stopGrantingOnce } from './access';
@@ -65,6 +66,8 @@ export interface ActivityDeps {
   temporal?: Client;
   /** How reconciliation lists a provider's records; default: the providers' APIs. */
   listPage?: PageLister;
+  /** The worker's tracer when it traces: every downstream HTTP call gets a CLIENT span (http.ts). */
+  tracer?: Tracer;
 }
 
 async function atBoundary<T>(run: () => Promise<T>): Promise<T> {
@@ -82,6 +85,7 @@ export function createActivities(config: WorkerConfig, deps: ActivityDeps = {}) 
     fetch: deps.fetch ?? ((input, init) => fetch(input, init)),
     logger,
     timeoutMs: config.HTTP_TIMEOUT_MS,
+    tracer: deps.tracer,
     now: deps.now ?? Date.now,
     random: deps.random ?? Math.random,
   };

@@ -25,6 +25,7 @@ const SECRET_VARIABLES = [
   'STRIPE_API_KEY',
   'PAYLOAD_KEYS',
   'CODEC_AUTH',
+  'OTEL_EXPORTER_OTLP_HEADERS',
 ];
 
 /** Paths whose values are never written, wherever they appear in a log object. */

@@ -100,6 +100,7 @@ export function observeRequests(ctx: ServiceContext, service: ServiceName | 'san
     const started = process.hrtime.bigint();
     const at = isoAt(ctx.now());
     const idempotencyKey = req.get('idempotency-key');
+    const traceparent = req.get('traceparent');
     let recorded = false;
     const record = (aborted: boolean) => {
       if (recorded) return;
@@ -115,6 +116,7 @@ export function observeRequests(ctx: ServiceContext, service: ServiceName | 'san
         service,
         ...(fault !== undefined && { fault }),
         ...(idempotencyKey !== undefined && { idempotencyKey }),
+        ...(traceparent !== undefined && { traceparent }),
         at,
         ...(aborted && { aborted }),
       });

@@ -109,6 +109,8 @@ export interface RequestRecord {
   path: string;
   status: number;
   idempotencyKey?: string;
+  /** The W3C trace context the caller sent (a traced worker does), to check a trace reaches the downstream. */
+  traceparent?: string;
   /** Arrival time. */
   at: string;
   ms: number;

@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import {
+  context,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Tracer,
+} from '@opentelemetry/api';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from '../runtime/logger';
 import type { PaymentProvider } from '../domain/payment-event';
@@ -24,6 +33,8 @@ export interface WebhookAppOptions {
   now?: () => number;
   /** Freshness and mode rules for paid and access events (default: 360 h, test mode). */
   policy?: DeliveryPolicy;
+  /** When the receiver traces (src/observability/tracing.ts): one SERVER span per request to /webhooks/. */
+  tracer?: Tracer;
 }
 
 const requestHasBody = (req: Request) =>
@@ -36,6 +47,7 @@ export function createWebhookApp({
   metrics,
   now = Date.now,
   policy = DEFAULT_DELIVERY_POLICY,
+  tracer,
 }: WebhookAppOptions) {
   const app = express();
   app.disable('x-powered-by');
@@ -55,6 +67,7 @@ export function createWebhookApp({
     begin(req, res);
     withLogContext({ requestId: res.locals.requestId }, next);
   });
+  if (tracer) app.use('/webhooks', traceRequest(tracer));
   if (metrics) app.get('/metrics', metrics.handler);
 
   app.get('/healthz', (_req, res) => {
@@ -142,6 +155,23 @@ export function createWebhookApp({
       outcome: outcome.kind,
       eventType: outcome.log?.eventType,
     });
+    const span = res.locals.span as Span | undefined;
+    if (span) {
+      span.setAttributes({
+        'http.response.status_code': status,
+        'enrollflow.outcome': outcome.kind,
+        ...(knownProvider(req.params.provider) ? { 'enrollflow.provider': req.params.provider } : {}),
+        ...(typeof outcome.log?.eventType === 'string'
+          ? { 'enrollflow.event_type': outcome.log.eventType }
+          : {}),
+      });
+      const route = (req.route as { path?: unknown } | undefined)?.path;
+      if (typeof route === 'string') {
+        span.setAttribute('http.route', route);
+        span.updateName(`${req.method} ${route}`);
+      }
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.kind });
+    }
     if (!answerable) return;
     // A body we refused unread (413, 415, 404, 405) is not drained: closing the connection is what
     // stops a 50 MiB upload after its first bytes. Node reads a small one off the socket anyway.
@@ -168,4 +198,38 @@ export function createWebhookApp({
   app.use(onError);
 
   return app;
+}
+
+/**
+ * One SERVER span per delivery, active while it is handled, so the Temporal client's StartWorkflow
+ * span (and through it the workflow's) is its child; `finish` adds the answer. Every log line of the
+ * request carries its `traceId`.
+ *
+ * A small span by hand rather than @opentelemetry/instrumentation-http or -express: those patch
+ * `http` and `express` through require hooks, which must be installed before either module is loaded
+ * (a `--require` preload in every start command) and which jest's module registry bypasses, so the
+ * end-to-end test of the trace could not see their spans.
+ */
+function traceRequest(tracer: Tracer): RequestHandler {
+  return (req, res, next) => {
+    // Always a new trace: a webhook comes from the internet, and an incoming `traceparent` would let
+    // the caller choose our trace ids and sampling.
+    const span = tracer.startSpan(
+      `${req.method} /webhooks`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          'http.request.method': req.method,
+          'url.scheme': req.protocol,
+          'enrollflow.request_id': res.locals.requestId as string,
+        },
+      },
+      ROOT_CONTEXT,
+    );
+    res.locals.span = span;
+    res.once('close', () => span.end());
+    withLogContext({ traceId: span.spanContext().traceId }, () =>
+      context.with(trace.setSpan(ROOT_CONTEXT, span), next),
+    );
+  };
 }

@@ -8,6 +8,7 @@ import { dataConverter } from '../temporal/data-converter';
 import { createLogger, type Logger } from '../runtime/logger';
 import { warnOfMissingV8Flags } from '../runtime/v8-flags';
 import { createWebhookMetrics } from '../observability/webhook-metrics';
+import { clientInterceptors, startTracing, type Tracing } from '../observability/tracing';
 import { createWebhookApp } from './app';
 import { createAdapters } from '../providers';
 import { createEnrollmentStarter } from './start-enrollment';
@@ -33,6 +34,8 @@ export interface ReceiverOptions {
   temporalConnection?: ConnectionOptions;
   /** Default: the payload codec over the config's key ring. A test's negative control passes `{}`. */
   dataConverter?: DataConverter;
+  /** The process's tracing (startTracing), when it traces: a span per delivery, carried into the start. */
+  tracing?: Tracing;
 }
 
 export const DEFAULT_RECEIVER_OPTIONS = { requestTimeoutMs: 15_000, headersTimeoutMs: 10_000 } as const;
@@ -50,6 +53,7 @@ export async function startWebhookReceiver(
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     dataConverter: options.dataConverter ?? dataConverter(payloadKeyRing(config)),
+    interceptors: { workflow: clientInterceptors(options.tracing) },
   });
   const metrics = createWebhookMetrics();
   const starter = createEnrollmentStarter({
@@ -64,6 +68,7 @@ export async function startWebhookReceiver(
     starter: timed,
     logger,
     metrics,
+    tracer: options.tracing?.tracer,
     policy: {
       redeliveryHorizonMs: config.REDELIVERY_HORIZON_HOURS * 3_600_000,
       livemode: config.STRIPE_LIVEMODE ?? false,
@@ -98,11 +103,17 @@ async function main() {
   const config = loadWebhookConfig();
   const logger = createLogger('webhook', config.LOG_LEVEL);
   warnOfMissingV8Flags(logger, 'webhook');
+  const tracing = startTracing(config, 'enrollflow-webhook', logger);
   const receiver = await startWebhookReceiver(config, logger, {
     temporalConnection: temporalConnectionOptions(config, process.env),
+    tracing,
   });
   logger.info({ url: receiver.url, temporal: config.TEMPORAL_ADDRESS }, 'webhook receiver listening');
-  closeOnSignals(logger, () => receiver.close(), {
+  const close = async () => {
+    await receiver.close();
+    await tracing?.shutdown();
+  };
+  closeOnSignals(logger, close, {
     closing: 'draining webhook receiver',
     failed: 'unclean shutdown',
   });

@@ -22,11 +22,12 @@ import {
 import { startCodecServer } from '../../src/codec-server/main';
 import { freePort } from '../../scripts/temporal/free-port';
 import { dataConverter, FAILURE_CONVERTER_PATH } from '../../src/temporal/data-converter';
+import { startTracing, type Tracing, WORKFLOW_TRACING_MODULE } from '../../src/observability/tracing';
 import { newPayloadKeyEnv } from '../../src/temporal/payload-codec';
 import { createLogger } from '../../src/runtime/logger';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/start';
 import { requireTemporalCli } from '../../scripts/temporal/binaries';
-import { startDevServer, type DevServer } from '../../scripts/temporal/dev-server';
+import { type Engine, type EngineKind, startEngine } from '../../scripts/temporal/engine';
 import { startWebhookReceiver, type RunningReceiver } from '../../src/webhook/main';
 import { createEnrollmentWorker } from '../../src/worker';
 
@@ -39,7 +40,8 @@ import { createEnrollmentWorker } from '../../src/worker';
 export const SAMPLE_CATALOG = path.join(__dirname, '..', '..', 'catalog', 'sample.yaml');
 
 export interface System {
-  temporal: DevServer;
+  /** The dev server, or with `engine: 'cluster'` the production engine (PostgreSQL, a process per service). */
+  temporal: Engine;
   cli: string;
   sandbox: RunningSandbox;
   receiver: RunningReceiver;
@@ -56,6 +58,10 @@ export interface System {
   setFaults(spec: Record<string, unknown>): Promise<void>;
   /** Stops the worker and starts it again with these variables changed (a deployment of the worker). */
   restartWorker(overrides: NodeJS.ProcessEnv): Promise<void>;
+  /** The workflow bundle the worker runs (for replaying what it recorded). */
+  workflowBundle: { code: string };
+  /** With `tracing`: exports every span the receiver and the worker have ended so far. */
+  flushTraces(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -74,7 +80,7 @@ export interface Ledger {
   lmsUsers: Array<{ lms: LmsProvider; id: string; email: string; login: string }>;
   messages: Array<{ to: string; messageId?: string; id?: string }>;
   contacts: Array<{ id: string; email: string; upserts: number; properties: Record<string, string> }>;
-  requests: Array<{ service: string; status: number; idempotencyKey?: string }>;
+  requests: Array<{ service: string; status: number; idempotencyKey?: string; traceparent?: string }>;
 }
 
 /**
@@ -100,6 +106,8 @@ export interface SystemOptions {
   codecServer?: boolean;
   /** Keep Temporal's state in a SQLite file (`dbFile`) instead of memory. */
   persist?: boolean;
+  /** Which Temporal: the dev server (default) or the cluster (scripts/temporal/cluster.ts). */
+  engine?: EngineKind;
   /** The LMS the worker enrolls into; default E2E_LMS (jest runs the e2e suite once per LMS). */
   lms?: LmsProvider;
   /**
@@ -107,6 +115,11 @@ export interface SystemOptions {
    * negative control of the test that greps the database for student data).
    */
   payloadCodec?: boolean;
+  /**
+   * Tracing on in the receiver and the worker, as OTEL_EXPORTER_OTLP_ENDPOINT=`otlpEndpoint` turns it
+   * on in production: each its own service name, exporting over OTLP/HTTP.
+   */
+  tracing?: { otlpEndpoint: string };
 }
 
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
@@ -132,109 +145,146 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
 
   const payloadKeys = newPayloadKeyEnv('e2e-1');
   const codec = options.codecServer ? await startTestCodecServer(payloadKeys) : undefined;
-  const [temporal, sandbox, bundle] = await Promise.all([
-    // With the Web UI, startDevServer picks a free UI port and returns its address as `uiUrl`.
-    startDevServer({
+  // With the Web UI, the engine picks a free UI port and returns its address as `uiUrl`.
+  const starting = [
+    startEngine({
+      kind: options.engine ?? 'dev',
       cliPath: cli,
+      dataDir,
+      persist: options.persist,
       headless: !options.webUi,
       uiPort: codec?.uiPort,
       uiCodecEndpoint: codec?.uiEndpoint,
-      logFile: path.join(dataDir, 'temporal.log'),
-      dbFile: options.persist ? path.join(dataDir, 'temporal.sqlite') : undefined,
     }),
     startSandbox({ credentials, seed: 7 }),
     bundleWorkflowCode({
       workflowsPath: require.resolve('../../src/workflows'),
       failureConverterPath: options.payloadCodec === false ? undefined : FAILURE_CONVERTER_PATH,
+      workflowInterceptorModules: [WORKFLOW_TRACING_MODULE],
       logger: new DefaultLogger('ERROR'),
     }),
-  ]);
-
-  const env: NodeJS.ProcessEnv = {
-    TEMPORAL_ADDRESS: temporal.address,
-    TEMPORAL_TASK_QUEUE: 'enrollments-e2e',
-    LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'silent',
-    WEBHOOK_PORT: '0',
-    RAZORPAY_WEBHOOK_SECRETS: secrets.razorpay,
-    STRIPE_WEBHOOK_SECRETS: secrets.stripe,
-    LMS_PROVIDER: lms,
-    LMS_BASE_URL: `${sandbox.url}/lms`,
-    MOODLE_URL: `${sandbox.url}/moodle`,
-    CANVAS_URL: `${sandbox.url}/canvas`,
-    WHATSAPP_GRAPH_URL: `${sandbox.url}/whatsapp`,
-    HUBSPOT_BASE_URL: `${sandbox.url}/hubspot`,
-    RAZORPAY_API_URL: `${sandbox.url}/razorpay`,
-    STRIPE_API_URL: sandbox.url,
-    CATALOG_PATH: SAMPLE_CATALOG,
-    HTTP_TIMEOUT_MS: '3000',
-    ...payloadKeys,
-    ...credentials,
+  ] as const;
+  // The engine and the sandbox outlive this process when left running (PostgreSQL is a daemon): a
+  // start that fails part-way stops what did start.
+  const stopStarted = async () => {
+    await Promise.allSettled([
+      starting[0].then((engine) => engine.stop()),
+      starting[1].then((running) => running.close()),
+      codec?.server.close(),
+    ]);
+    fs.rmSync(dataDir, { recursive: true, force: true });
   };
-  const workerConfig: WorkerConfig = loadWorkerConfig(env);
-  const webhookConfig = loadWebhookConfig(env);
-  const logger = createLogger('e2e', env.LOG_LEVEL);
-  const converter = options.payloadCodec === false ? {} : dataConverter(payloadKeyRing(workerConfig));
+  const [temporal, sandbox, bundle] = await Promise.all(starting).catch(async (err: unknown) => {
+    await stopStarted();
+    throw err;
+  });
+  try {
+    return await startProduct();
+  } catch (err) {
+    await stopStarted();
+    throw err;
+  }
 
-  const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  const startWorker = async (config: WorkerConfig, dataConverter: typeof converter) => {
-    const worker: Worker = await createEnrollmentWorker({
-      config,
-      connection: nativeConnection,
-      logger,
-      workflowBundle: bundle,
-      shutdownGraceTime: '1s',
-      dataConverter,
-    });
-    return { worker, running: worker.run() };
-  };
-  let current = await startWorker(workerConfig, converter);
-  const stopWorker = async () => {
-    current.worker.shutdown();
-    await current.running.catch(() => undefined);
-  };
-  const receiver = await startWebhookReceiver(webhookConfig, logger, { dataConverter: converter });
-  const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection, dataConverter: converter });
+  async function startProduct(): Promise<System> {
+    const env: NodeJS.ProcessEnv = {
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_TASK_QUEUE: 'enrollments-e2e',
+      LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'silent',
+      WEBHOOK_PORT: '0',
+      RAZORPAY_WEBHOOK_SECRETS: secrets.razorpay,
+      STRIPE_WEBHOOK_SECRETS: secrets.stripe,
+      LMS_PROVIDER: lms,
+      LMS_BASE_URL: `${sandbox.url}/lms`,
+      MOODLE_URL: `${sandbox.url}/moodle`,
+      CANVAS_URL: `${sandbox.url}/canvas`,
+      WHATSAPP_GRAPH_URL: `${sandbox.url}/whatsapp`,
+      HUBSPOT_BASE_URL: `${sandbox.url}/hubspot`,
+      RAZORPAY_API_URL: `${sandbox.url}/razorpay`,
+      STRIPE_API_URL: sandbox.url,
+      CATALOG_PATH: SAMPLE_CATALOG,
+      HTTP_TIMEOUT_MS: '3000',
+      ...(options.tracing && { OTEL_EXPORTER_OTLP_ENDPOINT: options.tracing.otlpEndpoint }),
+      ...payloadKeys,
+      ...credentials,
+    };
+    const workerConfig: WorkerConfig = loadWorkerConfig(env);
+    const webhookConfig = loadWebhookConfig(env);
+    const logger = createLogger('e2e', env.LOG_LEVEL);
+    const converter = options.payloadCodec === false ? {} : dataConverter(payloadKeyRing(workerConfig));
+    const workerTracing = startTracing(workerConfig, 'enrollflow-worker', logger);
+    const webhookTracing = startTracing(webhookConfig, 'enrollflow-webhook', logger);
+    const tracings = [workerTracing, webhookTracing].filter((t): t is Tracing => t !== undefined);
 
-  return {
-    temporal,
-    cli,
-    sandbox,
-    receiver,
-    client,
-    env,
-    dbFile: options.persist ? path.join(dataDir, 'temporal.sqlite') : undefined,
-    codec: codec && { url: codec.server.url, token: codec.token, uiEndpoint: codec.uiEndpoint },
-    secrets,
-    lms,
-    async ledger() {
-      const res = await fetch(`${sandbox.url}/_sandbox/ledger`);
-      return (await res.json()) as Ledger;
-    },
-    async setFaults(spec) {
-      const res = await fetch(`${sandbox.url}/_sandbox/faults`, {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(spec),
+    const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+    const startWorker = async (config: WorkerConfig, dataConverter: typeof converter) => {
+      const worker: Worker = await createEnrollmentWorker({
+        config,
+        connection: nativeConnection,
+        logger,
+        workflowBundle: bundle,
+        shutdownGraceTime: '1s',
+        dataConverter,
+        tracing: workerTracing,
       });
-      if (!res.ok) throw new Error(`sandbox refused faults: ${res.status} ${await res.text()}`);
-    },
-    async restartWorker(overrides) {
-      await stopWorker();
-      const config = loadWorkerConfig({ ...env, ...overrides });
-      current = await startWorker(config, dataConverter(payloadKeyRing(config)));
-    },
-    async stop() {
-      await receiver.close().catch(() => undefined);
-      await stopWorker();
-      await nativeConnection.close().catch(() => undefined);
-      await connection.close().catch(() => undefined);
-      await sandbox.close().catch(() => undefined);
-      await codec?.server.close().catch(() => undefined);
-      await temporal.stop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+      return { worker, running: worker.run() };
+    };
+    let current = await startWorker(workerConfig, converter);
+    const stopWorker = async () => {
+      current.worker.shutdown();
+      await current.running.catch(() => undefined);
+    };
+    const receiver = await startWebhookReceiver(webhookConfig, logger, {
+      dataConverter: converter,
+      tracing: webhookTracing,
+    });
+    const connection = await Connection.connect({ address: temporal.address });
+    const client = new Client({ connection, dataConverter: converter });
+
+    return {
+      temporal,
+      cli,
+      sandbox,
+      receiver,
+      client,
+      env,
+      dbFile: options.persist ? path.join(dataDir, 'temporal.sqlite') : undefined,
+      codec: codec && { url: codec.server.url, token: codec.token, uiEndpoint: codec.uiEndpoint },
+      secrets,
+      lms,
+      workflowBundle: bundle,
+      async flushTraces() {
+        await Promise.all(tracings.map((t) => t.forceFlush()));
+      },
+      async ledger() {
+        const res = await fetch(`${sandbox.url}/_sandbox/ledger`);
+        return (await res.json()) as Ledger;
+      },
+      async setFaults(spec) {
+        const res = await fetch(`${sandbox.url}/_sandbox/faults`, {
+          method: 'PATCH',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(spec),
+        });
+        if (!res.ok) throw new Error(`sandbox refused faults: ${res.status} ${await res.text()}`);
+      },
+      async restartWorker(overrides) {
+        await stopWorker();
+        const config = loadWorkerConfig({ ...env, ...overrides });
+        current = await startWorker(config, dataConverter(payloadKeyRing(config)));
+      },
+      async stop() {
+        await receiver.close().catch(() => undefined);
+        await stopWorker();
+        await Promise.all(tracings.map((t) => t.shutdown()));
+        await nativeConnection.close().catch(() => undefined);
+        await connection.close().catch(() => undefined);
+        await sandbox.close().catch(() => undefined);
+        await codec?.server.close().catch(() => undefined);
+        await temporal.stop();
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  }
 }
 
 /** The codec server for a Web UI on a port picked now, which its CORS rule names. */
@@ -259,11 +309,14 @@ async function startTestCodecServer(payloadKeys: { PAYLOAD_KEYS: string; PAYLOAD
  */
 export function useSystem(options: SystemOptions = {}): System {
   let running: System | undefined;
+  let starting: Promise<System> | undefined;
   beforeAll(async () => {
-    running = await startSystem(options);
+    starting = startSystem(options);
+    running = await starting;
   }, 180_000);
   afterAll(async () => {
-    await running?.stop();
+    // A start that outlived beforeAll's timeout still finishes: stop what it started.
+    await (running ?? (await starting?.catch(() => undefined)))?.stop();
   }, 60_000);
   return new Proxy({} as System, {
     get: (_, key) => {

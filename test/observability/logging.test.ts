@@ -95,6 +95,7 @@ describe('redaction', () => {
     RAZORPAY_KEY_SECRET: 'rzp_key_SECRET_0008',
     STRIPE_API_KEY: 'sk_test_SECRET_0009',
     TEMPORAL_API_KEY: 'temporal_api_key_SECRET_0007',
+    OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=otlp_SECRET_0017',
   };
   // A payload key is base64, so it cannot carry the SECRET_ marker: it is looked for as it is.
   const payloadKeys = newPayloadKeyEnv('log-test');

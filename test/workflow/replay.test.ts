@@ -3,6 +3,7 @@ import path from 'node:path';
 import { historyFromJSON, type History } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
+import { WORKFLOW_TRACING_MODULE } from '../../src/observability/tracing';
 import { dataConverter, FAILURE_CONVERTER_PATH } from '../../src/temporal/data-converter';
 import { newPayloadKeyEnv, parsePayloadKeys } from '../../src/temporal/payload-codec';
 
@@ -25,6 +26,8 @@ beforeAll(async () => {
   workflowBundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('../../src/workflows'),
     failureConverterPath: FAILURE_CONVERTER_PATH,
+    // As the worker bundles them: a history recorded before tracing replays through its interceptors.
+    workflowInterceptorModules: [WORKFLOW_TRACING_MODULE],
     logger: new DefaultLogger('WARN'),
   });
 }, 120_000);
